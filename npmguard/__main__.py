@@ -1,0 +1,5 @@
+import sys
+
+from npmguard.cli import main
+
+sys.exit(main())

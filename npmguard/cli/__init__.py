@@ -1,0 +1,131 @@
+"""The command line: parses arguments, builds the objects, prints. No logic lives here.
+
+Each command group is a module with ``register(subparsers)``; the parser lists them in
+``COMMAND_MODULES``. ``npmguard npm …`` / ``npmguard npx …`` take a fast path that imports
+nothing but the wrapper (pass-through commands must not pay for the HTTP stack).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from npmguard import __version__
+from npmguard.errors import ExitCode, NpmguardError
+
+# command modules, in the order their commands appear in --help
+COMMAND_MODULES: tuple[str, ...] = (
+    "npmguard.cli.check",
+    "npmguard.cli.rules",
+)
+
+DESCRIPTION = """\
+Checks every package of an npm dependency tree against a local reputation cache and a
+policy file your team commits, and blocks or warns before spam packages or hijacked
+releases land in node_modules.
+
+examples:
+  npmguard check                         check ./package-lock.json
+  npmguard check --format sarif -o npmguard.sarif
+  npmguard ls package-lock.json          the packages as read
+  npmguard rules                         every rule, its id and default level
+  alias npm='npmguard npm'               guard installs (see `npmguard shell-init`)
+
+exit codes: 0 ok or warnings only, 1 blocked, 2 usage/policy/lockfile error,
+            3 registry unreachable with nothing cached, 130 interrupted
+"""
+
+log = logging.getLogger("npmguard")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="npmguard",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"npmguard {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    """Flags every command takes: verbosity."""
+    group = parser.add_argument_group("output")
+    group.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr")
+    group.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress or summary on stderr"
+    )
+
+
+def _configure_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING
+    if quiet:
+        level = logging.ERROR
+    elif verbose >= 2:
+        level = logging.DEBUG
+    elif verbose == 1:
+        level = logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("npmguard: %(message)s"))
+    pkg_logger = logging.getLogger("npmguard")
+    pkg_logger.handlers[:] = [handler]
+    pkg_logger.setLevel(level)
+    pkg_logger.propagate = False
+
+
+def error_exit(err: NpmguardError) -> int:
+    print(f"npmguard: error: {err}", file=sys.stderr)
+    if err.hint:
+        print(f"npmguard: hint: {err.hint}", file=sys.stderr)
+    return int(err.exit_code)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args_list and args_list[0] in ("npm", "npx"):
+            # fast path: the wrapper decides what to import
+            wrapper = importlib.import_module("npmguard.wrapper.main")
+            return int(wrapper.main(args_list[0], args_list[1:]))
+        parser = build_parser()
+        args = parser.parse_args(args_list)
+        if not getattr(args, "func", None):
+            parser.print_help(sys.stderr)
+            return int(ExitCode.USAGE)
+        _configure_logging(getattr(args, "verbose", 0), getattr(args, "quiet", False))
+        return int(args.func(args))
+    except NpmguardError as err:
+        return error_exit(err)
+    except KeyboardInterrupt:
+        print("npmguard: interrupted", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        return int(ExitCode.OK)
+    except SystemExit as e:  # argparse: usage errors are 2, --help is 0
+        return int(e.code) if isinstance(e.code, int) else int(ExitCode.USAGE)
+    except Exception:  # a bug: say where the log is, never exit 1
+        log_path = _write_crash_log()
+        print(
+            f"npmguard: internal error (a bug in npmguard, not in your project); details in "
+            f"{log_path}",
+            file=sys.stderr,
+        )
+        return int(ExitCode.INTERNAL)
+
+
+def _write_crash_log() -> str:
+    import tempfile
+    import traceback
+
+    with tempfile.NamedTemporaryFile(
+        "w", prefix="npmguard-crash-", suffix=".log", delete=False
+    ) as fh:
+        fh.write(f"npmguard {__version__}\nargv: {sys.argv!r}\n\n")
+        traceback.print_exc(file=fh)
+        return fh.name

@@ -1,0 +1,187 @@
+"""``npmguard check``: run the rules on lockfiles, print the report, exit by verdict."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from npmguard.errors import ExitCode, UsageError
+from npmguard.model import Level, Report, Verdict
+
+
+def register(sub: Any) -> None:
+    from npmguard.cli import add_common
+
+    p = sub.add_parser(
+        "check",
+        help="check lockfiles against the rules and the policy",
+        description=(
+            "Check every package in one or more npm lockfiles against the rules and the "
+            "policy, print the report, and exit by verdict (0 ok or warnings, 1 blocked)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  npmguard check\n"
+            "  npmguard check app/package-lock.json --format json -o report.json\n"
+            "  npmguard check --offline            use only what is cached\n"
+            "  npmguard check --changed-since origin/main --format sarif -o npmguard.sarif"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "lockfiles",
+        nargs="*",
+        type=Path,
+        metavar="LOCKFILE",
+        help="package-lock.json, npm-shrinkwrap.json or a folder (default: the current folder)",
+    )
+    add_report_options(p)
+    add_check_options(p)
+    add_common(p)
+    p.set_defaults(func=run)
+
+
+def add_report_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group("report")
+    group.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    group.add_argument(
+        "-o", "--output", type=Path, help="write the report to this file instead of stdout"
+    )
+    group.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour in the text report (auto: only on a terminal)",
+    )
+
+
+def add_check_options(p: argparse.ArgumentParser) -> None:
+    """Flags shared by every command that checks a tree (check, explain, the wrapper)."""
+    group = p.add_argument_group("facts and policy")
+    group.add_argument("--policy", type=Path, help="the policy file (default: found next to the lockfile)")
+    group.add_argument("--offline", action="store_true", help="no network: use only the cache")
+    group.add_argument(
+        "--refresh", action="store_true", help="refresh package documents even if the cache is fresh"
+    )
+    group.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=os.environ.get("NPMGUARD_CACHE_DIR") or None,
+        help="where the HTTP cache and facts live (env NPMGUARD_CACHE_DIR)",
+    )
+    group.add_argument(
+        "--lockfile-only",
+        action="store_true",
+        help="run only the rules that need the lockfile alone (no registry)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from npmguard.lockfile import find_lockfile, load_lockfile
+
+    paths = list(args.lockfiles) or [find_lockfile(Path.cwd())]
+    lockfiles = []
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"{path}: no such file", hint="name a package-lock.json or its folder")
+        lockfiles.append(load_lockfile(find_lockfile(path) if path.is_dir() else path))
+    report, policy = check_lockfiles(lockfiles, args)
+    emit(report, args)
+    return int(exit_code(report, policy.fail_on))
+
+
+def check_lockfiles(lockfiles: list[Any], args: argparse.Namespace, only: set[str] | None = None) -> tuple[Report, Any]:
+    """Build the engine for these lockfiles from the flags and run it."""
+    from npmguard.engine import Engine
+    from npmguard.facts import Need
+    from npmguard.policy.load import load_policy
+    from npmguard.registry.npmrc import load_npm_config
+    from npmguard.rules.base import ProjectInfo
+
+    project_dir = lockfiles[0].path.resolve().parent
+    if project_dir.name == "node_modules":  # the hidden lockfile
+        project_dir = project_dir.parent
+    policy = load_policy(args.policy, project_dir)
+    config = load_npm_config(project_dir)
+    engine = Engine(
+        policy,
+        project=read_project(project_dir),
+        allowed_registries=config.registry_urls(),
+        progress=_progress(args),
+        only=only,
+    )
+    if getattr(args, "lockfile_only", False):
+        engine.rules = [r for r in engine.rules if r.needs <= {Need.LOCKFILE}]
+    if engine.needs - {Need.LOCKFILE}:
+        from npmguard.reputation.source import open_facts_source
+
+        engine.facts_source = open_facts_source(args, config, policy)
+    return engine.run(lockfiles), policy
+
+
+def read_project(project_dir: Path) -> Any:
+    """The parts of the project's package.json rules care about (npm's ``allowScripts``)."""
+    from npmguard.rules.base import ProjectInfo
+
+    manifest = project_dir / "package.json"
+    allow: dict[str, bool] = {}
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ProjectInfo(root=project_dir)
+    raw = data.get("allowScripts") if isinstance(data, dict) else None
+    if isinstance(raw, dict):
+        allow = {str(k): bool(v) for k, v in raw.items()}
+    return ProjectInfo(root=project_dir, allow_scripts=allow)
+
+
+def exit_code(report: Report, fail_on: Level) -> ExitCode:
+    """1 when any finding (not allowed) reaches the policy's ``fail_on`` level (block by default)."""
+    top = max((f.effective_level for f in report.findings), default=Level.OFF)
+    return ExitCode.BLOCKED if top >= fail_on else ExitCode.OK
+
+
+def emit(report: Report, args: argparse.Namespace) -> None:
+    """Write the report to --output (atomically) or stdout; the summary goes to stderr."""
+    from npmguard.report import render
+
+    color = args.color == "always" or (
+        args.color == "auto" and args.output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    )
+    text = render(report, args.format, color=color)
+    if args.output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        write_atomic(args.output, text)
+    if not getattr(args, "quiet", False) and (args.output is not None or args.format != "text"):
+        counts = {v: sum(1 for p in report.packages if p.verdict is v) for v in Verdict}
+        print(
+            f"npmguard: {len(report.packages)} packages: {counts[Verdict.BLOCK]} blocked, "
+            f"{counts[Verdict.WARN]} warned; verdict {report.verdict}",
+            file=sys.stderr,
+        )
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file and rename, so Ctrl-C never leaves half a report."""
+    tmp = path.with_name(f".{path.name}.npmguard-tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"{path}: cannot write the report: {e.strerror}") from e
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _progress(args: argparse.Namespace) -> Any:
+    from npmguard.progress import make_progress
+
+    return make_progress(enabled=not getattr(args, "quiet", False))

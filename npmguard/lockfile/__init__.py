@@ -1,0 +1,51 @@
+"""Reading lockfiles into ``Lockfile`` values: one module per format.
+
+``find_lockfile(directory)`` picks the file npm would use; ``load_lockfile(path)`` reads it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from npmguard.errors import LockfileError, UsageError
+from npmguard.model import Lockfile
+
+# npm's order: a shrinkwrap wins over package-lock.json; the hidden lockfile is last.
+NPM_LOCKFILE_NAMES = ("npm-shrinkwrap.json", "package-lock.json", "node_modules/.package-lock.json")
+
+
+def find_lockfile(directory: Path) -> Path:
+    """The lockfile npm would read in ``directory``."""
+    for name in NPM_LOCKFILE_NAMES:
+        candidate = directory / name
+        if candidate.is_file():
+            return candidate
+    raise UsageError(
+        f"{directory}: no lockfile found (looked for {', '.join(NPM_LOCKFILE_NAMES)})",
+        hint="run `npm install --package-lock-only` to create one, or name the file",
+    )
+
+
+def load_lockfile(path: Path, *, display_name: str | None = None) -> Lockfile:
+    """Parse the lockfile at ``path``. Errors name the file and the JSON path."""
+    from npmguard.lockfile import npm
+
+    if not path.exists():
+        raise UsageError(f"{path}: no such file")
+    if path.is_dir():
+        path = find_lockfile(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise LockfileError(f"{path}: cannot read: {e.strerror}") from e
+    return npm.parse(data, path, display_name=display_name)
+
+
+def parse_lockfile_text(text: bytes, path: Path, *, display_name: str | None = None) -> Lockfile:
+    """Parse lockfile content that is not on disk (``git show HEAD:package-lock.json``)."""
+    from npmguard.lockfile import npm
+
+    return npm.parse(text, path, display_name=display_name)
+
+
+__all__ = ["LockfileError", "find_lockfile", "load_lockfile", "parse_lockfile_text"]

@@ -1,0 +1,234 @@
+"""Values that cross stage boundaries: frozen dataclasses, never loose dicts.
+
+The pipeline is: lockfile -> ``Lockfile`` of ``LockedPackage`` -> ``PackageFacts`` per
+name@version -> ``Finding`` per package -> ``PackageVerdict`` / ``Report``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class Level(enum.IntEnum):
+    """How much a finding matters. Ordered, so ``max()`` gives a verdict."""
+
+    OFF = 0
+    INFO = 1
+    WARN = 2
+    BLOCK = 3
+
+    @classmethod
+    def parse(cls, text: str) -> Level:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            raise ValueError(
+                f"unknown level {text!r}; expected one of block, warn, info, off"
+            ) from None
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+class Verdict(enum.Enum):
+    """The outcome for a package or a whole run."""
+
+    OK = "ok"
+    WARN = "warn"
+    BLOCK = "block"
+
+    @classmethod
+    def from_level(cls, level: Level) -> Verdict:
+        if level >= Level.BLOCK:
+            return cls.BLOCK
+        if level >= Level.WARN:
+            return cls.WARN
+        return cls.OK
+
+    @property
+    def rank(self) -> int:
+        return {"ok": 0, "warn": 1, "block": 2}[self.value]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class SourceKind(str, enum.Enum):
+    """Where a locked package's code comes from."""
+
+    REGISTRY = "registry"
+    GIT = "git"
+    TARBALL = "tarball"  # a remote tarball URL that is not a registry tarball
+    FILE = "file"  # a local tarball or directory
+    LINK = "link"  # a symlink: workspaces and ``file:`` folders
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One place a package sits in the tree (one lockfile entry)."""
+
+    path: str  # "node_modules/a/node_modules/b" (v2/v3) or "a/b" style keys (v1)
+    installed_as: str  # the folder name: differs from the real name for aliases
+    resolved: str | None
+    integrity: str | None
+    line: int | None = None  # 1-based line of the entry in the lockfile, when known
+    dev: bool = False
+    optional: bool = False
+    dev_optional: bool = False
+    peer: bool = False
+    bundled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LockedPackage:
+    """One name@version (from one kind of source) in the tree, with every place it occurs.
+
+    Flags are merged across occurrences: a package is production (``dev`` false) if any
+    occurrence is.
+    """
+
+    name: str
+    version: str
+    source: SourceKind
+    occurrences: tuple[Occurrence, ...]
+    has_install_script: bool = False
+    dependencies: Mapping[str, str] = field(default_factory=dict)  # name -> spec, as locked
+    dependents: tuple[str, ...] = ()  # keys (name@version) of packages that depend on this
+    requires: tuple[str, ...] = ()  # keys (name@version) of the packages this one resolves to
+    license: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    @property
+    def scope(self) -> str | None:
+        return self.name.split("/", 1)[0] if self.name.startswith("@") else None
+
+    @property
+    def first(self) -> Occurrence:
+        return self.occurrences[0]
+
+    @property
+    def resolved(self) -> str | None:
+        return self.first.resolved
+
+    @property
+    def integrity(self) -> str | None:
+        return self.first.integrity
+
+    @property
+    def line(self) -> int | None:
+        return self.first.line
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(o.path for o in self.occurrences)
+
+    @property
+    def dev(self) -> bool:
+        return all(o.dev or o.dev_optional for o in self.occurrences)
+
+    @property
+    def optional(self) -> bool:
+        return all(o.optional or o.dev_optional for o in self.occurrences)
+
+    @property
+    def peer(self) -> bool:
+        return all(o.peer for o in self.occurrences)
+
+    @property
+    def bundled(self) -> bool:
+        return all(o.bundled for o in self.occurrences)
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return tuple(sorted({o.installed_as for o in self.occurrences} - {self.name}))
+
+    @property
+    def on_registry(self) -> bool:
+        """Whether a registry can be asked about this package (never for links/workspaces)."""
+        return self.source is SourceKind.REGISTRY
+
+
+@dataclass(frozen=True, slots=True)
+class Lockfile:
+    """A parsed lockfile: the packages in it and where it was read from."""
+
+    path: Path
+    format: str  # "npm-v1", "npm-v2", "npm-v3", "npm-shrinkwrap-v3", ...
+    lockfile_version: int
+    packages: tuple[LockedPackage, ...]
+    root_name: str | None = None
+    root_version: str | None = None
+
+    def by_key(self) -> dict[str, LockedPackage]:
+        return {p.key: p for p in self.packages}
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One fact a finding rests on: what was seen, and where it came from."""
+
+    label: str  # "resolved", "script postinstall", "last release before this one"
+    value: str
+    source: str = ""  # "lockfile", "registry", "tarball", "feed MAL-2025-1", "policy"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What one rule saw about one package (or about the tree, ``package`` being the focus)."""
+
+    rule: str
+    package: str
+    version: str
+    message: str
+    evidence: tuple[Evidence, ...] = ()
+    hint: str = ""
+    level: Level = Level.WARN  # set from the policy by the engine
+    line: int | None = None
+    allowed_by: str | None = None  # reason of the allow entry that covers this finding
+    score: float | None = None  # for scored rules (spam score)
+
+    @property
+    def key(self) -> str:
+        return f"{self.package}@{self.version}"
+
+    @property
+    def effective_level(self) -> Level:
+        """The level that counts toward the verdict: allowed findings count as info."""
+        return Level.INFO if self.allowed_by is not None else self.level
+
+
+@dataclass(frozen=True, slots=True)
+class PackageVerdict:
+    package: LockedPackage
+    verdict: Verdict
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyNote:
+    """Something the policy wants said that is not a finding: expired or unused entries."""
+
+    kind: str  # "expired-allow", "unused-allow", "unknown-facts"
+    message: str
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything a run found, ready for a formatter."""
+
+    lockfiles: tuple[Lockfile, ...]
+    packages: tuple[PackageVerdict, ...]
+    findings: tuple[Finding, ...]
+    verdict: Verdict
+    notes: tuple[PolicyNote, ...] = ()
+    tool_version: str = ""

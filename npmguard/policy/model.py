@@ -1,0 +1,72 @@
+"""The effective policy: what a team accepts. Loading and merging live in ``policy.load``."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from npmguard.model import Level
+from npmguard.semver import satisfies
+
+
+@dataclass(frozen=True, slots=True)
+class PackageMatcher:
+    """A package name or scope glob (``@acme/*``) and an optional npm version range."""
+
+    package: str
+    version: str | None = None
+
+    def matches(self, name: str, version: str) -> bool:
+        if not fnmatch.fnmatchcase(name, self.package):
+            return False
+        return self.version is None or satisfies(version, self.version)
+
+
+@dataclass(frozen=True, slots=True)
+class AllowEntry:
+    matcher: PackageMatcher
+    reason: str
+    rules: tuple[str, ...] | None = None  # None: every rule
+    expires: date | None = None
+    source: str = ""  # "file:line" it came from
+
+    def covers(self, rule: str, name: str, version: str) -> bool:
+        if self.rules is not None and rule not in self.rules:
+            return False
+        return self.matcher.matches(name, version)
+
+    def expired(self, today: date) -> bool:
+        return self.expires is not None and self.expires < today
+
+
+@dataclass(frozen=True, slots=True)
+class DenyEntry:
+    matcher: PackageMatcher
+    reason: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The merged policy. ``Policy()`` is the built-in default with no files read."""
+
+    levels: Mapping[str, Level] = field(default_factory=dict)  # rule id -> level override
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    allow: tuple[AllowEntry, ...] = ()
+    deny: tuple[DenyEntry, ...] = ()
+    fail_on: Level = Level.BLOCK  # lowest level that fails the run (exit 1)
+    prompt_on: Level = Level.WARN  # lowest level the wrapper asks about on a terminal
+    on_unreachable: str = "fail"  # "fail" (exit 3) or "warn"
+    allowed_registries: tuple[str, ...] = ()  # in addition to the ones npm is configured for
+    include_dev: bool = True
+    include_optional: bool = True
+    include_peer: bool = True
+    noninteractive_warn: str = "proceed"  # wrapper off a terminal: "proceed" or "block"
+    sources: Mapping[str, str] = field(default_factory=dict)  # key path -> file it came from
+    files: tuple[str, ...] = ()  # the files read, most specific first
+
+    def level_for(self, rule_id: str, default: Level) -> Level:
+        return self.levels.get(rule_id, default)

@@ -1,0 +1,1 @@
+"""Talking to npm registries as npm does: configuration, HTTP, packuments, tarballs."""

@@ -1,0 +1,17 @@
+"""Turning a ``Report`` into text, JSON or SARIF: one module per format."""
+
+from __future__ import annotations
+
+import importlib
+
+from npmguard.model import Report
+
+FORMATS = ("text", "json", "sarif")
+
+
+def render(report: Report, fmt: str, *, color: bool = False) -> str:
+    """The report in ``fmt`` (one of ``FORMATS``), ready to write to stdout or a file."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}")
+    module = importlib.import_module(f"npmguard.report.{fmt}_format")
+    return str(module.render(report, color=color))

@@ -1,0 +1,133 @@
+"""The rule interface and the rule registry.
+
+A rule is a small object with an id, a default level, a description, the facts it needs,
+long help, and options (thresholds) a policy may set. Docs and SARIF rule metadata are
+generated from the registry, never written twice.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, ClassVar
+
+from npmguard.facts import Need, PackageFacts
+from npmguard.model import Finding, Level, LockedPackage, Lockfile
+
+# Modules that define rules; imported on first use of the registry, in this order.
+RULE_MODULES: tuple[str, ...] = ("npmguard.rules.lockfile_integrity",)
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A threshold or setting a policy may give a rule: ``[rules.<id>] <name> = value``."""
+
+    default: Any
+    description: str
+
+    @property
+    def type(self) -> type:
+        return type(self.default)
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectInfo:
+    """What the project itself says: its root package.json, as far as rules care."""
+
+    root: Path | None = None
+    allow_scripts: Mapping[str, bool] = field(default_factory=dict)  # package.json allowScripts
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What a rule may look at. Built by the engine; rules never fetch anything themselves."""
+
+    lockfile: Lockfile
+    facts: Mapping[str, PackageFacts]  # by name@version; absent means not asked / unknown
+    options: Mapping[str, Mapping[str, Any]]  # rule id -> option name -> value
+    allowed_registries: tuple[str, ...]  # registry base URLs, normalised with a trailing /
+    project: ProjectInfo = field(default_factory=ProjectInfo)
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    # findings of rules that ran earlier in this run, for rules that combine signals
+    earlier: Mapping[str, tuple[Finding, ...]] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)  # feed store, popular names, ...
+
+    def option(self, rule: Rule | type[Rule], name: str) -> Any:
+        values = self.options.get(rule.id, {})
+        if name in values:
+            return values[name]
+        return rule.options[name].default
+
+    def facts_for(self, pkg: LockedPackage) -> PackageFacts | None:
+        return self.facts.get(pkg.key)
+
+
+class Rule(ABC):
+    """One check. Subclasses set the class attributes and implement ``check``."""
+
+    id: ClassVar[str]
+    level: ClassVar[Level]  # the default level
+    family: ClassVar[str]
+    description: ClassVar[str]  # one line
+    help: ClassVar[str] = ""  # long help, Markdown
+    needs: ClassVar[frozenset[Need]] = frozenset({Need.LOCKFILE})
+    options: ClassVar[Mapping[str, Option]] = {}
+    # rules that combine other rules' findings run after those
+    after: ClassVar[tuple[str, ...]] = ()
+
+    @abstractmethod
+    def check(self, ctx: CheckContext) -> Iterable[Finding]:  # pragma: no cover
+        """Yield findings for the tree. ``level`` on them is replaced by the policy's."""
+
+    def finding(self, pkg: LockedPackage, message: str, **kwargs: Any) -> Finding:
+        """A finding about ``pkg`` at its first lockfile line, with this rule's default level."""
+        kwargs.setdefault("line", pkg.line)
+        kwargs.setdefault("level", self.level)
+        return Finding(rule=self.id, package=pkg.name, version=pkg.version, message=message, **kwargs)
+
+
+class PackageRule(Rule):
+    """A rule that looks at one package at a time."""
+
+    def check(self, ctx: CheckContext) -> Iterator[Finding]:
+        for pkg in ctx.lockfile.packages:
+            yield from self.check_package(pkg, ctx)
+
+    @abstractmethod
+    def check_package(
+        self, pkg: LockedPackage, ctx: CheckContext
+    ) -> Iterable[Finding]:  # pragma: no cover
+        """Yield findings about one package."""
+
+
+_REGISTRY: dict[str, type[Rule]] = {}
+_LOADED = False
+
+
+def register(cls: type[Rule]) -> type[Rule]:
+    """Class decorator: add a rule to the registry. Ids are unique."""
+    if cls.id in _REGISTRY and _REGISTRY[cls.id] is not cls:
+        raise ValueError(f"rule id {cls.id!r} registered twice")
+    _REGISTRY[cls.id] = cls
+    return cls
+
+
+def all_rules() -> dict[str, type[Rule]]:
+    """Every registered rule by id, in registration order."""
+    global _LOADED
+    if not _LOADED:
+        for module in RULE_MODULES:
+            importlib.import_module(module)
+        _LOADED = True
+    return dict(_REGISTRY)
+
+
+def get_rule(rule_id: str) -> type[Rule]:
+    rules = all_rules()
+    if rule_id not in rules:
+        raise KeyError(rule_id)
+    return rules[rule_id]
