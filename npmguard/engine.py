@@ -200,7 +200,11 @@ class Engine:
                         finding,
                         evidence=(
                             *finding.evidence,
-                            Evidence("expired allow entry", f"{entry.reason} (expired {entry.expires})", entry.source),
+                            Evidence(
+                                "expired allow entry",
+                                f"{entry.reason} (expired {entry.expires})",
+                                entry.source,
+                            ),
                         ),
                     )
                 return replace(finding, allowed_by=entry.reason)
@@ -245,5 +249,7 @@ def _with_level(findings: Iterable[Finding], level: Level, default: Level) -> It
         if f.level == default:
             yield replace(f, level=level)
         else:
-            shifted = max(Level.INFO, min(Level.BLOCK, Level(int(f.level) + int(level) - int(default))))
+            shifted = max(
+                Level.INFO, min(Level.BLOCK, Level(int(f.level) + int(level) - int(default)))
+            )
             yield replace(f, level=shifted)

@@ -7,19 +7,20 @@ nothing but the wrapper (pass-through commands must not pay for the HTTP stack).
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import logging
 import sys
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from npmguard import __version__
-from npmguard.errors import ExitCode, NpmguardError
+if TYPE_CHECKING:  # imported lazily: `npmguard npm --version` must start as fast as npm
+    import argparse
+    from collections.abc import Sequence
+
+    from npmguard.errors import NpmguardError
 
 # command modules, in the order their commands appear in --help
 COMMAND_MODULES: tuple[str, ...] = (
     "npmguard.cli.check",
     "npmguard.cli.rules",
+    "npmguard.cli.shell_init",
 )
 
 DESCRIPTION = """\
@@ -38,10 +39,12 @@ exit codes: 0 ok or warnings only, 1 blocked, 2 usage/policy/lockfile error,
             3 registry unreachable with nothing cached, 130 interrupted
 """
 
-log = logging.getLogger("npmguard")
-
-
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+    import importlib
+
+    from npmguard import __version__
+
     parser = argparse.ArgumentParser(
         prog="npmguard",
         description=DESCRIPTION,
@@ -64,6 +67,8 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def _configure_logging(verbose: int, quiet: bool) -> None:
+    import logging
+
     level = logging.WARNING
     if quiet:
         level = logging.ERROR
@@ -88,11 +93,14 @@ def error_exit(err: NpmguardError) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list and args_list[0] in ("npm", "npx"):
+        # fast path: the wrapper decides what to import; pass-through imports almost nothing
+        from npmguard.wrapper.main import main as wrapper_main
+
+        return wrapper_main(args_list[0], args_list[1:])
+    from npmguard.errors import ExitCode, NpmguardError
+
     try:
-        if args_list and args_list[0] in ("npm", "npx"):
-            # fast path: the wrapper decides what to import
-            wrapper = importlib.import_module("npmguard.wrapper.main")
-            return int(wrapper.main(args_list[0], args_list[1:]))
         parser = build_parser()
         args = parser.parse_args(args_list)
         if not getattr(args, "func", None):
@@ -122,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _write_crash_log() -> str:
     import tempfile
     import traceback
+
+    from npmguard import __version__
 
     with tempfile.NamedTemporaryFile(
         "w", prefix="npmguard-crash-", suffix=".log", delete=False

@@ -102,7 +102,7 @@ def check_lockfiles(lockfiles: list[Any], args: argparse.Namespace, only: set[st
     from npmguard.registry.npmrc import load_npm_config
     from npmguard.rules.base import ProjectInfo
 
-    project_dir = lockfiles[0].path.resolve().parent
+    project_dir = getattr(args, "project_dir", None) or lockfiles[0].path.resolve().parent
     if project_dir.name == "node_modules":  # the hidden lockfile
         project_dir = project_dir.parent
     policy = load_policy(args.policy, project_dir)

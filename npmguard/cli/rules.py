@@ -30,7 +30,10 @@ def run(args: argparse.Namespace) -> int:
                 "family": r.family,
                 "description": r.description,
                 "needs": sorted(str(n) for n in r.needs),
-                "options": {k: {"default": o.default, "description": o.description} for k, o in r.options.items()},
+                "options": {
+                    k: {"default": o.default, "description": o.description}
+                    for k, o in r.options.items()
+                },
             }
             for r in rules.values()
         ]

@@ -1,20 +1,397 @@
-"""npm configuration as npm reads it. (Placeholder until the registry issue lands.)"""
+"""npm configuration as npm reads it: ``.npmrc`` files, ``npm_config_*`` variables, credentials.
+
+Layers, lowest priority first (as ``@npmcli/config`` loads them): built-in defaults, the global
+file (``$PREFIX/etc/npmrc``), the user file (``~/.npmrc`` or ``$NPM_CONFIG_USERCONFIG``), the
+project file (``.npmrc`` next to the nearest ``package.json``), then ``npm_config_*``
+environment variables. Files are ini as npm's ``ini`` package parses them (``;``/``#``
+comments, quoted values, ``key[]`` arrays); ``${VAR}`` expands in keys and values (``${VAR?}``
+is empty when unset; an unset ``${VAR}`` stays as written, as npm leaves it).
+
+Credentials are keyed by "nerf dart" (``//host[:port]/path/:_authToken``) and only ever applied
+to URLs on that host and under that path, longest path first, exactly as npm-registry-fetch
+matches them. Top-level (un-keyed) ``_authToken``/``_auth`` are ignored, as npm 9+ ignores them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import base64
+import json
+import os
+import re
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from npmguard.urls import normalise_registry, redact
 
 DEFAULT_REGISTRY = "https://registry.npmjs.org/"
+DEFAULT_FETCH_TIMEOUT = 30.0  # seconds; npm's own default (5 minutes) is too long for a check
+DEFAULT_FETCH_RETRIES = 2
+
+_ENV_EXPR = re.compile(r"(?<!\\)(\\*)\$\{([^${}?]+)(\?)?\}")
+_SECRET_SUFFIXES = (":_authToken", ":_auth", ":_password", ":username", ":keyfile", ":certfile")
+_SECRET_KEYS = {"_authToken", "_auth", "_password", "password", "otp"}
+
+ConfigValue = Any  # str | bool | None | list[str]
+
+
+def env_replace(text: str, env: Mapping[str, str]) -> str:
+    """Expand ``${VAR}`` and ``${VAR?}`` as npm does; ``\\${VAR}`` stays literal."""
+
+    def sub(m: re.Match[str]) -> str:
+        esc, name, optional = m.group(1), m.group(2), m.group(3)
+        if len(esc) % 2:
+            return m.group(0)[(len(esc) + 1) // 2 :]
+        fallback = "" if optional else "${" + name + "}"
+        return esc[len(esc) // 2 :] + env.get(name, fallback)
+
+    return _ENV_EXPR.sub(sub, text)
+
+
+def _unsafe(raw: str) -> str:
+    """An ini value or key as the ``ini`` package reads it: quoted, or cut at ``;``/``#``."""
+    val = raw.strip()
+    if len(val) >= 2 and val[0] == val[-1] and val[0] in "\"'":
+        if val[0] == "'":
+            val = val[1:-1]
+        try:
+            parsed = json.loads(val)
+        except ValueError:
+            return val
+        return parsed if isinstance(parsed, str) else val
+    out: list[str] = []
+    escaped = False
+    for ch in val:
+        if escaped:
+            out.append(ch if ch in "\\;#" else "\\" + ch)
+            escaped = False
+        elif ch in ";#":
+            break
+        elif ch == "\\":
+            escaped = True
+        else:
+            out.append(ch)
+    if escaped:
+        out.append("\\")
+    return "".join(out).strip()
+
+
+def parse_npmrc(text: str, env: Mapping[str, str] | None = None) -> dict[str, ConfigValue]:
+    """The settings of one ``.npmrc`` file (top level only; ``[sections]`` are ignored)."""
+    env = os.environ if env is None else env
+    out: dict[str, ConfigValue] = {}
+    in_section = False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped[0] in ";#":
+            continue
+        if stripped.startswith("[") and stripped.endswith("]"):
+            in_section = True
+            continue
+        if in_section:
+            continue
+        key_raw, sep, value_raw = line.partition("=")
+        key = env_replace(_unsafe(key_raw), env)
+        if not key:
+            continue
+        is_array = len(key) > 2 and key.endswith("[]")
+        if is_array:
+            key = key[:-2]
+        value: ConfigValue
+        if not sep:
+            value = True
+        else:
+            text_value = env_replace(_unsafe(value_raw), env)
+            value = {"true": True, "false": False, "null": None}.get(text_value, text_value)
+        if is_array:
+            current = out.get(key)
+            if key not in out:
+                out[key] = [value]
+            elif isinstance(current, list):
+                current.append(value)
+            else:
+                out[key] = [current, value]
+        else:
+            out[key] = value
+    return out
+
+
+def env_settings(env: Mapping[str, str]) -> dict[str, ConfigValue]:
+    """``npm_config_*`` variables (any case) as config keys: ``npm_config_fetch_retries`` ->
+    ``fetch-retries``; keys starting with ``//`` are kept as written."""
+    out: dict[str, ConfigValue] = {}
+    for env_key, env_val in env.items():
+        if not env_key.lower().startswith("npm_config_") or env_val == "":
+            continue
+        key = env_key[len("npm_config_") :]
+        if not key.startswith("//"):
+            key = (key[:1] + key[1:].replace("_", "-")).lower()
+        out[key] = env_replace(env_val, env)
+    return out
+
+
+def nerf_dart(url: str) -> str:
+    """``//host[:port]/path/`` of a URL, as npm keys credentials (scheme, auth, query dropped)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    default = {"https": 443, "http": 80}.get(parts.scheme.lower())
+    netloc = host if port is None or port == default else f"{host}:{port}"
+    path = parts.path or "/"
+    return f"//{netloc}{path[: path.rfind('/') + 1]}"
+
+
+def _as_bool(value: ConfigValue, default: bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip():
+        return value.strip().lower() not in ("false", "0", "no", "off")
+    return default
+
+
+def _as_str(value: ConfigValue) -> str | None:
+    if isinstance(value, list):
+        value = value[-1] if value else None
+    return value if isinstance(value, str) and value else None
+
+
+def _expand_path(value: str, base: Path | None) -> str:
+    path = Path(value).expanduser()
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    return str(path)
 
 
 @dataclass(frozen=True)
 class NpmConfig:
+    """The merged npm settings npmguard needs. Build it with :func:`load_npm_config`."""
+
     registry: str = DEFAULT_REGISTRY
+    scopes: Mapping[str, str] = field(default_factory=dict)  # "@scope" -> registry URL
+    values: Mapping[str, ConfigValue] = field(default_factory=dict, repr=False)
+    sources: tuple[Path, ...] = ()  # the .npmrc files that were read
+    project_dir: Path | None = None
+
+    def get(self, key: str, default: ConfigValue = None) -> ConfigValue:
+        return self.values.get(key, default)
+
+    def registry_for(self, package_name: str) -> str:
+        """The registry npm would fetch this package from (``@scope:registry`` first)."""
+        if package_name.startswith("@") and "/" in package_name:
+            scope = package_name.split("/", 1)[0].lower()
+            if scope in self.scopes:
+                return self.scopes[scope]
+        return self.registry
 
     def registry_urls(self) -> tuple[str, ...]:
-        return (self.registry,)
+        """The default registry and every scoped one, normalised, without duplicates."""
+        return tuple(dict.fromkeys((self.registry, *self.scopes.values())))
+
+    # --- credentials -----------------------------------------------------------------------
+
+    def _auth_key(self, url: str) -> str | None:
+        """The nerf-dart key holding credentials for ``url``: walk up its path, longest first."""
+        key = nerf_dart(url)
+        while len(key) > 2:
+            if (
+                self.values.get(f"{key}:_authToken")
+                or self.values.get(f"{key}:_auth")
+                or (self.values.get(f"{key}:username") and self.values.get(f"{key}:_password"))
+            ):
+                return key
+            key = re.sub(r"([^/]+|/)$", "", key)
+        return None
+
+    def auth_for(self, url: str, registry: str | None = None) -> dict[str, str] | None:
+        """The Authorization header for ``url``, or None.
+
+        Only credentials keyed to ``url``'s own host (and a path prefix of it) are used; a URL
+        with no key of its own borrows the credentials of a registry on the very same host and
+        port (npm does this for tarballs served beside the registry). Never across hosts.
+        """
+        key = self._auth_key(url)
+        if key is None:
+            target = urlsplit(url)
+            candidates = [registry] if registry else list(self.registry_urls())
+            for reg in candidates:
+                r = urlsplit(reg)
+                if (r.hostname, r.port) == (target.hostname, target.port) and reg != url:
+                    key = self._auth_key(reg)
+                    if key is not None:
+                        break
+        if key is None:
+            return None
+        token = _as_str(self.values.get(f"{key}:_authToken"))
+        if token:
+            return {"Authorization": f"Bearer {token}"}
+        basic = _as_str(self.values.get(f"{key}:_auth"))
+        if basic:
+            return {"Authorization": f"Basic {basic}"}
+        user = _as_str(self.values.get(f"{key}:username"))
+        encoded = _as_str(self.values.get(f"{key}:_password"))
+        if user and encoded:
+            try:
+                password = base64.b64decode(encoded).decode("utf-8")
+            except ValueError:
+                return None
+            pair = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+            return {"Authorization": f"Basic {pair}"}
+        return None
+
+    # --- transport -----------------------------------------------------------------------------
+
+    def proxies_for(self, url: str) -> dict[str, str]:
+        """``requests``-style proxies for ``url`` ({} for none), honouring ``noproxy``."""
+        scheme = urlsplit(url).scheme.lower()
+        env = os.environ
+        if scheme == "https":
+            proxy = (
+                _as_str(self.values.get("https-proxy"))
+                or _as_str(self.values.get("proxy"))
+                or env.get("HTTPS_PROXY")
+                or env.get("https_proxy")
+                or env.get("HTTP_PROXY")
+                or env.get("http_proxy")
+            )
+        else:
+            proxy = (
+                _as_str(self.values.get("proxy")) or env.get("HTTP_PROXY") or env.get("http_proxy")
+            )
+        if not proxy or self._no_proxy(url):
+            return {}
+        return {scheme: proxy}
+
+    def _no_proxy(self, url: str) -> bool:
+        raw = self.values.get("noproxy")
+        if isinstance(raw, list):
+            raw = ",".join(str(x) for x in raw)
+        if not isinstance(raw, str) or not raw:
+            raw = os.environ.get("NO_PROXY") or os.environ.get("no_proxy") or ""
+        host = (urlsplit(url).hostname or "").lower()
+        host_parts = host.split(".")[::-1]
+        for entry in re.split(r"[\s,]+", raw):
+            entry = entry.strip().lower()
+            if entry == "*":
+                return True
+            entry = entry.split(":", 1)[0]
+            parts = [p for p in entry.split(".") if p][::-1]
+            if parts and host_parts[: len(parts)] == parts:
+                return True
+        return False
+
+    @property
+    def verify(self) -> bool | str:
+        """False when ``strict-ssl=false``; a CA file path when ``cafile`` is set; else True."""
+        if not _as_bool(self.values.get("strict-ssl"), True):
+            return False
+        cafile = _as_str(self.values.get("cafile"))
+        return _expand_path(cafile, self.project_dir) if cafile else True
+
+    @property
+    def ca(self) -> tuple[str, ...]:
+        """Inline certificates from ``ca=`` / ``ca[]=`` (PEM text)."""
+        raw = self.values.get("ca")
+        items = raw if isinstance(raw, list) else [raw]
+        return tuple(x.replace("\\n", "\n") for x in items if isinstance(x, str) and x)
+
+    @property
+    def fetch_timeout(self) -> float:
+        """Seconds (``fetch-timeout`` is in milliseconds); 30 s unless configured."""
+        raw = _as_str(self.values.get("fetch-timeout"))
+        try:
+            ms = float(raw) if raw is not None else 0.0
+        except ValueError:
+            ms = 0.0
+        return ms / 1000.0 if ms > 0 else DEFAULT_FETCH_TIMEOUT
+
+    @property
+    def fetch_retries(self) -> int:
+        raw = _as_str(self.values.get("fetch-retries"))
+        try:
+            return max(0, int(raw)) if raw is not None else DEFAULT_FETCH_RETRIES
+        except ValueError:
+            return DEFAULT_FETCH_RETRIES
+
+    def __repr__(self) -> str:
+        shown = {
+            k: ("***" if k in _SECRET_KEYS or k.endswith(_SECRET_SUFFIXES) else v)
+            for k, v in self.values.items()
+        }
+        shown = {k: redact(v) if isinstance(v, str) and "://" in v else v for k, v in shown.items()}
+        return (
+            f"NpmConfig(registry={redact(self.registry)!r}, scopes={dict(self.scopes)!r}, "
+            f"sources={[str(s) for s in self.sources]!r}, values={shown!r})"
+        )
+
+    __str__ = __repr__
 
 
-def load_npm_config(project_dir: Path) -> NpmConfig:
-    return NpmConfig()
+def find_project_dir(start: Path) -> Path:
+    """npm's local prefix: the nearest folder up from ``start`` with a package.json or
+    node_modules; ``start`` itself when there is none."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / "package.json").is_file() or (folder / "node_modules").is_dir():
+            return folder
+    return start
+
+
+def _global_config_path(env: Mapping[str, str], lower: Mapping[str, str]) -> Path | None:
+    explicit = lower.get("npm_config_globalconfig")
+    if explicit:
+        return Path(env_replace(explicit, env)).expanduser()
+    prefix = env.get("PREFIX") or lower.get("npm_config_prefix")
+    if not prefix:
+        node = shutil.which("node")
+        if not node:
+            return None
+        prefix = str(Path(node).resolve().parent.parent)
+    return Path(prefix).expanduser() / "etc" / "npmrc"
+
+
+def _read(path: Path | None, env: Mapping[str, str]) -> dict[str, ConfigValue] | None:
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return parse_npmrc(text, env)
+
+
+def load_npm_config(project_dir: Path, env: Mapping[str, str] | None = None) -> NpmConfig:
+    """The npm settings that apply in ``project_dir`` (global < user < project < env)."""
+    env = dict(os.environ if env is None else env)
+    lower = {k.lower(): v for k, v in env.items() if v != ""}
+    project = find_project_dir(project_dir)
+    user_path = Path(
+        env_replace(lower.get("npm_config_userconfig") or "~/.npmrc", env)
+    ).expanduser()
+    layers: list[tuple[Path | None, dict[str, ConfigValue] | None]] = [
+        (p, _read(p, env)) for p in (_global_config_path(env, lower), user_path)
+    ]
+    project_rc = project / ".npmrc"
+    if project_rc.resolve() != user_path.resolve():
+        layers.append((project_rc, _read(project_rc, env)))
+    merged: dict[str, ConfigValue] = {"registry": DEFAULT_REGISTRY}
+    sources: list[Path] = []
+    for path, values in layers:
+        if values is not None and path is not None:
+            merged.update(values)
+            sources.append(path)
+    merged.update(env_settings(env))
+    registry = normalise_registry(_as_str(merged.get("registry")) or DEFAULT_REGISTRY)
+    scopes: dict[str, str] = {}
+    for key, value in merged.items():
+        if key.startswith("@") and key.endswith(":registry") and _as_str(value):
+            scopes[key[: -len(":registry")].lower()] = normalise_registry(str(_as_str(value)))
+    return NpmConfig(
+        registry=registry,
+        scopes=scopes,
+        values=merged,
+        sources=tuple(sources),
+        project_dir=project,
+    )

@@ -87,7 +87,9 @@ class Rule(ABC):
         """A finding about ``pkg`` at its first lockfile line, with this rule's default level."""
         kwargs.setdefault("line", pkg.line)
         kwargs.setdefault("level", self.level)
-        return Finding(rule=self.id, package=pkg.name, version=pkg.version, message=message, **kwargs)
+        return Finding(
+            rule=self.id, package=pkg.name, version=pkg.version, message=message, **kwargs
+        )
 
 
 class PackageRule(Rule):

@@ -76,7 +76,11 @@ class ForeignHost(PackageRule):
                     f"resolved from {host}, which is not an allowed registry",
                     evidence=(
                         Evidence("resolved", redact(occ.resolved), "lockfile"),
-                        Evidence("allowed registries", ", ".join(sorted(allowed)) or "(none)", "npm config + policy"),
+                        Evidence(
+                            "allowed registries",
+                            ", ".join(sorted(allowed)) or "(none)",
+                            "npm config + policy",
+                        ),
                         _where(occ),
                     ),
                     hint=(
@@ -141,7 +145,10 @@ class NoIntegrity(PackageRule):
             yield self.finding(
                 pkg,
                 "no integrity hash in the lockfile",
-                evidence=(_where(occ), Evidence("resolved", redact(occ.resolved) or "(none)", "lockfile")),
+                evidence=(
+                    _where(occ),
+                    Evidence("resolved", redact(occ.resolved) or "(none)", "lockfile"),
+                ),
                 hint="run `npm install --package-lock-only` with a current npm to record integrity",
                 line=occ.line,
             )
@@ -157,7 +164,10 @@ class _SourceRule(PackageRule):
             yield self.finding(
                 pkg,
                 f"comes from {self.what}: {redact(occ.resolved) or pkg.version}",
-                evidence=(Evidence("resolved", redact(occ.resolved) or "(none)", "lockfile"), _where(occ)),
+                evidence=(
+                    Evidence("resolved", redact(occ.resolved) or "(none)", "lockfile"),
+                    _where(occ),
+                ),
                 hint=(
                     "registry packages get integrity, provenance and reputation checks; if this "
                     "source is intended, allow it in the policy with a reason"

@@ -1,0 +1,269 @@
+"""The one HTTP session npmguard talks to registries through.
+
+- ``requests-cache`` with SQLite at ``<cache_dir>/http.sqlite`` (WAL, so parallel processes
+  share it). Package documents are cached with their validators and revalidated (ETag /
+  Last-Modified) once the server's ``max-age`` has passed; without cache headers they are
+  revalidated on every use. Tarballs are never cached here: the facts read from them are
+  stored by the reputation store, so the bytes are not needed again.
+- A (connect, read) timeout on every request, from ``fetch-timeout`` (30 s unless set).
+- urllib3 retries with exponential backoff on connection errors, 429 and 5xx, honouring
+  ``Retry-After`` (capped at 30 s), ``fetch-retries`` times (2 unless set).
+- A keep-alive pool sized to the concurrency (16 by default).
+- Credentials are added per request from ``.npmrc`` for that URL only, and redirects are
+  followed here hop by hop, so a redirect or tarball on another host never gets a token.
+- A cache that cannot be opened or breaks mid-run costs one warning, then requests go on
+  without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
+
+from npmguard.errors import RegistryError
+from npmguard.urls import host_of, redact
+
+if TYPE_CHECKING:
+    import requests
+
+    from npmguard.registry.npmrc import NpmConfig
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY = 16
+MAX_REDIRECTS = 5
+MAX_RETRY_AFTER = 30.0
+CACHE_FILE = "http.sqlite"
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+
+class UnreachableError(RegistryError):
+    """The registry could not be reached (connection refused, DNS, timeout, TLS)."""
+
+
+class NotCachedError(RegistryError):
+    """Offline, and the cache holds no answer for this URL."""
+
+
+def _user_agent() -> str:
+    from npmguard import __version__
+
+    return f"npmguard/{__version__} (python-requests)"
+
+
+def _make_retry(total: int) -> Any:
+    from urllib3.util.retry import Retry
+
+    class CappedRetry(Retry):  # type: ignore[misc]
+        """Retry that never sleeps longer than MAX_RETRY_AFTER for a Retry-After header."""
+
+        def get_retry_after(self, response: Any) -> float | None:
+            value = super().get_retry_after(response)
+            return None if value is None else min(float(value), MAX_RETRY_AFTER)
+
+    return CappedRetry(
+        total=total,
+        connect=total,
+        read=total,
+        status=total,
+        other=0,
+        backoff_factor=0.25,
+        backoff_max=5.0,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        redirect=0,
+    )
+
+
+def _mount(session: requests.Session, config: NpmConfig, concurrency: int) -> None:
+    from requests.adapters import HTTPAdapter
+
+    adapter = HTTPAdapter(
+        pool_connections=max(4, len(config.registry_urls()) + 2),
+        pool_maxsize=concurrency,
+        max_retries=_make_retry(config.fetch_retries),
+    )
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.trust_env = False  # proxies and CAs come from .npmrc (and npm's env fallbacks)
+    session.headers["User-Agent"] = _user_agent()
+
+
+def _ca_bundle(config: NpmConfig, cache_dir: Path) -> bool | str:
+    """``verify`` for requests: inline ``ca=`` certificates are written to a file once."""
+    verify = config.verify
+    if verify is False or not config.ca:
+        return verify
+    pem = "\n".join(config.ca).encode("utf-8")
+    path = cache_dir / f"ca-{hashlib.sha256(pem).hexdigest()[:16]}.pem"
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.write_bytes(pem)
+    except OSError as e:
+        log.warning("%s: cannot write the configured CA certificates: %s", path, e.strerror)
+        return verify
+    return str(path)
+
+
+class RegistrySession:
+    """A thread-safe GET-only session: cache, retries, timeouts, per-URL credentials."""
+
+    def __init__(
+        self,
+        config: NpmConfig,
+        plain: requests.Session,
+        cached: Any | None,
+        *,
+        offline: bool,
+        verify: bool | str,
+    ) -> None:
+        self.config = config
+        self.offline = offline
+        self._plain = plain
+        self._cached = cached
+        self._verify = verify
+        timeout = config.fetch_timeout
+        self.timeout = (min(10.0, timeout), timeout)
+
+    @property
+    def cache_enabled(self) -> bool:
+        return self._cached is not None
+
+    @property
+    def cache_path(self) -> Path | None:
+        if self._cached is None:
+            return None
+        return Path(str(self._cached.cache.db_path))
+
+    def _disable_cache(self, err: Exception) -> None:
+        if self._cached is not None:
+            log.warning("the HTTP cache stopped working (%s); continuing without it", err)
+            self._cached = None
+
+    def get(
+        self,
+        url: str,
+        *,
+        accept: str = "application/json",
+        stream: bool = False,
+        use_cache: bool = True,
+        refresh: bool = False,
+        registry: str | None = None,
+    ) -> requests.Response:
+        """GET ``url``, following up to 5 redirects with credentials recomputed per hop.
+
+        ``use_cache=False`` bypasses the HTTP cache (tarballs). ``refresh`` revalidates a
+        cached answer with the server. Raises UnreachableError when the host cannot be
+        reached, NotCachedError when offline and the cache has no answer. HTTP error statuses
+        are returned, not raised.
+        """
+        import requests
+
+        if self.offline and (not use_cache or self._cached is None):
+            raise NotCachedError(f"{redact(url)}: not in the cache (offline)")
+        current = url
+        for _ in range(MAX_REDIRECTS + 1):
+            headers = {"Accept": accept}
+            auth = self.config.auth_for(current, registry)
+            if auth:
+                headers.update(auth)
+            kwargs: dict[str, Any] = {
+                "headers": headers,
+                "stream": stream,
+                "timeout": self.timeout,
+                "allow_redirects": False,
+                "proxies": self.config.proxies_for(current),
+                "verify": self._verify,
+            }
+            try:
+                response = self._send(current, kwargs, use_cache=use_cache, refresh=refresh)
+            except requests.exceptions.SSLError as e:
+                raise UnreachableError(
+                    f"{redact(current)}: TLS error: {e}",
+                    hint="check cafile/ca/strict-ssl in your .npmrc",
+                ) from e
+            except (requests.ConnectionError, requests.Timeout) as e:
+                raise UnreachableError(
+                    f"{host_of(current) or redact(current)}: registry unreachable: "
+                    f"{type(e).__name__}",
+                    hint="check the network and proxy settings (https-proxy, noproxy in "
+                    ".npmrc), or run with --offline to use only what is cached",
+                ) from e
+            if self.offline and response.status_code == 504:
+                raise NotCachedError(f"{redact(url)}: not in the cache (offline)")
+            location = response.headers.get("Location")
+            if response.status_code in (301, 302, 303, 307, 308) and location:
+                response.close()
+                current = urljoin(current, location)
+                continue
+            return response
+        raise RegistryError(f"{redact(url)}: too many redirects")
+
+    def _send(
+        self, url: str, kwargs: dict[str, Any], *, use_cache: bool, refresh: bool
+    ) -> requests.Response:
+        cached = self._cached
+        if cached is not None and use_cache:
+            try:
+                response: requests.Response = cached.get(url, refresh=refresh, **kwargs)
+                return response
+            except (sqlite3.Error, OSError) as e:
+                if self.offline:
+                    raise NotCachedError(f"{redact(url)}: the cache is unreadable ({e})") from e
+                self._disable_cache(e)
+        return self._plain.get(url, **kwargs)
+
+    def close(self) -> None:
+        self._plain.close()
+        if self._cached is not None:
+            self._cached.close()
+
+
+def make_session(
+    config: NpmConfig,
+    cache_dir: Path | None,
+    offline: bool = False,
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> RegistrySession:
+    """The session for this run. ``cache_dir=None`` disables the HTTP cache."""
+    import requests
+
+    plain = requests.Session()
+    _mount(plain, config, concurrency)
+    cached = None
+    verify: bool | str = config.verify
+    if cache_dir is not None:
+        verify = _ca_bundle(config, cache_dir)
+        cached = _open_cache(config, cache_dir, offline, concurrency)
+    return RegistrySession(config, plain, cached, offline=offline, verify=verify)
+
+
+def _open_cache(config: NpmConfig, cache_dir: Path, offline: bool, concurrency: int) -> Any:
+    try:
+        from requests_cache import CachedSession, SQLiteCache
+
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        backend = SQLiteCache(cache_dir / CACHE_FILE, wal=True, busy_timeout=30_000, timeout=30)
+        session = CachedSession(
+            backend=backend,
+            expire_after=0,  # no cache headers: keep with validators, revalidate on use
+            cache_control=True,  # the registry's max-age decides freshness
+            allowable_codes=(200,),
+            allowable_methods=("GET",),
+            stale_if_error=offline,
+            only_if_cached=offline,
+        )
+        len(backend.responses)  # touch the file: a corrupt one fails here, not mid-run
+    except Exception as e:  # any failure to open the cache: warn once and go on without it
+        log.warning("%s: cannot use the HTTP cache (%s); continuing without it", cache_dir, e)
+        return None
+    _mount(session, config, concurrency)
+    return session

@@ -1,0 +1,178 @@
+"""The user's npm project as the wrapper sees it: where it is, and which files npm resolves from.
+
+Resolution runs in a temporary copy holding only those files, so the user's package.json,
+lockfile and node_modules stay byte-identical until the tree has been checked.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from npmguard.errors import UsageError
+from npmguard.wrapper.args import NpmInvocation
+
+LOCKFILE_NAMES = ("npm-shrinkwrap.json", "package-lock.json")
+TOP_FILES = (*LOCKFILE_NAMES, "package.json", ".npmrc")
+
+
+def project_root(inv: NpmInvocation, cwd: Path | None = None) -> Path:
+    """npm's local prefix: ``--prefix``, else the nearest folder up with a package.json."""
+    start = Path(cwd or Path.cwd())
+    prefix = inv.option("prefix")
+    if prefix:
+        return (start / prefix).resolve()
+    for folder in (start, *start.parents):
+        if (folder / "package.json").is_file():
+            return folder
+        if folder.name == "node_modules":
+            break
+    return start
+
+
+def read_json(path: Path) -> dict[str, object]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as e:
+        raise UsageError(f"{path}: cannot read as JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: expected a JSON object")
+    return data
+
+
+def workspace_dirs(root: Path) -> list[Path]:
+    """Folders the root package.json names as workspaces (npm's glob patterns)."""
+    manifest = read_json(root / "package.json")
+    patterns = manifest.get("workspaces")
+    if isinstance(patterns, dict):
+        patterns = patterns.get("packages")
+    if not isinstance(patterns, list):
+        return []
+    found: list[Path] = []
+    for pattern in patterns:
+        if not isinstance(pattern, str):
+            continue
+        for match in sorted(glob.glob(str(root / pattern))):
+            path = Path(match)
+            if (path / "package.json").is_file() and path not in found:
+                found.append(path)
+    return found
+
+
+def link_targets(root: Path) -> list[Path]:
+    """Local folders the lockfile links to (``file:`` folders), inside the project."""
+    for name in LOCKFILE_NAMES:
+        lock = root / name
+        if lock.is_file():
+            data = read_json(lock)
+            packages = data.get("packages")
+            if not isinstance(packages, dict):
+                return []
+            out = []
+            for key, entry in packages.items():
+                if (
+                    isinstance(entry, dict)
+                    and entry.get("link")
+                    and isinstance(entry.get("resolved"), str)
+                ):
+                    target = (root / entry["resolved"]).resolve()
+                    if target.is_relative_to(root) and (target / "package.json").is_file():
+                        out.append(target)
+            return out
+    return []
+
+
+@dataclass(frozen=True)
+class ProjectFiles:
+    """The files npm resolves from, by path relative to the project root, with their bytes."""
+
+    root: Path
+    files: dict[str, bytes]
+
+    @classmethod
+    def read(cls, root: Path) -> ProjectFiles:
+        files: dict[str, bytes] = {}
+        for name in TOP_FILES:
+            path = root / name
+            if path.is_file():
+                files[name] = path.read_bytes()
+        for folder in (*workspace_dirs(root), *link_targets(root)):
+            rel = folder.relative_to(root).as_posix()
+            for name in ("package.json", ".npmrc"):
+                if (folder / name).is_file():
+                    files[f"{rel}/{name}"] = (folder / name).read_bytes()
+        return cls(root=root, files=files)
+
+    @property
+    def lockfile_name(self) -> str | None:
+        return next((n for n in LOCKFILE_NAMES if n in self.files), None)
+
+    def write_to(self, target: Path) -> None:
+        for rel, data in self.files.items():
+            path = target / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+
+    def changed_in(self, other_root: Path) -> dict[str, bytes]:
+        """Files that differ (or are new) in ``other_root`` compared with these."""
+        out: dict[str, bytes] = {}
+        names = set(self.files) | set(TOP_FILES)
+        for rel in sorted(names):
+            path = other_root / rel
+            if path.is_file():
+                data = path.read_bytes()
+                if self.files.get(rel) != data:
+                    out[rel] = data
+        return out
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.npmguard-tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def lockfile_in_sync(root: Path) -> bool:
+    """Whether the lockfile already records exactly what package.json asks for.
+
+    npm records each project's dependency specs in the lockfile's ``packages`` entry for it
+    (``""`` for the root, the folder path for workspaces); when they are equal, a plain
+    ``npm install`` installs the lockfile as it is.
+    """
+    files = ProjectFiles.read(root)
+    lock_name = files.lockfile_name
+    if lock_name is None:
+        return False
+    lock = read_json(root / lock_name)
+    packages = lock.get("packages")
+    if not isinstance(packages, dict):
+        return False
+    for key, manifest_path in _manifests(root):
+        entry = packages.get(key)
+        manifest = read_json(manifest_path)
+        if not isinstance(entry, dict):
+            return False
+        for field in (
+            "dependencies",
+            "devDependencies",
+            "optionalDependencies",
+            "peerDependencies",
+        ):
+            if (manifest.get(field) or {}) != (entry.get(field) or {}):
+                return False
+    return True
+
+
+def _manifests(root: Path) -> Iterator[tuple[str, Path]]:
+    yield "", root / "package.json"
+    for folder in workspace_dirs(root):
+        yield folder.relative_to(root).as_posix(), folder / "package.json"
