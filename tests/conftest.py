@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from fakeregistry import FakeRegistry
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("NPMGUARD_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -43,3 +48,16 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture
+def fake_registry() -> Iterator[FakeRegistry]:
+    """A started loopback npm registry (see tests/fakeregistry.py); stopped afterwards."""
+    from fakeregistry import FakeRegistry
+
+    registry = FakeRegistry()
+    registry.start()
+    try:
+        yield registry
+    finally:
+        registry.stop()

@@ -19,8 +19,10 @@ if TYPE_CHECKING:  # imported lazily: `npmguard npm --version` must start as fas
 # command modules, in the order their commands appear in --help
 COMMAND_MODULES: tuple[str, ...] = (
     "npmguard.cli.check",
+    "npmguard.cli.ls",
     "npmguard.cli.rules",
     "npmguard.cli.shell_init",
+    "npmguard.cli.db",
 )
 
 DESCRIPTION = """\

@@ -62,16 +62,33 @@ def add_report_options(p: argparse.ArgumentParser) -> None:
 def add_check_options(p: argparse.ArgumentParser) -> None:
     """Flags shared by every command that checks a tree (check, explain, the wrapper)."""
     group = p.add_argument_group("facts and policy")
-    group.add_argument("--policy", type=Path, help="the policy file (default: found next to the lockfile)")
+    group.add_argument(
+        "--policy", type=Path, help="the policy file (default: found next to the lockfile)"
+    )
     group.add_argument("--offline", action="store_true", help="no network: use only the cache")
     group.add_argument(
-        "--refresh", action="store_true", help="refresh package documents even if the cache is fresh"
+        "--refresh",
+        action="store_true",
+        help="refresh package documents even if the cache is fresh",
     )
     group.add_argument(
         "--cache-dir",
         type=Path,
         default=os.environ.get("NPMGUARD_CACHE_DIR") or None,
         help="where the HTTP cache and facts live (env NPMGUARD_CACHE_DIR)",
+    )
+    group.add_argument(
+        "--changed-since",
+        metavar="REV",
+        help=(
+            "check only the entries added or changed since git revision REV "
+            "(pre-commit: HEAD; CI: origin/main)"
+        ),
+    )
+    group.add_argument(
+        "--all",
+        action="store_true",
+        help="check every entry (the default; overrides --changed-since)",
     )
     group.add_argument(
         "--lockfile-only",
@@ -89,12 +106,41 @@ def run(args: argparse.Namespace) -> int:
         if not path.exists():
             raise UsageError(f"{path}: no such file", hint="name a package-lock.json or its folder")
         lockfiles.append(load_lockfile(find_lockfile(path) if path.is_dir() else path))
-    report, policy = check_lockfiles(lockfiles, args)
+    only = (
+        changed_entries(lockfiles, args.changed_since)
+        if args.changed_since and not args.all
+        else None
+    )
+    report, policy = check_lockfiles(lockfiles, args, only=only)
     emit(report, args)
     return int(exit_code(report, policy.fail_on))
 
 
-def check_lockfiles(lockfiles: list[Any], args: argparse.Namespace, only: set[str] | None = None) -> tuple[Report, Any]:
+def changed_entries(lockfiles: list[Any], rev: str) -> set[str]:
+    """name@version keys added or changed (resolved or integrity) since git revision ``rev``."""
+    from npmguard.gitutil import file_at_revision
+    from npmguard.lockfile import parse_lockfile_text
+
+    keys: set[str] = set()
+    for lockfile in lockfiles:
+        old_bytes = file_at_revision(lockfile.path, rev)
+        old: set[tuple[str, str | None, str | None]] = (
+            set()
+            if old_bytes is None
+            else {
+                (p.key, p.resolved, p.integrity)
+                for p in parse_lockfile_text(old_bytes, lockfile.path).packages
+            }
+        )
+        for pkg in lockfile.packages:
+            if (pkg.key, pkg.resolved, pkg.integrity) not in old:
+                keys.add(pkg.key)
+    return keys
+
+
+def check_lockfiles(
+    lockfiles: list[Any], args: argparse.Namespace, only: set[str] | None = None
+) -> tuple[Report, Any]:
     """Build the engine for these lockfiles from the flags and run it."""
     from npmguard.engine import Engine
     from npmguard.facts import Need
@@ -116,6 +162,12 @@ def check_lockfiles(lockfiles: list[Any], args: argparse.Namespace, only: set[st
     )
     if getattr(args, "lockfile_only", False):
         engine.rules = [r for r in engine.rules if r.needs <= {Need.LOCKFILE}]
+    if Need.FEED in engine.needs:
+        from npmguard.feeds.store import open_feed_store
+
+        feed = open_feed_store()  # None when no feed was imported: known-malicious stays quiet
+        if feed is not None:
+            engine.extra["feed"] = feed
     if engine.needs - {Need.LOCKFILE}:
         from npmguard.reputation.source import open_facts_source
 
@@ -150,7 +202,10 @@ def emit(report: Report, args: argparse.Namespace) -> None:
     from npmguard.report import render
 
     color = args.color == "always" or (
-        args.color == "auto" and args.output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        args.color == "auto"
+        and args.output is None
+        and sys.stdout.isatty()
+        and not os.environ.get("NO_COLOR")
     )
     text = render(report, args.format, color=color)
     if args.output is None:

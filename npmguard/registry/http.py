@@ -1,10 +1,13 @@
 """The one HTTP session npmguard talks to registries through.
 
 - ``requests-cache`` with SQLite at ``<cache_dir>/http.sqlite`` (WAL, so parallel processes
-  share it). Package documents are cached with their validators and revalidated (ETag /
-  Last-Modified) once the server's ``max-age`` has passed; without cache headers they are
-  revalidated on every use. Tarballs are never cached here: the facts read from them are
-  stored by the reputation store, so the bytes are not needed again.
+  share it). Package documents are cached and revalidated (ETag / Last-Modified) once the
+  server's ``max-age`` has passed; an answer without cache headers is fresh for
+  ``packument_ttl`` (5 minutes), then fetched again. Offline, any cached answer is used.
+  Writes skip fsync (``fast_save``): it is a cache, and a damaged file is dropped with a
+  warning. Tarballs are never cached here: the facts read from them are stored by the
+  reputation store, so the bytes are not needed again. Callers that keep their own compact
+  facts can bypass the body cache per request (``use_cache=False``).
 - A (connect, read) timeout on every request, from ``fetch-timeout`` (30 s unless set).
 - urllib3 retries with exponential backoff on connection errors, 429 and 5xx, honouring
   ``Retry-After`` (capped at 30 s), ``fetch-retries`` times (2 unless set).
@@ -39,6 +42,7 @@ MAX_REDIRECTS = 5
 MAX_RETRY_AFTER = 30.0
 CACHE_FILE = "http.sqlite"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+DEFAULT_PACKUMENT_TTL = 300
 
 
 class UnreachableError(RegistryError):
@@ -166,7 +170,7 @@ class RegistrySession:
         """
         import requests
 
-        if self.offline and (not use_cache or self._cached is None):
+        if self.offline and (not use_cache or self._cached is None):  # nothing to answer from
             raise NotCachedError(f"{redact(url)}: not in the cache (offline)")
         current = url
         for _ in range(MAX_REDIRECTS + 1):
@@ -232,8 +236,14 @@ def make_session(
     offline: bool = False,
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
+    packument_ttl: int = DEFAULT_PACKUMENT_TTL,
 ) -> RegistrySession:
-    """The session for this run. ``cache_dir=None`` disables the HTTP cache."""
+    """The session for this run. ``cache_dir=None`` disables the HTTP cache.
+
+    ``packument_ttl`` (seconds) is how long an answer without cache headers counts as fresh;
+    the server's ``Cache-Control``/``ETag`` win when it sends them. Offline, any cached answer
+    is used however old.
+    """
     import requests
 
     plain = requests.Session()
@@ -242,19 +252,24 @@ def make_session(
     verify: bool | str = config.verify
     if cache_dir is not None:
         verify = _ca_bundle(config, cache_dir)
-        cached = _open_cache(config, cache_dir, offline, concurrency)
+        cached = _open_cache(config, cache_dir, offline, concurrency, packument_ttl)
     return RegistrySession(config, plain, cached, offline=offline, verify=verify)
 
 
-def _open_cache(config: NpmConfig, cache_dir: Path, offline: bool, concurrency: int) -> Any:
+def _open_cache(
+    config: NpmConfig, cache_dir: Path, offline: bool, concurrency: int, ttl: int
+) -> Any:
     try:
-        from requests_cache import CachedSession, SQLiteCache
+        from requests_cache import CachedSession
+        from requests_cache.backends.sqlite import SQLiteCache
 
         cache_dir.mkdir(parents=True, exist_ok=True)
-        backend = SQLiteCache(cache_dir / CACHE_FILE, wal=True, busy_timeout=30_000, timeout=30)
+        backend = SQLiteCache(
+            cache_dir / CACHE_FILE, wal=True, fast_save=True, busy_timeout=30_000, timeout=30
+        )
         session = CachedSession(
             backend=backend,
-            expire_after=0,  # no cache headers: keep with validators, revalidate on use
+            expire_after=ttl,  # when the server sends no cache headers (the mirror here)
             cache_control=True,  # the registry's max-age decides freshness
             allowable_codes=(200,),
             allowable_methods=("GET",),

@@ -19,7 +19,7 @@ from npmguard.facts import Need, PackageFacts
 from npmguard.model import Finding, Level, LockedPackage, Lockfile
 
 # Modules that define rules; imported on first use of the registry, in this order.
-RULE_MODULES: tuple[str, ...] = ("npmguard.rules.lockfile_integrity",)
+RULE_MODULES: tuple[str, ...] = ("npmguard.rules.lockfile_integrity", "npmguard.rules.feeds")
 
 
 @dataclass(frozen=True, slots=True)

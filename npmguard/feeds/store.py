@@ -1,0 +1,387 @@
+"""The feed store: imported OSV records in SQLite at ``<data_dir>/feeds.sqlite``.
+
+Tables: ``records`` (one row per OSV id: its source, dates, a digest and the compact JSON),
+``affected`` (npm name -> record id) and ``hashes`` (``algo:hex`` -> record id) for lookups,
+``sources`` (what each import brought, and when). WAL mode, so checks read while an import
+writes. An import is one transaction: Ctrl-C or an error leaves the previous data intact.
+Re-importing is idempotent: a record is rewritten only when its content changed, and a newer
+``modified`` from another source wins over an older one. A source is a snapshot: records it
+brought before and no longer holds are removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from npmguard.errors import FeedError
+from npmguard.feeds.osv import FeedMatch, OsvRecord, match_record, normalise_hashes, parse_record
+
+log = logging.getLogger(__name__)
+
+FEED_FILE = "feeds.sqlite"
+SCHEMA_VERSION = 1
+_BATCH = 5000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    id TEXT PRIMARY KEY, source TEXT NOT NULL, location TEXT NOT NULL, modified TEXT NOT NULL,
+    published TEXT, withdrawn TEXT, digest TEXT NOT NULL, json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_source ON records(source);
+CREATE TABLE IF NOT EXISTS affected (
+    name TEXT NOT NULL, record_id TEXT NOT NULL, PRIMARY KEY (name, record_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS affected_record ON affected(record_id);
+CREATE TABLE IF NOT EXISTS hashes (
+    hash TEXT NOT NULL, record_id TEXT NOT NULL, PRIMARY KEY (hash, record_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS hashes_record ON hashes(record_id);
+CREATE TABLE IF NOT EXISTS sources (
+    source TEXT PRIMARY KEY, kind TEXT NOT NULL, imported_at TEXT NOT NULL,
+    records INTEGER NOT NULL, withdrawn INTEGER NOT NULL, skipped INTEGER NOT NULL,
+    errors INTEGER NOT NULL, newest_modified TEXT
+);
+"""
+
+
+def default_path() -> Path:
+    from npmguard.paths import data_dir
+
+    return data_dir() / FEED_FILE
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    source: str  # a path or a redacted URL
+    kind: str  # "directory", "zip", "tar", "json"
+    imported_at: datetime
+    records: int
+    withdrawn: int
+    skipped: int
+    errors: int
+    newest_modified: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedInfo:
+    path: Path
+    size: int  # bytes on disk (database and WAL)
+    records: int
+    withdrawn: int
+    names: int
+    hashes: int
+    sources: tuple[SourceInfo, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportCounts:
+    seen: int  # records in the source
+    added: int
+    updated: int
+    unchanged: int
+    older: int  # kept the stored copy: it was modified later (from another source)
+    removed: int  # brought by this source before, gone from it now
+    withdrawn: int
+
+
+def open_feed_store(path: Path | None = None) -> FeedStore | None:
+    """The existing store for reading, or None when no feed was imported. Never creates one.
+
+    Cheap: opens the file and reads its schema version, nothing else.
+    """
+    path = default_path() if path is None else path
+    if not path.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=10)
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.Error as e:
+        log.warning("%s: cannot open the feed store (%s); known-malicious is skipped", path, e)
+        return None
+    if version != SCHEMA_VERSION:
+        conn.close()
+        log.warning("%s: feed store from another npmguard version; run `npmguard db update`", path)
+        return None
+    conn.isolation_level = None
+    return FeedStore(conn, path)
+
+
+def create_feed_store(path: Path | None = None) -> FeedStore:
+    """The store for writing, created (with its folder) if needed."""
+    path = default_path() if path is None else path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version not in (0, SCHEMA_VERSION):
+            raise FeedError(
+                f"{path}: feed store from another npmguard version (schema {version})",
+                hint="delete the file and run `npmguard db update` again",
+            )
+        conn.executescript(_SCHEMA)
+        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    except (OSError, sqlite3.Error) as e:
+        raise FeedError(f"{path}: cannot open the feed store: {e}") from e
+    return FeedStore(conn, path)
+
+
+class FeedStore:
+    """Lookups by name, version and integrity; imports through ``begin_import``."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+        self._conn.execute("PRAGMA busy_timeout=10000")
+        self._parsed: dict[str, OsvRecord] = {}
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> FeedStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def match(
+        self,
+        name: str,
+        version: str,
+        integrity: str | None = None,
+        *,
+        include_withdrawn: bool = False,
+    ) -> list[FeedMatch]:
+        """Records that mark ``name@version``, or a tarball with a hash in ``integrity``.
+
+        ``integrity`` is an SSRI string (several hashes allowed) and/or sha1 hex digests,
+        space separated. Withdrawn records are left out unless ``include_withdrawn``.
+        """
+        hashes = normalise_hashes(integrity)
+        rows = self._conn.execute(
+            "SELECT r.id, r.location, r.withdrawn, r.json FROM affected a "
+            "JOIN records r ON r.id = a.record_id WHERE a.name = ?",
+            (name,),
+        ).fetchall()
+        if hashes:
+            marks = ",".join("?" * len(hashes))
+            rows += self._conn.execute(
+                "SELECT r.id, r.location, r.withdrawn, r.json FROM hashes h "
+                f"JOIN records r ON r.id = h.record_id WHERE h.hash IN ({marks})",
+                hashes,
+            ).fetchall()
+        out: dict[str, FeedMatch] = {}
+        for rid, location, withdrawn, text in rows:
+            if rid in out or (withdrawn and not include_withdrawn):
+                continue
+            found = match_record(self._record(rid, location, text), name, version, hashes, location)
+            if found is not None:
+                out[rid] = found
+        return sorted(out.values(), key=lambda m: m.record_id)
+
+    def record(self, record_id: str) -> tuple[OsvRecord, dict[str, Any]] | None:
+        """One stored record, parsed and as compact OSV JSON (for ``explain``)."""
+        row = self._conn.execute(
+            "SELECT location, json FROM records WHERE id = ?", (record_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        return self._record(record_id, row[0], row[1]), json.loads(row[1])
+
+    def _record(self, rid: str, location: str, text: str) -> OsvRecord:
+        cached = self._parsed.get(rid)
+        if cached is None:
+            cached = self._parsed[rid] = parse_record(json.loads(text), location)
+        return cached
+
+    def info(self) -> FeedInfo:
+        def count(sql: str) -> int:
+            return int(self._conn.execute(sql).fetchone()[0])
+
+        sources = tuple(
+            SourceInfo(
+                source=row[0],
+                kind=row[1],
+                imported_at=datetime.fromisoformat(row[2]),
+                records=row[3],
+                withdrawn=row[4],
+                skipped=row[5],
+                errors=row[6],
+                newest_modified=row[7],
+            )
+            for row in self._conn.execute(
+                "SELECT source, kind, imported_at, records, withdrawn, skipped, errors, "
+                "newest_modified FROM sources ORDER BY imported_at DESC"
+            )
+        )
+        size = sum(
+            p.stat().st_size
+            for p in (self.path, self.path.with_name(self.path.name + "-wal"))
+            if p.exists()
+        )
+        return FeedInfo(
+            path=self.path,
+            size=size,
+            records=count("SELECT COUNT(*) FROM records"),
+            withdrawn=count("SELECT COUNT(*) FROM records WHERE withdrawn IS NOT NULL"),
+            names=count("SELECT COUNT(DISTINCT name) FROM affected"),
+            hashes=count("SELECT COUNT(*) FROM hashes"),
+            sources=sources,
+        )
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def begin_import(self, source: str, kind: str) -> ImportBatch:
+        return ImportBatch(self._conn, source, kind)
+
+
+class ImportBatch:
+    """One import, in one transaction: ``with store.begin_import(...) as batch: batch.add(...)``.
+
+    Leaving the block by an exception (Ctrl-C included) rolls everything back.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, source: str, kind: str) -> None:
+        self._conn = conn
+        self.source = source
+        self.kind = kind
+        self._existing: dict[str, tuple[str, str]] = {}
+        self._seen: set[str] = set()
+        self._records: list[tuple[Any, ...]] = []
+        self._affected: list[tuple[str, str]] = []
+        self._hashes: list[tuple[str, str]] = []
+        self._replaced: list[tuple[str]] = []
+        self._counts = dict(added=0, updated=0, unchanged=0, older=0, withdrawn=0)
+        self._newest: str | None = None
+        self._read = 0
+        self.result: ImportCounts | None = None
+        self.skipped = 0  # set by the importer: files that hold no npm malicious record
+        self.errors = 0  # set by the importer: files that could not be read
+
+    def __enter__(self) -> ImportBatch:
+        self._conn.execute("BEGIN IMMEDIATE")
+        self._existing = {
+            rid: (modified, digest)
+            for rid, modified, digest in self._conn.execute(
+                "SELECT id, modified, digest FROM records"
+            )
+        }
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self._conn.execute("ROLLBACK")
+            return
+        try:
+            self._finish()
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def seen_any(self) -> bool:
+        """Whether any record was added (read) in this import."""
+        return self._read > 0
+
+    def keep(self, record_id: str) -> None:
+        """A record this source still holds but could not be read: keep the stored copy."""
+        self._seen.add(record_id)
+
+    def add(self, record: OsvRecord, compact: dict[str, Any], location: str) -> None:
+        """Store one record (``compact`` is its ``compact_osv`` form) unless nothing changed."""
+        if record.id in self._seen:
+            log.warning(
+                "%s: %s appears twice in this source; the later copy wins", location, record.id
+            )
+        self._seen.add(record.id)
+        self._read += 1
+        if record.withdrawn:
+            self._counts["withdrawn"] += 1
+        if self._newest is None or record.modified > self._newest:
+            self._newest = record.modified
+        text = json.dumps(compact, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+        digest = hashlib.sha1(f"{self.source}\0{location}\0{text}".encode()).hexdigest()
+        old = self._existing.get(record.id)
+        if old is not None:
+            if old[1] == digest:
+                self._counts["unchanged"] += 1
+                return
+            if record.modified < old[0]:
+                self._counts["older"] += 1
+                return
+            self._replaced.append((record.id,))
+            self._counts["updated"] += 1
+        else:
+            self._counts["added"] += 1
+        self._existing[record.id] = (record.modified, digest)
+        self._records.append(
+            (
+                record.id,
+                self.source,
+                location,
+                record.modified,
+                record.published,
+                record.withdrawn,
+                digest,
+                text,
+            )
+        )
+        self._affected += [(name, record.id) for name in record.names]
+        self._hashes += [(h, record.id) for h in record.hashes]
+        if len(self._records) >= _BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        c = self._conn
+        if self._replaced:
+            c.executemany("DELETE FROM affected WHERE record_id = ?", self._replaced)
+            c.executemany("DELETE FROM hashes WHERE record_id = ?", self._replaced)
+        c.executemany("INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?,?)", self._records)
+        c.executemany("INSERT OR IGNORE INTO affected VALUES (?,?)", self._affected)
+        c.executemany("INSERT OR IGNORE INTO hashes VALUES (?,?)", self._hashes)
+        self._records, self._affected, self._hashes, self._replaced = [], [], [], []
+
+    def _finish(self) -> None:
+        self._flush()
+        c = self._conn
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY)")
+        c.execute("DELETE FROM seen")
+        c.executemany("INSERT OR IGNORE INTO seen VALUES (?)", ((i,) for i in self._seen))
+        gone = "SELECT id FROM records WHERE source = ? AND id NOT IN (SELECT id FROM seen)"
+        removed = len(c.execute(gone, (self.source,)).fetchall())
+        for table in ("affected", "hashes"):
+            c.execute(f"DELETE FROM {table} WHERE record_id IN ({gone})", (self.source,))
+        c.execute(
+            "DELETE FROM records WHERE source = ? AND id NOT IN (SELECT id FROM seen)",
+            (self.source,),
+        )
+        c.execute("DELETE FROM seen")
+        c.execute(
+            "INSERT OR REPLACE INTO sources VALUES (?,?,?,?,?,?,?,?)",
+            (
+                self.source,
+                self.kind,
+                datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                len(self._seen),
+                self._counts["withdrawn"],
+                self.skipped,
+                self.errors,
+                self._newest,
+            ),
+        )
+        self.result = ImportCounts(seen=len(self._seen), removed=removed, **self._counts)

@@ -1,0 +1,42 @@
+"""The few git questions npmguard asks: a file's content at a revision."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from npmguard.errors import UsageError
+
+
+def file_at_revision(path: Path, rev: str) -> bytes | None:
+    """``path`` as committed at ``rev``; None when the file did not exist there.
+
+    Raises UsageError when ``path`` is not in a git work tree or ``rev`` is unknown.
+    """
+    folder = path.resolve().parent
+    try:
+        top = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except FileNotFoundError as e:
+        raise UsageError("git not found on PATH", hint="--changed-since needs git") from e
+    except subprocess.CalledProcessError as e:
+        raise UsageError(f"{path}: not inside a git work tree (--changed-since needs one)") from e
+    rel = path.resolve().relative_to(Path(top).resolve()).as_posix()
+    verify = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+        cwd=top,
+        capture_output=True,
+    )
+    if verify.returncode != 0:
+        if rev == "HEAD":  # a repository with no commit yet: everything is new
+            return None
+        raise UsageError(f"--changed-since: unknown revision {rev!r}", hint="fetch it first")
+    shown = subprocess.run(["git", "show", f"{rev}:{rel}"], cwd=top, capture_output=True)
+    if shown.returncode != 0:
+        return None  # the file is new since rev
+    return shown.stdout

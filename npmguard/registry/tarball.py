@@ -1,0 +1,335 @@
+"""Reading an npm package tarball in memory: never extracted, bounded, and hostile-input safe.
+
+Limits (``TarballLimits``, all configurable), checked while reading so a bomb is stopped early:
+
+- compressed size: 50 MB;
+- unpacked size (sum of regular files, and the decompressed stream itself): 200 MB;
+- entries (files, directories, links together): 20,000;
+- ``texts``: at most 64 KB of each chosen file (longer files are cut), 512 KB in all.
+
+Entries that are links (symbolic or hard), devices, FIFOs, absolute paths, paths with ``..`` or
+outside the package folder are skipped and listed in ``TarballReading.skipped``; nothing is ever
+written to disk. Paths are reported as npm would install them: the first path component
+(``package/``, or whatever single top folder the tarball uses) removed.
+
+Integrity (SSRI, ``sha512-...``) is checked by :func:`verify_integrity` before any byte is read.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import posixpath
+import re
+import tarfile
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from npmguard.errors import ExitCode, NpmguardError
+from npmguard.facts import TarballFacts
+
+MB = 1024 * 1024
+CODE_EXTENSIONS = (
+    ".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx", ".node", ".wasm", ".coffee",
+)  # fmt: skip
+_CONFIG_NAME = re.compile(r"(^\.|\.config\.[cm]?[jt]s$|rc\.[cm]?js$|^(gulp|grunt)file\.js$)", re.I)
+_INSTALL_SCRIPTS = ("preinstall", "install", "postinstall", "prepare")
+_SSRI_ALGOS = ("sha512", "sha384", "sha256", "sha1")  # strongest first, as ssri picks
+
+
+class TarballError(NpmguardError):
+    """A tarball that is too big, malformed, or not a gzip'd tar."""
+
+    exit_code = ExitCode.USAGE
+
+
+class IntegrityError(NpmguardError):
+    """Downloaded bytes that do not match the expected integrity: never read them."""
+
+    exit_code = ExitCode.BLOCKED
+
+
+@dataclass(frozen=True, slots=True)
+class TarballLimits:
+    max_compressed: int = 50 * MB
+    max_unpacked: int = 200 * MB
+    max_entries: int = 20_000
+    max_text: int = 64 * 1024
+    max_texts_total: int = 512 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedEntry:
+    path: str  # as written in the tarball
+    reason: str  # "symlink -> x", "hardlink -> x", "device", "absolute path", "'..' in path", ...
+
+
+@dataclass(frozen=True, slots=True)
+class TarballReading:
+    facts: TarballFacts
+    skipped: tuple[SkippedEntry, ...] = ()
+    manifest_error: str | None = None  # package.json missing or not valid JSON
+
+
+# --- integrity ---------------------------------------------------------------------------------
+
+
+def integrity_from_shasum(shasum: str) -> str:
+    """``sha1-<base64>`` for a registry ``dist.shasum`` (40 hex digits)."""
+    return "sha1-" + base64.b64encode(bytes.fromhex(shasum)).decode("ascii")
+
+
+def verify_integrity(data: bytes, integrity: str | None, *, what: str = "tarball") -> str:
+    """Check ``data`` against an SSRI string using its strongest algorithm; return the
+    algorithm used. Raises IntegrityError on a mismatch or when nothing can be checked."""
+    wanted: dict[str, set[str]] = {}
+    for token in (integrity or "").split():
+        algo, sep, digest = token.partition("-")
+        algo = algo.lower()
+        if sep and algo in _SSRI_ALGOS and digest:
+            wanted.setdefault(algo, set()).add(digest.split("?", 1)[0])
+    for algo in _SSRI_ALGOS:
+        if algo in wanted:
+            actual = base64.b64encode(hashlib.new(algo, data).digest()).decode("ascii")
+            if actual not in wanted[algo]:
+                raise IntegrityError(
+                    f"{what}: integrity mismatch: expected {algo}-{sorted(wanted[algo])[0]}, "
+                    f"got {algo}-{actual}",
+                    hint="the bytes served are not the ones the lockfile recorded; do not "
+                    "install this package until you know why",
+                )
+            return algo
+    raise IntegrityError(
+        f"{what}: no usable integrity to check against ({integrity or 'none'})",
+        hint="the lockfile or registry must give a sha512/sha1 integrity",
+    )
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+class _BoundedGunzip(io.RawIOBase):
+    """A read-only stream of the gunzipped bytes that stops past ``cap`` (bomb guard)."""
+
+    def __init__(self, data: bytes, cap: int, what: str) -> None:
+        self._src = memoryview(data)
+        self._pos = 0
+        self._cap = cap
+        self._what = what
+        self._out = 0
+        self._inflate: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        want = max(len(buffer), 64 * 1024)
+        while not self._pending:
+            if self._inflate.unconsumed_tail:
+                chunk = self._inflate.unconsumed_tail
+            elif self._pos < len(self._src):
+                chunk = bytes(self._src[self._pos : self._pos + 64 * 1024])
+                self._pos += len(chunk)
+            else:
+                break
+            try:
+                self._pending = self._inflate.decompress(chunk, want)
+            except zlib.error as e:
+                raise TarballError(f"{self._what}: not a gzip'd tarball ({e})") from e
+            if self._inflate.eof:  # another gzip member may follow; trailing zeros may not
+                self._pos -= len(self._inflate.unused_data)
+                if not bytes(self._src[self._pos :]).strip(b"\0"):
+                    self._pos = len(self._src)
+                self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        self._out += n
+        if self._out > self._cap:
+            raise TarballError(
+                f"{self._what}: unpacks to more than {self._cap // MB} MB",
+                hint="a tarball this large is refused (possible decompression bomb)",
+            )
+        return n
+
+
+def _package_path(name: str) -> tuple[str | None, str | None]:
+    """(path inside the package, None) or (None, why it is refused)."""
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+        return None, "absolute path"
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    if ".." in parts:
+        return None, "'..' in path"
+    if len(parts) < 2:
+        return None, "outside the package folder"
+    return "/".join(parts[1:]), None
+
+
+def _iter_members(data: bytes, limits: TarballLimits, what: str) -> Iterator[Any]:
+    cap = limits.max_unpacked + 1024 * (limits.max_entries + 16)
+    try:
+        with tarfile.open(fileobj=_BoundedGunzip(data, cap, what), mode="r|") as archive:
+            for count, member in enumerate(archive, 1):
+                if count > limits.max_entries:
+                    raise TarballError(
+                        f"{what}: more than {limits.max_entries:,} entries in the tarball"
+                    )
+                yield archive, member
+    except tarfile.TarError as e:
+        raise TarballError(f"{what}: not a readable tarball ({e})") from e
+    except EOFError as e:
+        raise TarballError(f"{what}: truncated tarball") from e
+
+
+def _script_files(scripts: Mapping[str, str], files: set[str]) -> list[str]:
+    """Files in the package that scripts name (``node install.js``, ``sh ./x.sh``, ``node x``),
+    install-time scripts first."""
+    order = sorted(scripts, key=lambda k: (k not in _INSTALL_SCRIPTS, k))
+    found: list[str] = []
+    for key in order:
+        for token in re.split(r"[\s;&|()<>=]+", scripts[key]):
+            token = token.strip("'\"`")
+            cand = posixpath.normpath(token) if token else ""
+            for path in (cand, cand + ".js"):
+                if path in files and path not in found:
+                    found.append(path)
+                    break
+    return found
+
+
+def _has_code(files: list[str], manifest: Mapping[str, Any]) -> bool:
+    present = set(files)
+    for path in files:
+        base = posixpath.basename(path)
+        if path.lower().endswith(CODE_EXTENSIONS) and not _CONFIG_NAME.search(base):
+            return True
+    main = manifest.get("main")
+    if isinstance(main, str) and main.strip():
+        norm = posixpath.normpath(main.strip())
+        if any(c in present for c in (norm, norm + ".js", norm + ".json", norm + "/index.js")):
+            return True
+    bins = manifest.get("bin")
+    targets = (
+        [bins] if isinstance(bins, str) else list(bins.values()) if isinstance(bins, dict) else []
+    )
+    return any(isinstance(t, str) and posixpath.normpath(t) in present for t in targets)
+
+
+def inspect_tarball(
+    data: bytes, *, limits: TarballLimits | None = None, name: str = "tarball"
+) -> TarballReading:
+    """Read a package tarball's facts; ``name`` (e.g. ``left-pad@1.3.0``) starts every error."""
+    limits = limits or TarballLimits()
+    if len(data) > limits.max_compressed:
+        raise TarballError(
+            f"{name}: tarball is {len(data) / MB:.1f} MB, over the "
+            f"{limits.max_compressed // MB} MB limit"
+        )
+    files: dict[str, int] = {}
+    skipped: list[SkippedEntry] = []
+    captured: dict[str, bytes] = {}
+    manifest_raw: bytes | None = None
+    unpacked = 0
+    for archive, member in _iter_members(data, limits, name):
+        path, why = _package_path(member.name)
+        if member.issym() or member.islnk():
+            kind = "symlink" if member.issym() else "hardlink"
+            skipped.append(SkippedEntry(member.name, f"{kind} -> {member.linkname}"))
+            continue
+        if member.isdir():
+            continue
+        if not member.isfile():
+            skipped.append(SkippedEntry(member.name, "device or special file"))
+            continue
+        if path is None:
+            skipped.append(SkippedEntry(member.name, why or "refused"))
+            continue
+        unpacked += member.size
+        if unpacked > limits.max_unpacked:
+            raise TarballError(
+                f"{name}: files add up to more than {limits.max_unpacked // MB} MB unpacked"
+            )
+        files[path] = member.size
+        wanted = path == "package.json" or path.endswith(".sh") or "/" not in path
+        if wanted:
+            handle = archive.extractfile(member)
+            if handle is not None:
+                if path == "package.json":
+                    manifest_raw = handle.read(4 * MB)
+                    captured[path] = manifest_raw[: limits.max_text]
+                else:
+                    captured[path] = handle.read(limits.max_text)
+    manifest: dict[str, Any] = {}
+    manifest_error: str | None = None
+    if manifest_raw is None:
+        manifest_error = "no package.json in the tarball"
+    else:
+        try:
+            loaded = json.loads(manifest_raw.decode("utf-8-sig"))
+            manifest = loaded if isinstance(loaded, dict) else {}
+        except ValueError as e:
+            manifest_error = f"package.json is not valid JSON ({e})"
+    scripts = (
+        {str(k): str(v) for k, v in (manifest.get("scripts") or {}).items()}
+        if isinstance(manifest.get("scripts"), dict)
+        else {}
+    )
+    deps_raw = manifest.get("dependencies")
+    deps = {str(k): str(v) for k, v in deps_raw.items()} if isinstance(deps_raw, dict) else {}
+    referenced = _script_files(scripts, set(files))
+    missing = [p for p in referenced if p not in captured]
+    if missing:  # a second pass for script targets deeper in the package
+        for archive, member in _iter_members(data, limits, name):
+            path, _ = _package_path(member.name)
+            if member.isfile() and path in missing:
+                handle = archive.extractfile(member)
+                if handle is not None:
+                    captured[path] = handle.read(limits.max_text)
+    order = ["package.json", *referenced]
+    order += sorted(p for p in captured if p.endswith(".sh"))
+    order += sorted(p for p in captured if "/" not in p and p.endswith((".js", ".mjs", ".cjs")))
+    texts: dict[str, str] = {}
+    total = 0
+    for path in dict.fromkeys(order):
+        raw = captured.get(path)
+        if raw is None or total + len(raw) > limits.max_texts_total:
+            continue
+        total += len(raw)
+        texts[path] = raw.decode("utf-8", errors="replace")
+    listed = sorted(files)
+    root_names = {p.lower() for p in listed if "/" not in p}
+    facts = TarballFacts(
+        files=tuple(listed),
+        unpacked_size=unpacked,
+        has_tea_yaml=bool(root_names & {"tea.yaml", "tea.yml"}),
+        has_code=_has_code(listed, manifest),
+        manifest_scripts=scripts,
+        manifest_dependencies=deps,
+        texts=texts,
+        integrity_checked=False,
+    )
+    return TarballReading(facts, tuple(skipped), manifest_error)
+
+
+def read_tarball(
+    data: bytes,
+    *,
+    limits: TarballLimits | None = None,
+    name: str = "tarball",
+    integrity: str | None = None,
+) -> TarballFacts:
+    """The facts of a tarball. With ``integrity`` the bytes are verified first (and the facts
+    say so); without, ``integrity_checked`` is False."""
+    if integrity is not None:
+        verify_integrity(data, integrity, what=name)
+    facts = inspect_tarball(data, limits=limits, name=name).facts
+    if integrity is None:
+        return facts
+    from dataclasses import replace
+
+    return replace(facts, integrity_checked=True)

@@ -1,0 +1,195 @@
+"""SARIF 2.1.0 for code-scanning UIs: rule metadata from the rule registry, results located
+at the package's entry in the lockfile. Checked in tests with Microsoft's SARIF validator.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from npmguard.model import Finding, Level, Report
+from npmguard.report.common import FindingRow, Layout, display_path, layout, scrub, sentence
+from npmguard.rules.base import Rule, all_rules
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_VERSION = "2.1.0"
+TOOL_NAME = "npmguard"
+INFORMATION_URI = "https://github.com/npmguard/npmguard"
+RULES_DOC_URI = INFORMATION_URI + "/blob/main/docs/rules.md"
+SRCROOT = "%SRCROOT%"
+FINGERPRINT_KEY = "npmguardFinding/v1"
+
+_LEVELS = {Level.BLOCK: "error", Level.WARN: "warning", Level.INFO: "note", Level.OFF: "none"}
+
+# Findings the engine itself emits, not a registered rule: described here so SARIF viewers
+# show something better than the id.
+_ENGINE_RULES = {
+    "policy-deny": (
+        "policy",
+        "A package matches a deny entry of the policy.",
+        "The policy names this package (and version range) in a `deny` entry, with a reason. "
+        "Denied packages always block; remove the dependency or change the policy.",
+    ),
+}
+
+
+def render(report: Report, *, color: bool = False) -> str:
+    """The report as a SARIF 2.1.0 log (indented JSON, trailing newline)."""
+    del color
+    return json.dumps(to_sarif(report), indent=2, ensure_ascii=True) + "\n"
+
+
+def to_sarif(report: Report) -> dict[str, Any]:
+    lay = layout(report)
+    rules, index = _rules(lay)
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": TOOL_NAME,
+                "version": report.tool_version or "0",
+                "informationUri": INFORMATION_URI,
+                "rules": rules,
+            }
+        },
+        "columnKind": "unicodeCodePoints",
+        "results": [_result(row, lay, index) for row in lay.findings],
+    }
+    return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
+
+
+def sarif_level(level: Level) -> str:
+    return _LEVELS[level]
+
+
+def rule_name(rule_id: str) -> str:
+    """``lock-insecure-url`` -> ``LockInsecureUrl``: SARIF wants a Pascal-case friendly name."""
+    return "".join(part[:1].upper() + part[1:] for part in rule_id.replace("_", "-").split("-"))
+
+
+def _rule_descriptor(cls: type[Rule]) -> dict[str, Any]:
+    help_text = cls.help or cls.description
+    markdown = f"**{cls.description}**\n\n{help_text}" if cls.help else cls.description
+    return {
+        "id": cls.id,
+        "name": rule_name(cls.id),
+        "shortDescription": {"text": sentence(cls.description)},
+        "fullDescription": {"text": sentence(help_text)},
+        "helpUri": f"{RULES_DOC_URI}#{cls.id}",
+        "help": {"text": sentence(help_text), "markdown": markdown},
+        "defaultConfiguration": {"level": sarif_level(cls.level)},
+        "properties": {
+            "family": cls.family,
+            "tags": ["security", "supply-chain", _tag(cls.family)],
+            "needs": sorted(str(n) for n in cls.needs),
+        },
+    }
+
+
+def _synthesized_descriptor(rule_id: str, level: Level) -> dict[str, Any]:
+    family, short, full = _ENGINE_RULES.get(
+        rule_id, ("other", f"Findings of {rule_id}.", f"Findings reported as {rule_id}.")
+    )
+    return {
+        "id": rule_id,
+        "name": rule_name(rule_id),
+        "shortDescription": {"text": short},
+        "fullDescription": {"text": full},
+        "helpUri": f"{RULES_DOC_URI}#{rule_id}",
+        "help": {"text": full, "markdown": full},
+        "defaultConfiguration": {"level": sarif_level(level)},
+        "properties": {"family": family, "tags": ["security", "supply-chain", _tag(family)]},
+    }
+
+
+def _tag(family: str) -> str:
+    return family.strip().lower().replace(" ", "-")
+
+
+def _rules(lay: Layout) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    registry = all_rules()
+    rules = [_rule_descriptor(cls) for cls in registry.values()]
+    extra: dict[str, Level] = {}
+    for row in lay.findings:
+        rid = row.finding.rule
+        if rid not in registry:
+            extra[rid] = max(extra.get(rid, Level.OFF), row.finding.level)
+    rules += [_synthesized_descriptor(rid, extra[rid]) for rid in sorted(extra)]
+    return rules, {r["id"]: i for i, r in enumerate(rules)}
+
+
+def fingerprint(finding: Finding) -> str:
+    """Stable across runs and line moves: the rule, the package and its version."""
+    text = "\0".join((finding.rule, finding.package, finding.version))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _message(f: Finding) -> str:
+    text = sentence(f"{f.key}: {scrub(f.message)}")
+    if f.hint:
+        text += " What to do: " + sentence(scrub(f.hint))
+    return text
+
+
+def _location(row: FindingRow, lay: Layout) -> dict[str, Any] | None:
+    if row.lockfile is None:
+        return None
+    path = lay.report.lockfiles[row.lockfile].path
+    shown = display_path(path)
+    if Path(shown).is_absolute():
+        artifact: dict[str, Any] = {"uri": Path(shown).as_uri()}
+    else:
+        artifact = {"uri": shown, "uriBaseId": SRCROOT}
+    physical: dict[str, Any] = {
+        "artifactLocation": artifact,
+        "region": {"startLine": _line(row, lay)},
+    }
+    return {
+        "physicalLocation": physical,
+        "logicalLocations": [{"name": row.finding.package, "fullyQualifiedName": row.finding.key}],
+    }
+
+
+def _line(row: FindingRow, lay: Layout) -> int:
+    """The finding's line, else its package's entry, else line 1: the lockfile as a whole.
+
+    SARIF allows a location without a region, but the validator warns (SARIF2017) and
+    code-scanning UIs cannot show it, so an unknown line points at the top of the file.
+    """
+    candidates = [row.finding.line]
+    if row.package is not None:
+        candidates.append(lay.packages[row.package].verdict.package.line)
+    return next((n for n in candidates if n is not None and n >= 1), 1)
+
+
+def _result(row: FindingRow, lay: Layout, index: dict[str, int]) -> dict[str, Any]:
+    f = row.finding
+    result: dict[str, Any] = {
+        "ruleId": f.rule,
+        "ruleIndex": index[f.rule],
+        "level": sarif_level(f.level),
+        "message": {"text": _message(f)},
+    }
+    location = _location(row, lay)
+    if location is not None:
+        result["locations"] = [location]
+    result["partialFingerprints"] = {FINGERPRINT_KEY: fingerprint(f)}
+    if f.allowed_by is not None:
+        result["suppressions"] = [
+            {"kind": "external", "status": "accepted", "justification": scrub(f.allowed_by)}
+        ]
+    properties: dict[str, Any] = {
+        "package": f.package,
+        "version": f.version,
+        "evidence": [
+            {"label": e.label, "value": scrub(e.value), "source": scrub(e.source)}
+            for e in f.evidence
+        ],
+    }
+    if f.hint:
+        properties["hint"] = scrub(f.hint)
+    if f.score is not None:
+        properties["score"] = f.score
+    result["properties"] = properties
+    return result

@@ -1,0 +1,99 @@
+"""Known-bad feeds: a package an imported OSV malicious-package record names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+from npmguard.facts import Need
+from npmguard.feeds.osv import FeedMatch
+from npmguard.model import Evidence, Finding, Level, LockedPackage
+from npmguard.rules.base import CheckContext, PackageRule, register
+
+FAMILY = "known-bad"
+
+
+class FeedLookup(Protocol):
+    """What the rule needs from the feed store (``ctx.extra["feed"]``)."""
+
+    def match(self, name: str, version: str, integrity: str | None = None) -> list[FeedMatch]: ...
+
+
+def _hashes(pkg: LockedPackage, ctx: CheckContext) -> str | None:
+    """Every integrity the lockfile and the registry give, space separated (SSRI and hex)."""
+    values = [occ.integrity for occ in pkg.occurrences if occ.integrity]
+    facts = ctx.facts_for(pkg)
+    if facts is not None and facts.manifest is not None:
+        values += [v for v in (facts.manifest.dist_integrity, facts.manifest.dist_shasum) if v]
+    return " ".join(dict.fromkeys(values)) or None
+
+
+@register
+class KnownMalicious(PackageRule):
+    id = "known-malicious"
+    level = Level.BLOCK
+    family = FAMILY
+    description = "An imported OSV feed (OpenSSF malicious-packages) marks this package malicious."
+    help = (
+        "Matches every package against the OSV records imported with `npmguard db update`: by "
+        "name and the record's listed versions or SEMVER ranges (npm ordering), and by tarball "
+        "hash when the record gives one (`database_specific.indicators.package_integrity`), so a "
+        "known-bad tarball is caught whatever version it claims. Withdrawn records never match.\n\n"
+        "Some records carry a bare `introduced: 0` range (the first advisory, meaning every "
+        "version) next to a corrected narrower range. A version matched only by that catch-all "
+        "is reported one level lower (warn by default), with the record id, so a policy can "
+        "allow it by name and rule once the version is known good. Without an imported feed "
+        "this rule reports nothing: run `npmguard db update`."
+    )
+    needs = frozenset({Need.FEED})
+
+    def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
+        feed: FeedLookup | None = ctx.extra.get("feed")
+        if feed is None:
+            return
+        for found in feed.match(pkg.name, pkg.version, _hashes(pkg, ctx)):
+            yield self._finding(pkg, found)
+
+    def _finding(self, pkg: LockedPackage, m: FeedMatch) -> Finding:
+        where = f"feed {m.record_id}"
+        evidence = [Evidence("feed record", m.record_id, m.source)]
+        if m.summary:
+            evidence.append(Evidence("summary", m.summary, where))
+        if m.how == "integrity":
+            evidence.append(Evidence("tarball hash in the record", m.matched, where))
+            what = f"its tarball hash is in {m.record_id}"
+        elif m.how == "version":
+            evidence.append(Evidence("affected version", m.matched, where))
+            what = f"{m.record_id} lists version {pkg.version}"
+        else:
+            evidence.append(Evidence("affected range", m.matched, where))
+            what = f"{m.record_id} covers it ({m.matched})"
+        if m.aliases:
+            evidence.append(Evidence("aliases", ", ".join(m.aliases), where))
+        if m.published:
+            evidence.append(Evidence("published", m.published, where))
+        evidence.append(Evidence("details", m.link, where))
+        level = self.level
+        hint = (
+            f"remove {pkg.name} or replace it with a version the record does not cover; if it "
+            "was ever installed, treat that machine as compromised and rotate its secrets"
+        )
+        if m.catch_all_only:
+            level = Level.WARN
+            evidence.append(Evidence("narrower ranges in the record", m.narrower, where))
+            what = (
+                f"{m.record_id} matches it only by the record's catch-all range (introduced: 0) "
+                f"while it also lists narrower ranges {m.narrower}"
+            )
+            hint = (
+                "if this version is known good, allow it in the policy: "
+                f'[[allow]] package = "{pkg.name}" rules = ["{self.id}"] '
+                f'reason = "{m.record_id} catch-all range; version outside {m.narrower}"'
+            )
+        return self.finding(
+            pkg,
+            f"known malicious: {what}",
+            evidence=tuple(evidence),
+            hint=hint,
+            level=level,
+        )
