@@ -23,11 +23,7 @@ def register(sub: Any) -> None:
             "(aliases resolved), version, source, flags and path in the tree. One row per "
             "entry, so a package installed at two paths is listed twice."
         ),
-        epilog=(
-            "examples:\n"
-            "  npmguard ls\n"
-            "  npmguard ls app/package-lock.json --format json"
-        ),
+        epilog=("examples:\n  npmguard ls\n  npmguard ls app/package-lock.json --format json"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
@@ -104,7 +100,7 @@ def render_text(rows: list[dict[str, Any]]) -> str:
         table.append((name, r["version"] or "-", r["source"], ",".join(flags) or "-", r["path"]))
     widths = [max(len(row[i]) for row in table) for i in range(4)]
     lines = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4]
+        "  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)) + "  " + row[4]
         for row in table
     ]
     return "\n".join(lines) + "\n"

@@ -165,13 +165,17 @@ def _category(relpath: str) -> str | None:
     return None
 
 
-def _other_ecosystem(relpath: str) -> bool:
-    """``osv/malicious/pypi/...``: a folder of another ecosystem in the repository layout."""
-    parts = PurePosixPath(relpath.replace(os.sep, "/")).parts
+def _other_ecosystem(folder: str) -> bool:
+    """``osv/malicious/pypi``: a folder of another ecosystem in the repository layout."""
+    parts = PurePosixPath(folder.replace(os.sep, "/")).parts
     for i, part in enumerate(parts[:-1]):
         if part in ("malicious", "withdrawn"):
             return parts[i + 1] != "npm"
     return False
+
+
+def _folder(name: str) -> str:
+    return name.rsplit("/", 1)[0] if "/" in name else ""
 
 
 _Item = tuple[str, str, "bytes | FeedError"]  # location, path in the source, content
@@ -214,9 +218,7 @@ def _walk(root: Path) -> Iterator[_Item]:
         here = Path(folder)
         rel = here.relative_to(root).parts
         dirs[:] = sorted(
-            d
-            for d in dirs
-            if not d.startswith(".") and not _other_ecosystem("/".join((*rel, d, "x")))
+            d for d in dirs if not d.startswith(".") and not _other_ecosystem("/".join((*rel, d)))
         )
         for name in sorted(files):
             if name.endswith(".json"):
@@ -234,7 +236,7 @@ def _read_zip(path: Path, key: str) -> Iterator[_Item]:
     with archive:
         for info in archive.infolist():
             name = info.filename
-            if info.is_dir() or not name.endswith(".json") or _other_ecosystem(name):
+            if info.is_dir() or not name.endswith(".json") or _other_ecosystem(_folder(name)):
                 continue
             where = f"{key}!{name}"
             if info.file_size > MAX_RECORD:
@@ -256,7 +258,7 @@ def _read_tar(path: Path, key: str) -> Iterator[_Item]:
                 name = member.name
                 if not member.isfile() or not name.endswith(".json"):
                     continue
-                if _other_ecosystem(name):
+                if _other_ecosystem(_folder(name)):
                     continue
                 where = f"{key}!{name}"
                 if member.size > MAX_RECORD:

@@ -120,7 +120,7 @@ class FeedMatch:
     """Why one feed record says a name@version is malicious."""
 
     record_id: str
-    name: str
+    name: str  # the package the record names (another name when matched by hash)
     summary: str
     how: str  # "integrity" | "version" | "range"
     matched: str  # the hash, the listed version or the range text
@@ -150,7 +150,8 @@ def parse_record(data: Any, where: str) -> OsvRecord:
         raise FeedError(f'{where}: not an OSV record (missing "id")')
     if not isinstance(modified, str) or not modified:
         raise FeedError(f'{where}: {rid}: missing "modified"')
-    affected = data.get("affected") or []
+    affected = data.get("affected")
+    affected = [] if affected is None else affected
     if not isinstance(affected, list):
         raise FeedError(f'{where}: {rid}: "affected" is not a list')
     entries = tuple(
@@ -189,8 +190,8 @@ def _parse_affected(raw: Any, where: str) -> OsvAffected | None:
     name = package.get("name")
     if not isinstance(name, str) or not name:
         raise FeedError(f'{where}: npm package without a "name"')
-    versions = raw.get("versions") or []
-    ranges = raw.get("ranges") or []
+    versions = raw.get("versions", []) if raw.get("versions") is not None else []
+    ranges = raw.get("ranges", []) if raw.get("ranges") is not None else []
     if not isinstance(versions, list) or not isinstance(ranges, list):
         raise FeedError(f'{where}: "versions" and "ranges" must be lists')
     return OsvAffected(
@@ -284,6 +285,12 @@ def normalise_hashes(text: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def hash_to_ssri(value: str) -> str:
+    """``sha512:<hex>`` back to ``sha512-<base64>``, as lockfiles write it."""
+    algo, _, digest = value.partition(":")
+    return f"{algo}-{base64.b64encode(bytes.fromhex(digest)).decode()}"
+
+
 def compact_osv(data: Mapping[str, Any]) -> dict[str, Any]:
     """The parts of a (valid) OSV record worth storing: parses back to the same record."""
     keep = ("id", "modified", "published", "withdrawn", "aliases", "summary")
@@ -343,12 +350,14 @@ def match_record(
     """
     wanted = set(hashes)
     entries = [a for a in record.affected if a.name == name]
-    found = [h for a in record.affected for h in a.hashes if h in wanted]
+    found = [(a.name, h) for a in record.affected for h in a.hashes if h in wanted]
 
-    def make(how: str, matched: str, catch_all_only: bool = False, narrower: str = "") -> FeedMatch:
+    def make(
+        how: str, matched: str, catch_all_only: bool = False, narrower: str = "", of: str = name
+    ) -> FeedMatch:
         return FeedMatch(
             record_id=record.id,
-            name=name,
+            name=of,
             summary=record.summary,
             how=how,
             matched=matched,
@@ -362,7 +371,7 @@ def match_record(
         )
 
     if found:
-        return make("integrity", found[0])
+        return make("integrity", hash_to_ssri(found[0][1]), of=found[0][0])
     if not entries:
         return None
     ranges = [r for a in entries for r in a.ranges]

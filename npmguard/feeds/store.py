@@ -83,7 +83,7 @@ class FeedInfo:
 
 @dataclass(frozen=True, slots=True)
 class ImportCounts:
-    seen: int  # records in the source
+    seen: int  # records read from the source
     added: int
     updated: int
     unchanged: int
@@ -377,11 +377,11 @@ class ImportBatch:
                 self.source,
                 self.kind,
                 datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                len(self._seen),
+                self._read,
                 self._counts["withdrawn"],
                 self.skipped,
                 self.errors,
                 self._newest,
             ),
         )
-        self.result = ImportCounts(seen=len(self._seen), removed=removed, **self._counts)
+        self.result = ImportCounts(seen=self._read, removed=removed, **self._counts)

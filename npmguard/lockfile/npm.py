@@ -228,7 +228,7 @@ class _Reader:
                 installed_as = targets.get(key) or key.rsplit("/", 1)[-1]
                 self.entries[key] = self._folder(key, entry, installed_as, line)
         # links take their name and version from the folder they point at
-        for key, e in list(self.entries.items()):
+        for e in self.entries.values():
             if e.link_target is None:
                 continue
             target = self.entries.get(e.link_target)
@@ -236,7 +236,6 @@ class _Reader:
                 e.name, e.version = target.name, target.version
                 e.dependencies = target.dependencies
                 e.optional_names = target.optional_names
-                e.path = key
 
     def _installed_v2(
         self, key: str, entry: dict[str, Any], where: str, line: int | None, is_target: bool

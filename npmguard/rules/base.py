@@ -19,7 +19,15 @@ from npmguard.facts import Need, PackageFacts
 from npmguard.model import Finding, Level, LockedPackage, Lockfile
 
 # Modules that define rules; imported on first use of the registry, in this order.
-RULE_MODULES: tuple[str, ...] = ("npmguard.rules.lockfile_integrity", "npmguard.rules.feeds")
+RULE_MODULES: tuple[str, ...] = (
+    "npmguard.rules.lockfile_integrity",
+    "npmguard.rules.feeds",
+    "npmguard.rules.spam_content",
+    "npmguard.rules.spam_graph",
+    "npmguard.rules.takeover",
+    "npmguard.rules.scripts",
+    "npmguard.rules.metadata",
+)
 
 
 @dataclass(frozen=True, slots=True)

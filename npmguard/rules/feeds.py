@@ -62,6 +62,9 @@ class KnownMalicious(PackageRule):
         if m.how == "integrity":
             evidence.append(Evidence("tarball hash in the record", m.matched, where))
             what = f"its tarball hash is in {m.record_id}"
+            if m.name != pkg.name:
+                evidence.append(Evidence("package named by the record", m.name, where))
+                what += f" (a record for {m.name})"
         elif m.how == "version":
             evidence.append(Evidence("affected version", m.matched, where))
             what = f"{m.record_id} lists version {pkg.version}"

@@ -32,9 +32,12 @@ def earlier_versions(facts: PackageFacts) -> list[VersionInfo]:
         if when is not None and info.published is not None:
             if info.published < when:
                 out.append(info)
-        elif valid_version(info.version) and valid_version(facts.version):
-            if compare(info.version, facts.version) < 0:
-                out.append(info)
+        elif (
+            valid_version(info.version)
+            and valid_version(facts.version)
+            and compare(info.version, facts.version) < 0
+        ):
+            out.append(info)
     return sorted(out, key=_time_key)
 
 
@@ -62,12 +65,9 @@ def last_release_before(facts: PackageFacts) -> VersionInfo | None:
     current = facts.version_info()
     if current is None or current.published is None:
         return None
-    timed = [
-        v
-        for v in facts.versions or ()
-        if v.published is not None and v.published < current.published
-    ]
-    return max(timed, key=lambda v: v.published or current.published, default=None)
+    when = current.published
+    timed = [(v.published, v) for v in facts.versions or () if v.published and v.published < when]
+    return max(timed, key=lambda pair: pair[0], default=(when, None))[1]
 
 
 def newest(

@@ -125,42 +125,60 @@ PATTERNS: tuple[Pattern, ...] = (
     Pattern(
         "pipe-to-shell",
         "downloads code and pipes it into a shell",
-        re.compile(rf"{_FETCH}[^|;&\n]{{0,300}}\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b"
-                   rf"|(?:ba)?sh\s+(?:-c\s+)?[\"']?(?:<\(|\$\(){_FETCH}", re.I),
+        re.compile(
+            rf"{_FETCH}[^|;&\n]{{0,300}}\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b"
+            rf"|(?:ba)?sh\s+(?:-c\s+)?[\"']?(?:<\(|\$\(){_FETCH}",
+            re.I,
+        ),
     ),
     Pattern(
         "download-run",
         "downloads a file from a raw address and makes it executable",
-        re.compile(rf"{_FETCH}[^\n]{{0,200}}https?://\d{{1,3}}(?:\.\d{{1,3}}){{3}}[^\n]*"
-                   r"[\s\S]{0,600}chmod\s+\+?[0-7]*x", re.I),
+        re.compile(
+            rf"{_FETCH}[^\n]{{0,200}}https?://\d{{1,3}}(?:\.\d{{1,3}}){{3}}[^\n]*"
+            r"[\s\S]{0,600}chmod\s+\+?[0-7]*x",
+            re.I,
+        ),
     ),
     Pattern(
         "raw-ip-url",
         "talks to a raw IP address",
-        re.compile(r"https?://(?!127\.|0\.0\.0\.0|10\.|192\.168\.|localhost)"
-                   r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?/", re.I),
+        re.compile(
+            r"https?://(?!127\.|0\.0\.0\.0|10\.|192\.168\.|localhost)"
+            r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?/",
+            re.I,
+        ),
     ),
     Pattern(
         "windows-download",
         "downloads and runs code with Windows tools",
-        re.compile(r"certutil(?:\.exe)?\s+-urlcache|bitsadmin\s+/transfer|"
-                   r"(?:Invoke-WebRequest|iwr|DownloadFile|DownloadString)\b[^\n]{0,200}"
-                   r"(?:Invoke-Expression|iex|Start-Process|\.exe)", re.I),
+        re.compile(
+            r"certutil(?:\.exe)?\s+-urlcache|bitsadmin\s+/transfer|"
+            r"(?:Invoke-WebRequest|iwr|DownloadFile|DownloadString)\b[^\n]{0,200}"
+            r"(?:Invoke-Expression|iex|Start-Process|\.exe)",
+            re.I,
+        ),
     ),
     Pattern(
         "env-shell-exfil",
         "sends host or environment details in a request",
-        re.compile(rf"(?:{_FETCH}|nslookup|dig|ping)[^\n]{{0,300}}"
-                   rf"(?:\$\(\s*{_HOSTINFO}\b|`\s*{_HOSTINFO}\b)"
-                   rf"|(?:\benv|printenv)\s*\|\s*(?:curl|wget|nc|base64)", re.I),
+        re.compile(
+            rf"(?:{_FETCH}|nslookup|dig|ping)[^\n]{{0,300}}"
+            rf"(?:\$\(\s*{_HOSTINFO}\b|`\s*{_HOSTINFO}\b)"
+            rf"|(?:\benv|printenv)\s*\|\s*(?:curl|wget|nc|base64)",
+            re.I,
+        ),
     ),
     Pattern(
         "env-serialised",
         "serialises the whole environment (process.env)",
-        re.compile(r"(?:JSON\.stringify|querystring\.stringify|encodeURIComponent|btoa|"
-                   r"Buffer\.from)\(\s*(?:\{\s*\.\.\.)?\s*process\.env\s*[},)]"
-                   r"|Object\.(?:entries|keys)\(\s*process\.env\s*\)[\s\S]{0,200}"
-                   r"(?:request|fetch|\.write|\.send|dns\.)", re.I),
+        re.compile(
+            r"(?:JSON\.stringify|querystring\.stringify|encodeURIComponent|btoa|"
+            r"Buffer\.from)\(\s*(?:\{\s*\.\.\.)?\s*process\.env\s*[},)]"
+            r"|Object\.(?:entries|keys)\(\s*process\.env\s*\)[\s\S]{0,200}"
+            r"(?:request|fetch|\.write|\.send|dns\.)",
+            re.I,
+        ),
     ),
     Pattern(
         "host-recon-send",
@@ -179,15 +197,21 @@ PATTERNS: tuple[Pattern, ...] = (
     Pattern(
         "base64-exec",
         "decodes base64 and runs it",
-        re.compile(r"(?:eval|Function|runInThisContext|runInNewContext|exec(?:Sync)?)\s*\(\s*"
-                   r"(?:Buffer\.from|atob)\([^)]{0,5000}?(?:['\"]base64['\"])?\)"
-                   r"|base64\s+(?:-d|--decode)[^\n|]{0,100}\|\s*(?:ba)?sh\b", re.I),
+        re.compile(
+            r"(?:eval|Function|runInThisContext|runInNewContext|exec(?:Sync)?)\s*\(\s*"
+            r"(?:Buffer\.from|atob)\([^)]{0,5000}?(?:['\"]base64['\"])?\)"
+            r"|base64\s+(?:-d|--decode)[^\n|]{0,100}\|\s*(?:ba)?sh\b",
+            re.I,
+        ),
     ),
     Pattern(
         "dns-exfil",
         "encodes data into DNS lookups",
-        re.compile(r"dns\.(?:lookup|resolve\w*)\(\s*[^'\"\s)][^)]{0,120}\+\s*['\"]\.[\w-]+\."
-                   r"|(?:nslookup|dig)\s+[^\n]{0,40}\$\(", re.I),
+        re.compile(
+            r"dns\.(?:lookup|resolve\w*)\(\s*[^'\"\s)][^)]{0,120}\+\s*['\"]\.[\w-]+\."
+            r"|(?:nslookup|dig)\s+[^\n]{0,40}\$\(",
+            re.I,
+        ),
     ),
 )
 

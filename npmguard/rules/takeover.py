@@ -7,8 +7,9 @@ version" is defined in :mod:`npmguard.rules.history`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from npmguard.facts import Need, PackageFacts, VersionInfo
 from npmguard.model import Evidence, Finding, Level, LockedPackage
@@ -27,8 +28,37 @@ PACKUMENT = frozenset({Need.PACKUMENT})
 INSTALL_SCRIPTS = ("preinstall", "install", "postinstall")
 # a new bin with one of these names shadows a command people and scripts run all the time
 SHADOWED_COMMANDS = frozenset(
-    "node npm npx yarn pnpm git sh bash zsh ls cp mv rm cat curl wget ssh sudo python python3 "
-    "pip make gcc tar env which code docker kubectl".split()
+    [
+        "node",
+        "npm",
+        "npx",
+        "yarn",
+        "pnpm",
+        "git",
+        "sh",
+        "bash",
+        "zsh",
+        "ls",
+        "cp",
+        "mv",
+        "rm",
+        "cat",
+        "curl",
+        "wget",
+        "ssh",
+        "sudo",
+        "python",
+        "python3",
+        "pip",
+        "make",
+        "gcc",
+        "tar",
+        "env",
+        "which",
+        "code",
+        "docker",
+        "kubectl",
+    ]
 )
 
 
@@ -69,7 +99,7 @@ class DormantWake(PackageRule):
         "woken package also gains an install script. Needs real publish times."
     )
     needs = PACKUMENT
-    options = {
+    options: ClassVar[Mapping[str, Option]] = {
         "recent_days": Option(30, "the release is recent when at most this many days old"),
         "quiet_days": Option(365, "a gap of at least this many days before it is a quiet period"),
     }
@@ -88,7 +118,11 @@ class DormantWake(PackageRule):
             f"released {day(published)} after {gap.days} days without a release",
             evidence=(
                 Evidence("published", day(published), "registry"),
-                Evidence("last release before this one", f"{prev.version} on {day(prev.published)}", "registry"),
+                Evidence(
+                    "last release before this one",
+                    f"{prev.version} on {day(prev.published)}",
+                    "registry",
+                ),
                 Evidence("quiet period", f"{gap.days} days", "registry"),
             ),
             hint=_pin_hint(facts, prev, f"published {day(prev.published)}", self.id),
@@ -163,7 +197,9 @@ class NewInstallScript(PackageRule):
         if not scripts or prev is None or prev.has_install_script is not False:
             return
         evidence = [Evidence(f"script {k}", v, "registry") for k, v in scripts.items()]
-        evidence.append(Evidence("previous version", f"{prev.version}: no install script", "registry"))
+        evidence.append(
+            Evidence("previous version", f"{prev.version}: no install script", "registry")
+        )
         level = self.level
         wake = dormant_gap(facts, ctx)
         if wake is not None:
@@ -215,7 +251,11 @@ class NewBin(PackageRule):
         shadows = [b for b in added if b in SHADOWED_COMMANDS]
         evidence = [Evidence("new bin", b, "registry") for b in added]
         evidence.append(
-            Evidence("previous version bins", f"{prev.version}: {', '.join(prev.bin_names) or '(none)'}", "registry")
+            Evidence(
+                "previous version bins",
+                f"{prev.version}: {', '.join(prev.bin_names) or '(none)'}",
+                "registry",
+            )
         )
         yield self.finding(
             pkg,
@@ -241,7 +281,9 @@ class NewDependency(PackageRule):
         "dependency's creation date is read from its facts when it is in the same tree."
     )
     needs = PACKUMENT
-    options = {"new_days": Option(30, "a dependency created this many days or fewer before is brand-new")}
+    options: ClassVar[Mapping[str, Option]] = {
+        "new_days": Option(30, "a dependency created this many days or fewer before is brand-new")
+    }
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
         facts = _registry_facts(pkg, ctx)
@@ -264,7 +306,9 @@ class NewDependency(PackageRule):
         window = timedelta(days=int(ctx.option(self, "new_days")))
         created = self._created(pkg, ctx)
         brand_new = [
-            n for n in added if created.get(n) is not None and when - created[n] <= window  # type: ignore[operator]
+            n
+            for n in added
+            if created.get(n) is not None and when - created[n] <= window  # type: ignore[operator]
         ]
         evidence = [
             Evidence(
@@ -385,7 +429,9 @@ class TooNew(PackageRule):
         "default (fresh versions are normal while upgrading); the strict policy blocks."
     )
     needs = PACKUMENT
-    options = {"days": Option(2, "minimum age of a version, in days")}
+    options: ClassVar[Mapping[str, Option]] = {
+        "days": Option(2, "minimum age of a version, in days")
+    }
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
         facts = _registry_facts(pkg, ctx)
@@ -409,7 +455,8 @@ class TooNew(PackageRule):
         )
         yield self.finding(
             pkg,
-            f"published {age.total_seconds() / 3600:.0f} hours ago, under the {days:g}-day cool-down",
+            f"published {age.total_seconds() / 3600:.0f} hours ago, "
+            f"under the {days:g}-day cool-down",
             evidence=(Evidence("published", published.isoformat(timespec="minutes"), "registry"),),
             hint=hint,
         )
@@ -427,7 +474,9 @@ class NewPackage(PackageRule):
         "`time.created`."
     )
     needs = PACKUMENT
-    options = {"days": Option(30, "a package younger than this many days is new")}
+    options: ClassVar[Mapping[str, Option]] = {
+        "days": Option(30, "a package younger than this many days is new")
+    }
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
         if not pkg.on_registry:
@@ -442,7 +491,9 @@ class NewPackage(PackageRule):
         yield self.finding(
             pkg,
             f"package created {day(facts.created)}, {max(age.days, 0)} days ago",
-            evidence=(Evidence("created", facts.created.isoformat(timespec="minutes"), "registry"),),
+            evidence=(
+                Evidence("created", facts.created.isoformat(timespec="minutes"), "registry"),
+            ),
             hint="check who publishes it and why it is in the tree; once reviewed: "
             + allow_entry(pkg.name, pkg.version, self.id),
         )

@@ -33,7 +33,9 @@ CASES = {
     "version-not-string.json": (
         'packages["node_modules/x"].version: expected a string, found a number'
     ),
-    "flag-not-boolean.json": 'packages["node_modules/x"].dev: expected true or false, found a string',
+    "flag-not-boolean.json": (
+        'packages["node_modules/x"].dev: expected true or false, found a string'
+    ),
     "missing-version.json": 'packages["node_modules/x"]: missing "version"',
     "dependency-spec-not-string.json": (
         'packages["node_modules/x"].dependencies["y"]: expected a string, found a number'

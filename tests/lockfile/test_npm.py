@@ -218,3 +218,28 @@ def test_hidden_lockfile_is_the_last_resort(tmp_path: Path) -> None:
 def test_find_lockfile_names_the_folder_when_there_is_none(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=str(tmp_path)):
         find_lockfile(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("resolved", "version", "kind"),
+    [
+        ("https://registry.npmjs.org/@types/node/-/node-20.1.0.tgz", "20.1.0", SourceKind.REGISTRY),
+        ("http://registry.npmjs.org/ms/-/ms-2.1.3.tgz", "2.1.3", SourceKind.REGISTRY),
+        ("https://npm.corp.example/api/npm/ms/-/ms-2.1.3.tgz", "2.1.3", SourceKind.REGISTRY),
+        (None, "1.0.0-beta.1", SourceKind.REGISTRY),
+        ("https://codeload.github.com/u/r/tar.gz/abc", "1.0.0", SourceKind.TARBALL),
+        ("https://example.com/files/r-1.0.0.tgz?sig=x", "1.0.0", SourceKind.TARBALL),
+        ("git+https://github.com/u/r.git#abc", "1.0.0", SourceKind.GIT),
+        ("git://github.com/u/r.git#abc", "1.0.0", SourceKind.GIT),
+        (None, "github:u/r#abc", SourceKind.GIT),
+        (None, "gitlab:u/r#abc", SourceKind.GIT),
+        (None, "bitbucket:u/r#abc", SourceKind.GIT),
+        (None, "git+ssh://git@github.com/u/r.git#abc", SourceKind.GIT),
+        ("file:vendor/r-1.0.0.tgz", "1.0.0", SourceKind.FILE),
+        (None, "file:../r-1.0.0.tgz", SourceKind.FILE),
+    ],
+)
+def test_classify(resolved: str | None, version: str, kind: SourceKind) -> None:
+    from npmguard.lockfile.npm import _classify
+
+    assert _classify(resolved, version) is kind

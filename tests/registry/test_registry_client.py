@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 from fakeregistry import FakeRegistry, sri_sha512
 
-from npmguard.registry.client import RegistryClient, escape_name, unreachable_error
+from npmguard.registry.client import (
+    PackumentResponse,
+    RegistryClient,
+    escape_name,
+    unreachable_error,
+)
 from npmguard.registry.http import make_session
 from npmguard.registry.npmrc import load_npm_config
 from npmguard.registry.tarball import IntegrityError, TarballError, read_tarball
@@ -203,3 +208,18 @@ def test_token_is_not_written_to_the_cache(second_registry: FakeRegistry, tmp_pa
     stored = b"".join(p.read_bytes() for p in (tmp_path / "cache").iterdir() if p.is_file())
     assert b"@private/lib" in stored
     assert TOKEN.encode() not in stored
+
+
+def test_map_packuments_keeps_only_what_extract_returns(
+    fake_registry: FakeRegistry, tmp_path: Path
+) -> None:
+    for i in range(5):
+        fake_registry.add_version(f"m{i}", f"1.{i}.0")
+    client = _client(tmp_path, f"registry={fake_registry.url}")
+
+    def latest(response: PackumentResponse) -> str | None:
+        return response.data["dist-tags"]["latest"] if response.data else response.status
+
+    result = client.map_packuments(["m0", "m1", "m4", "zz"], latest, max_workers=3)
+    assert result == {"m0": "1.0.0", "m1": "1.1.0", "m4": "1.4.0", "zz": "not-found"}
+    assert client.map_packuments([], latest) == {}

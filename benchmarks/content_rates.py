@@ -1,0 +1,242 @@
+"""False-positive rates of the content rules on the most-downloaded npm packages (online, by hand).
+
+    .venv/bin/python benchmarks/content_rates.py --top 500 --threads 16
+
+Takes the first ``--top`` names of ``../shared/data/npm-names-downloads.tsv.gz`` (most
+downloaded first), fetches each one's package document and the ``latest`` version's tarball
+from the registry npm is configured for (``npm config get registry``), verifies the tarball's
+integrity, reads it in memory with ``npmguard.registry.tarball.read_tarball``, and runs the
+content, script and tree rules on all of them as if they were one tree. These packages are
+treated as legitimate, so every finding counts as a false positive; the report lists them so a
+person can judge. Downloads are cached under ``--cache`` so reruns are offline and fast.
+
+Time, publisher and provenance rules are not measured: the registry reachable here serves
+packuments without real publish times, publishers or attestations (they are tested on
+fixtures instead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from npmguard.facts import FactsStatus, ManifestFacts, PackageFacts, VersionInfo
+from npmguard.model import Finding, Level, LockedPackage, Lockfile, Occurrence, SourceKind
+from npmguard.registry.tarball import read_tarball
+from npmguard.rules.base import CheckContext, all_rules
+
+RULES = (
+    "tea-yaml",
+    "no-code",
+    "autopublish-script",
+    "clone-cluster",
+    "spam-ring",
+    "spam-score",
+    "install-script",
+    "install-script-suspicious",
+    "deprecated",
+)
+NAMES = Path(__file__).resolve().parents[2] / "shared" / "data" / "npm-names-downloads.tsv.gz"
+
+
+def top_names(path: Path, count: int) -> list[str]:
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        next(fh)
+        return [line.split("\t", 1)[0] for _, line in zip(range(count), fh)]
+
+
+def registry_url() -> str:
+    out = subprocess.run(["npm", "config", "get", "registry"], capture_output=True, text=True)
+    url = out.stdout.strip() or "https://registry.npmjs.org/"
+    return url if url.endswith("/") else url + "/"
+
+
+def _get(session: Any, url: str, cache: Path, binary: bool) -> bytes:
+    path = cache / hashlib.sha256(url.encode()).hexdigest()
+    if path.exists():
+        return path.read_bytes()
+    for attempt in range(3):
+        try:
+            resp = session.get(url, timeout=60, headers={"Accept": "application/json"})
+            resp.raise_for_status()
+            path.write_bytes(resp.content)
+            return bytes(resp.content)
+        except Exception:
+            if attempt == 2:
+                raise
+            time.sleep(1 + attempt)
+    raise AssertionError("unreachable")
+
+
+def _manifest(doc: dict[str, Any]) -> ManifestFacts:
+    def strmap(value: Any) -> dict[str, str]:
+        return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+    bins = doc.get("bin")
+    if isinstance(bins, str):
+        bins = {str(doc.get("name", "")).split("/")[-1]: bins}
+    dist = doc.get("dist") or {}
+    return ManifestFacts(
+        description=doc.get("description") if isinstance(doc.get("description"), str) else None,
+        scripts=strmap(doc.get("scripts")),
+        bin=strmap(bins),
+        dependencies=strmap(doc.get("dependencies")),
+        main=doc.get("main") if isinstance(doc.get("main"), str) else None,
+        deprecated=doc.get("deprecated") if isinstance(doc.get("deprecated"), str) else None,
+        gyp_file=bool(doc.get("gypfile")) or None,
+        dist_integrity=dist.get("integrity"),
+        dist_tarball=dist.get("tarball"),
+    )
+
+
+def fetch(name: str, registry: str, cache: Path, session: Any) -> PackageFacts | str:
+    """Facts for the latest version of ``name``, or an error message."""
+    try:
+        raw = _get(session, registry + quote(name, safe="@").replace("/", "%2f"), cache, False)
+        packument = json.loads(raw)
+        latest = (packument.get("dist-tags") or {}).get("latest")
+        doc = (packument.get("versions") or {}).get(latest)
+        if not doc:
+            return f"{name}: no latest version"
+        manifest = _manifest(doc)
+        if not manifest.dist_tarball:
+            return f"{name}@{latest}: no tarball"
+        data = _get(session, manifest.dist_tarball, cache, True)
+        integrity = manifest.dist_integrity or (
+            "sha1-" + __import__("base64").b64encode(bytes.fromhex(doc["dist"]["shasum"])).decode()
+        )
+        tarball = read_tarball(data, name=f"{name}@{latest}", integrity=integrity)
+    except Exception as e:  # a benchmark: report and go on
+        return f"{name}: {type(e).__name__}: {e}"
+    versions = tuple(VersionInfo(version=v) for v in packument.get("versions") or {})
+    return PackageFacts(
+        name=name,
+        version=latest,
+        status=FactsStatus.KNOWN,
+        registry=registry,
+        versions=versions,
+        dist_tags=packument.get("dist-tags"),
+        version_present=True,
+        manifest=manifest,
+        tarball=tarball,
+    )
+
+
+def as_tree(facts: list[PackageFacts]) -> Lockfile:
+    """All packages as one flat tree, with the dependency edges among them."""
+    present = {f.name: f.key for f in facts}
+    dependents: dict[str, list[str]] = defaultdict(list)
+    requires: dict[str, list[str]] = {}
+    for f in facts:
+        deps = f.manifest.dependencies if f.manifest else {}
+        requires[f.key] = [present[d] for d in deps if d in present]
+        for key in requires[f.key]:
+            dependents[key].append(f.key)
+    packages = tuple(
+        LockedPackage(
+            name=f.name,
+            version=f.version,
+            source=SourceKind.REGISTRY,
+            occurrences=(Occurrence(f"node_modules/{f.name}", f.name, None, None),),
+            has_install_script=bool(
+                f.manifest and {"preinstall", "install", "postinstall"} & f.manifest.scripts.keys()
+            ),
+            requires=tuple(requires[f.key]),
+            dependents=tuple(dependents[f.key]),
+        )
+        for f in facts
+    )
+    return Lockfile(Path("top-packages"), "benchmark", 3, packages, root_name="(top packages)")
+
+
+def run_rules(lockfile: Lockfile, facts: dict[str, PackageFacts]) -> dict[str, list[Finding]]:
+    registry = all_rules()
+    earlier: dict[str, tuple[Finding, ...]] = {}
+    ctx = CheckContext(
+        lockfile=lockfile,
+        facts=facts,
+        options={},
+        allowed_registries=(),
+        now=datetime.now(timezone.utc),
+        earlier=earlier,
+    )
+    out: dict[str, list[Finding]] = {}
+    order = ["spam-name", *RULES]  # spam-name first when it exists: the tree rules read it
+    for rid in order:
+        if rid not in registry:
+            continue
+        found = tuple(registry[rid]().check(ctx))
+        earlier[rid] = found
+        out[rid] = list(found)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--top", type=int, default=500)
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--names", type=Path, default=NAMES)
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "npmguard-bench")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    import requests
+
+    args.cache.mkdir(parents=True, exist_ok=True)
+    registry = registry_url()
+    names = top_names(args.names, args.top)
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=args.threads)
+    session.mount("https://", adapter)
+    started = time.monotonic()
+    with ThreadPoolExecutor(args.threads) as pool:
+        results = list(pool.map(lambda n: fetch(n, registry, args.cache, session), names))
+    fetched = [r for r in results if isinstance(r, PackageFacts)]
+    errors = [r for r in results if isinstance(r, str)]
+    elapsed = time.monotonic() - started
+    facts = {f.key: f for f in fetched}
+    findings = run_rules(as_tree(fetched), facts)
+    registry_rules = all_rules()
+    total = len(fetched)
+    print(f"registry {registry}: {total} of {len(names)} packages read in {elapsed:.0f} s")
+    for err in errors:
+        print(f"  skipped: {err}")
+    print(f"\n{'rule':28} {'default':8} {'flagged':>7} {'rate':>7}  blocks by default")
+    figures: dict[str, Any] = {"registry": registry, "packages": total, "rules": {}}
+    for rid, found in findings.items():
+        keys = sorted({f.key for f in found})
+        blocking = sorted({f.key for f in found if f.level >= Level.BLOCK})
+        rate = len(keys) / total if total else 0.0
+        default = str(registry_rules[rid].level)
+        print(f"{rid:28} {default:8} {len(keys):7} {rate:7.2%}  {len(blocking)}")
+        figures["rules"][rid] = {
+            "default": default,
+            "flagged": keys,
+            "rate": rate,
+            "blocking": blocking,
+            "block_rate": len(blocking) / total if total else 0.0,
+        }
+    print()
+    for rid, found in findings.items():
+        levels = Counter(str(f.level) for f in found)
+        for f in found[:40]:
+            print(f"  {rid}: {f.key} [{f.level}] {f.message[:110]}")
+        if len(found) > 40:
+            print(f"  {rid}: ... {len(found) - 40} more ({dict(levels)})")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

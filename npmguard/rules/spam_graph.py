@@ -1,0 +1,320 @@
+"""Spam seen across the tree: rings of spam packages, template clones, and the combined score.
+
+These rules read the findings of the per-package spam rules that ran before them
+(``ctx.earlier``) and the tree's edges (``LockedPackage.requires`` / ``dependents``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict, deque
+from collections.abc import Iterator, Mapping, Sequence
+from typing import ClassVar
+
+from npmguard.facts import Need
+from npmguard.model import Evidence, Finding, Level, LockedPackage
+from npmguard.rules.base import CheckContext, Option, Rule, register
+from npmguard.rules.history import allow_entry
+from npmguard.rules.spam_content import is_meta_file, tarball_manifest
+
+FAMILY = "spam"
+# per-package spam signals, and the weight each has in spam-score
+SIGNAL_WEIGHTS: Mapping[str, int] = {
+    "spam-name": 2,
+    "tea-yaml": 2,
+    "no-code": 2,
+    "autopublish-script": 3,
+    "version-flood": 1,
+    "clone-cluster": 2,
+    "spam-ring": 2,
+}
+MEMBER_SIGNALS = (
+    "spam-name",
+    "tea-yaml",
+    "no-code",
+    "autopublish-script",
+    "clone-cluster",
+    "version-flood",
+)
+_MAX_CHAIN = 6
+
+
+def _flagged(ctx: CheckContext) -> dict[str, list[str]]:
+    """name@version -> the spam rules that flagged it (allowed findings do not count)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for rule in MEMBER_SIGNALS:
+        for f in ctx.earlier.get(rule, ()):
+            if f.allowed_by is None and rule not in out[f.key]:
+                out[f.key].append(rule)
+    return out
+
+
+def _root_path(pkg: LockedPackage, by_key: Mapping[str, LockedPackage], root: str) -> list[str]:
+    """The shortest chain of dependents from the project down to ``pkg`` (keys)."""
+    parents: dict[str, str | None] = {pkg.key: None}
+    queue = deque([pkg.key])
+    top = pkg.key
+    while queue:
+        key = queue.popleft()
+        node = by_key.get(key)
+        deps = [d for d in (node.dependents if node else ()) if d in by_key]
+        if node is not None and (
+            not deps or any(o.path.count("node_modules/") == 1 for o in node.occurrences)
+        ):
+            top = key
+            break
+        for d in deps:
+            if d not in parents:
+                parents[d] = key
+                queue.append(d)
+    chain = [top]
+    while parents.get(chain[-1]) is not None:
+        chain.append(parents[chain[-1]])  # type: ignore[arg-type]
+    return [root, *chain]
+
+
+def _spam_chain(
+    key: str, by_key: Mapping[str, LockedPackage], flagged: Mapping[str, list[str]]
+) -> list[str]:
+    """From ``key`` down through flagged packages it requires (greedy, bounded, no loops)."""
+    chain = [key]
+    while len(chain) < _MAX_CHAIN:
+        node = by_key.get(chain[-1])
+        nxt = [r for r in (node.requires if node else ()) if r in flagged and r not in chain]
+        if not nxt:
+            break
+        chain.append(sorted(nxt)[0])
+    return chain
+
+
+def _names(keys: Sequence[str]) -> str:
+    return " -> ".join(k.rsplit("@", 1)[0] if k.rfind("@") > 0 else k for k in keys)
+
+
+@register
+class SpamRing(Rule):
+    id = "spam-ring"
+    level = Level.WARN
+    family = FAMILY
+    description = "Depends on, or is depended on by, packages flagged as spam in the same tree."
+    help = (
+        "Spam campaigns make their packages depend on each other so that one install counts "
+        "for many. A package flagged by a spam rule (spam-name, tea-yaml, no-code, "
+        "autopublish-script, clone-cluster, version-flood) that requires or is required by "
+        "another flagged package is a ring member; a package that is not flagged itself but "
+        "requires a flagged one is the ring's way into the tree. Both warn, with the path from "
+        "the project. A package that only flagged packages depend on is reported as info (it "
+        "goes away with them)."
+    )
+    needs = frozenset({Need.LOCKFILE})
+    after = MEMBER_SIGNALS
+
+    def check(self, ctx: CheckContext) -> Iterator[Finding]:
+        flagged = _flagged(ctx)
+        if not flagged:
+            return
+        by_key = ctx.lockfile.by_key()
+        root = ctx.lockfile.root_name or "(project)"
+        for pkg in ctx.lockfile.packages:
+            mine = flagged.get(pkg.key)
+            spam_req = [r for r in pkg.requires if r in flagged]
+            spam_dep = [d for d in pkg.dependents if d in flagged]
+            if mine and (spam_req or spam_dep):
+                path = _root_path(pkg, by_key, root)
+                chain = _spam_chain(pkg.key, by_key, flagged)
+                yield self._found(
+                    pkg,
+                    "in a ring of spam packages",
+                    path + chain[1:],
+                    spam_req + spam_dep,
+                    flagged,
+                )
+            elif not mine and spam_req:
+                path = _root_path(pkg, by_key, root)
+                chain = _spam_chain(spam_req[0], by_key, flagged)
+                yield self._found(
+                    pkg, "pulls spam packages into the tree", path + chain, spam_req, flagged
+                )
+            elif not mine and pkg.dependents and len(spam_dep) == len(pkg.dependents):
+                first = by_key.get(spam_dep[0])
+                path = (_root_path(first, by_key, root) if first else [root]) + [pkg.key]
+                yield self._found(
+                    pkg,
+                    "is in the tree only because spam packages need it",
+                    path,
+                    spam_dep,
+                    flagged,
+                    level=Level.INFO,
+                )
+
+    def _found(
+        self,
+        pkg: LockedPackage,
+        what: str,
+        path: list[str],
+        neighbours: list[str],
+        flagged: Mapping[str, list[str]],
+        level: Level | None = None,
+    ) -> Finding:
+        evidence = [Evidence("path", _names(path), "lockfile")]
+        for key in neighbours[:5]:
+            evidence.append(
+                Evidence("flagged neighbour", f"{key} ({', '.join(flagged[key])})", "findings")
+            )
+        return self.finding(
+            pkg,
+            f"{what}: {_names(path)}",
+            evidence=tuple(evidence),
+            hint=(
+                "remove the top of the path from package.json (or the dependency that pulls "
+                "it in); "
+                "if reviewed: " + allow_entry(pkg.name, pkg.version, self.id)
+            ),
+            level=level or self.level,
+        )
+
+
+def clone_signatures(ctx: CheckContext, pkg: LockedPackage) -> list[str]:
+    """Template signatures: same file set plus the same non-manifest root texts (with the
+    package's own name blanked), or the same file set plus the same description."""
+    facts = ctx.facts_for(pkg)
+    if facts is None or facts.tarball is None or not facts.tarball.files:
+        return []
+    tarball = facts.tarball
+    files = "\n".join(sorted(tarball.files))
+    out = []
+    texts = {p: t for p, t in tarball.texts.items() if p != "package.json"}
+    if texts:
+        blob = hashlib.sha256()
+        for path in sorted(texts):
+            blob.update(path.encode() + b"\0" + texts[path].replace(pkg.name, "<name>").encode())
+        out.append("content:" + hashlib.sha256(files.encode()).hexdigest() + blob.hexdigest())
+    manifest = tarball_manifest(tarball)
+    description = str(
+        manifest.get("description") or (facts.manifest.description if facts.manifest else "") or ""
+    )
+    description = description.replace(pkg.name, "<name>").strip().lower()
+    if len(description) >= 12:
+        scripts = repr(sorted(tarball.manifest_scripts.items()))
+        out.append(
+            "described:" + hashlib.sha256((files + description + scripts).encode()).hexdigest()
+        )
+    return out
+
+
+@register
+class CloneCluster(Rule):
+    id = "clone-cluster"
+    level = Level.WARN
+    family = FAMILY
+    description = "Several packages in the tree share one template under different names."
+    help = (
+        "Spam is made from a template: the same files, README and description, renamed. "
+        "Packages whose tarballs have the same file list and either the same root files "
+        "(README, index.js, ... with each package's own name blanked out) or the same "
+        "description and scripts form a cluster; `min_size` (default 3) names or more is "
+        "reported on each. Files that differ in content (as real packages' code does) keep "
+        "them apart, so a maintainer's many small packages with the same layout do not match."
+    )
+    needs = frozenset({Need.TARBALL})
+    options: ClassVar[Mapping[str, Option]] = {
+        "min_size": Option(3, "how many differently named packages make a cluster")
+    }
+
+    def check(self, ctx: CheckContext) -> Iterator[Finding]:
+        groups: dict[str, dict[str, LockedPackage]] = defaultdict(dict)
+        for pkg in ctx.lockfile.packages:
+            if pkg.on_registry:
+                for sig in clone_signatures(ctx, pkg):
+                    groups[sig].setdefault(pkg.name, pkg)
+        wanted = int(ctx.option(self, "min_size"))
+        reported: set[str] = set()
+        for sig, members in groups.items():
+            if len(members) < wanted:
+                continue
+            for name, pkg in members.items():
+                if pkg.key in reported:
+                    continue
+                reported.add(pkg.key)
+                others = sorted(n for n in members if n != name)
+                facts = ctx.facts_for(pkg)
+                files = facts.tarball.files if facts and facts.tarball else ()
+                yield self.finding(
+                    pkg,
+                    f"same template as {len(others)} other package(s): {', '.join(others[:5])}",
+                    evidence=(
+                        Evidence("cluster", ", ".join(sorted(members)[:10]), "tarball"),
+                        Evidence(
+                            "shared by",
+                            "file list and "
+                            + ("root files" if sig.startswith("content") else "description"),
+                            "tarball",
+                        ),
+                        Evidence(
+                            "files",
+                            ", ".join(f for f in files if not is_meta_file(f))[:200]
+                            or ", ".join(files[:8]),
+                            "tarball",
+                        ),
+                    ),
+                    hint=(
+                        "look at why several look-alike packages are in the tree; if reviewed: "
+                        + allow_entry(pkg.name, pkg.version, self.id)
+                    ),
+                )
+
+
+@register
+class SpamScore(Rule):
+    id = "spam-score"
+    level = Level.BLOCK
+    family = FAMILY
+    description = (
+        "Several spam signals agree on one package: their weighted sum reaches the threshold."
+    )
+    help = (
+        "Each spam signal alone only warns; together they are convincing. Weights: "
+        + ", ".join(f"`{k}` {v}" for k, v in SIGNAL_WEIGHTS.items())
+        + ". A package whose signals add up to `threshold` (default 5) or more gets this "
+        "finding (block by default): a campaign name with a tea.yaml in a ring (2+2+2), or "
+        "no code in a clone cluster with a tea.yaml (2+2+2), or an autopublish script with a "
+        "campaign name (3+2). tea.yaml and a version flood on a real package (2+1) do not "
+        "reach it. Allowed findings do not count."
+    )
+    needs = frozenset({Need.LOCKFILE})
+    after = tuple(SIGNAL_WEIGHTS)
+    options: ClassVar[Mapping[str, Option]] = {
+        "threshold": Option(5, "the score at which spam-score reports")
+    }
+
+    def check(self, ctx: CheckContext) -> Iterator[Finding]:
+        parts: dict[str, dict[str, int]] = defaultdict(dict)
+        for rule, weight in SIGNAL_WEIGHTS.items():
+            for f in ctx.earlier.get(rule, ()):
+                if f.allowed_by is None and f.level > Level.OFF:
+                    # a ring finding at info (only needed by spam) counts half
+                    w = (
+                        weight
+                        if not (rule == "spam-ring" and f.level <= Level.INFO)
+                        else weight // 2
+                    )
+                    parts[f.key][rule] = max(parts[f.key].get(rule, 0), w)
+        threshold = float(ctx.option(self, "threshold"))
+        by_key = ctx.lockfile.by_key()
+        for key, signals in parts.items():
+            score = sum(signals.values())
+            pkg = by_key.get(key)
+            if pkg is None or score < threshold:
+                continue
+            yield self.finding(
+                pkg,
+                f"spam score {score} (threshold {threshold:g}): " + ", ".join(sorted(signals)),
+                evidence=tuple(
+                    Evidence(rule, f"weight {w}", "findings") for rule, w in sorted(signals.items())
+                ),
+                hint=(
+                    "remove this package (and the dependency that pulls it in); if it is "
+                    "wanted: " + allow_entry(pkg.name, pkg.version, self.id)
+                ),
+                score=float(score),
+            )
