@@ -1,0 +1,118 @@
+"""``npmguard db update`` / ``db info``, and ``npmguard check`` reading the imported feed."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from feed_helpers import FIXTURES
+
+from npmguard.cli import main
+
+
+def test_info_before_anything_is_imported(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "info"]) == 0
+    out = capsys.readouterr().out
+    assert "nothing imported; run `npmguard db update`" in out
+    assert main(["db", "info", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["imported"] is False
+
+
+def test_update_then_info(shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    samples = shared_data / "osv-samples" / "osv"
+    assert main(["db", "update", "--from", str(samples)]) == 0
+    err = capsys.readouterr().err
+    assert "imported 3 records (1 withdrawn)" in err and "3 new" in err
+    assert main(["db", "update", "--from", str(FIXTURES / "corrupt" / "osv")]) == 0
+    err = capsys.readouterr().err
+    assert "MAL-2099-0005.json: invalid JSON" in err and "1 unreadable" in err
+
+    assert main(["db", "info"]) == 0
+    out = capsys.readouterr().out
+    assert "records:    4 (3 active, 1 withdrawn) for 4 package names, 2 tarball hashes" in out
+    assert f"source:     {samples.resolve()} (directory)" in out
+    assert "records   3 (1 withdrawn), newest record modified 2026-05-26T17:12:48Z" in out
+    assert "seconds ago" in out
+    assert "1 unreadable" in out
+
+    assert main(["db", "info", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["records"], data["withdrawn"]) == (4, 1)
+    assert {s["source"]: s["errors"] for s in data["sources"]} == {
+        str(samples.resolve()): 0,
+        str((FIXTURES / "corrupt" / "osv").resolve()): 1,
+    }
+    assert all(s["age_seconds"] < 600 for s in data["sources"])
+
+
+def test_update_errors_exit_2_with_the_source_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["db", "update", "--from", str(tmp_path / "missing")]) == 2
+    assert f"npmguard: error: {tmp_path / 'missing'}: no such file" in capsys.readouterr().err
+    args = ["db", "update", "--strict", "--from", str(FIXTURES / "corrupt" / "osv")]
+    assert main(args) == 2
+    assert "MAL-2099-0005.json: invalid JSON" in capsys.readouterr().err
+    assert main(["db"]) == 2
+
+
+LOCK = {
+    "name": "app",
+    "version": "1.0.0",
+    "lockfileVersion": 3,
+    "requires": True,
+    "packages": {
+        "": {"name": "app", "version": "1.0.0", "dependencies": {"@ctrl/tinycolor": "4.1.1"}},
+        "node_modules/@ctrl/tinycolor": {
+            "version": "4.1.1",
+            "resolved": "https://registry.npmjs.org/@ctrl/tinycolor/-/tinycolor-4.1.1.tgz",
+            "integrity": "sha512-" + "A" * 86 + "==",
+        },
+        "node_modules/left-pad": {
+            "version": "1.3.0",
+            "resolved": "https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz",
+            "integrity": "sha512-" + "B" * 86 + "==",
+        },
+    },
+}
+
+
+class _NoFacts:
+    def facts_for(self, packages: object, needs: object) -> dict[str, object]:
+        return {}
+
+
+def test_check_reads_the_imported_feed(
+    shared_data: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    if importlib.util.find_spec("npmguard.reputation.source") is None:
+        # the registry facts source is written elsewhere; the feed needs none of it
+        fake = types.ModuleType("npmguard.reputation.source")
+        fake.open_facts_source = lambda *a: _NoFacts()  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "npmguard.reputation.source", fake)
+    else:
+        import npmguard.reputation.source as real
+
+        monkeypatch.setattr(real, "open_facts_source", lambda *a: _NoFacts())
+    lock = tmp_path / "package-lock.json"
+    lock.write_text(json.dumps(LOCK, indent=2))
+    (tmp_path / "package.json").write_text(json.dumps({"name": "app", "version": "1.0.0"}))
+    monkeypatch.setenv("npm_config_registry", "https://registry.npmjs.org/")
+
+    assert main(["check", str(lock), "--format", "json", "-q"]) == 0  # no feed: silent
+    capsys.readouterr()
+    assert main(["db", "update", "-q", "--from", str(shared_data / "osv-samples" / "osv")]) == 0
+    assert main(["check", str(lock), "--format", "json", "-q"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    text = json.dumps(report)
+    assert "known-malicious" in text and "MAL-2025-47141" in text
+    assert "left-pad" not in [
+        f.get("package") for f in report.get("findings", []) if f.get("rule") == "known-malicious"
+    ]
