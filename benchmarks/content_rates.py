@@ -47,6 +47,17 @@ RULES = (
     "install-script-suspicious",
     "deprecated",
 )
+# legitimate packages with install scripts (native builds, binary downloads, banners): the
+# top 1,000 of the registry here holds only a few, so these are measured as well
+INSTALL_SCRIPT_PACKAGES = (
+    "esbuild sharp bcrypt node-sass fsevents core-js husky @swc/core protobufjs puppeteer "
+    "cypress electron nodemon better-sqlite3 sqlite3 canvas node-pty cpu-features ssh2 re2 "
+    "argon2 bufferutil utf-8-validate deasync msgpackr-extract @parcel/watcher unrs-resolver "
+    "es5-ext ngrok prisma @prisma/client @prisma/engines playwright-chromium chromedriver "
+    "geckodriver node-gyp leveldown keytar iltorb zeromq kerberos @sentry/cli "
+    "lefthook @biomejs/biome nx ffi-napi ref-napi node-expat libxmljs usb serialport "
+    "@serialport/bindings-cpp dtrace-provider ursa microtime heapdump"
+).split()
 NAMES = Path(__file__).resolve().parents[2] / "shared" / "data" / "npm-names-downloads.tsv.gz"
 
 
@@ -189,12 +200,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--names", type=Path, default=NAMES)
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "npmguard-bench")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--no-install-script-set",
+        action="store_true",
+        help="do not add the known install-script packages to the measured set",
+    )
     args = parser.parse_args(argv)
     import requests
 
     args.cache.mkdir(parents=True, exist_ok=True)
     registry = registry_url()
     names = top_names(args.names, args.top)
+    if not args.no_install_script_set:
+        names += [n for n in INSTALL_SCRIPT_PACKAGES if n not in names]
     session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(pool_maxsize=args.threads)
     session.mount("https://", adapter)

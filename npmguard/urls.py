@@ -48,3 +48,9 @@ def registry_tarball_name(url: str) -> str | None:
     if len(before) >= 2 and before[-2].startswith("@"):
         return f"{before[-2]}/{before[-1]}"
     return before[-1] if before and before[-1] else None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine: 127.0.0.0/8, ::1 or localhost."""
+    host = host.strip("[]").lower()
+    return host == "localhost" or host == "::1" or host.startswith("127.")

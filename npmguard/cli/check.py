@@ -121,20 +121,20 @@ def changed_entries(lockfiles: list[Any], rev: str) -> set[str]:
     from npmguard.gitutil import file_at_revision
     from npmguard.lockfile import parse_lockfile_text
 
+    def sources(packages: Any) -> set[tuple[str, str | None, str | None]]:
+        # every occurrence counts: a tampered nested copy of a known name@version is a change,
+        # a copy that only moved folder (hoisting) is not
+        return {(p.key, o.resolved, o.integrity) for p in packages for o in p.occurrences}
+
     keys: set[str] = set()
     for lockfile in lockfiles:
         old_bytes = file_at_revision(lockfile.path, rev)
-        old: set[tuple[str, str | None, str | None]] = (
+        old = (
             set()
             if old_bytes is None
-            else {
-                (p.key, p.resolved, p.integrity)
-                for p in parse_lockfile_text(old_bytes, lockfile.path).packages
-            }
+            else sources(parse_lockfile_text(old_bytes, lockfile.path).packages)
         )
-        for pkg in lockfile.packages:
-            if (pkg.key, pkg.resolved, pkg.integrity) not in old:
-                keys.add(pkg.key)
+        keys |= {key for key, *_ in sources(lockfile.packages) - old}
     return keys
 
 

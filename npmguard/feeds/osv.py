@@ -31,7 +31,8 @@ OSV_LINK = "https://osv.dev/vulnerability/{id}"
 _RANGE_TYPES = ("SEMVER", "ECOSYSTEM")
 _EVENT_KINDS = ("introduced", "fixed", "last_affected", "limit")
 _HEX_LENGTHS = {40: "sha1", 64: "sha256", 128: "sha512"}
-_DETAILS_MAX = 2000
+_DETAILS_MAX = 600  # the full text is one click away (the osv.dev link)
+_BOILERPLATE = ("---", "_-= Per source details. Do not edit below this line.=-_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,9 +296,9 @@ def compact_osv(data: Mapping[str, Any]) -> dict[str, Any]:
     """The parts of a (valid) OSV record worth storing: parses back to the same record."""
     keep = ("id", "modified", "published", "withdrawn", "aliases", "summary")
     out: dict[str, Any] = {k: data[k] for k in keep if data.get(k)}
-    details = data.get("details")
-    if isinstance(details, str) and details.strip():
-        out["details"] = details.strip()[:_DETAILS_MAX]
+    details = _short_details(data.get("details"))
+    if details:
+        out["details"] = details
     affected = []
     for raw in data.get("affected") or []:
         package = raw.get("package") if isinstance(raw, dict) else None
@@ -325,6 +326,19 @@ def compact_osv(data: Mapping[str, Any]) -> dict[str, Any]:
     if top:
         out["database_specific"] = top
     return out
+
+
+def _short_details(details: Any) -> str:
+    """``details`` without the malicious-packages per-source headers, capped in length."""
+    if not isinstance(details, str):
+        return ""
+    lines = [
+        line
+        for line in details.strip().splitlines()
+        if line.strip() and line.strip() not in _BOILERPLATE and not line.startswith("## Source:")
+    ]
+    text = "\n".join(lines)
+    return text if len(text) <= _DETAILS_MAX else text[: _DETAILS_MAX - 1] + "…"
 
 
 def _indicators(extra: Any) -> dict[str, Any] | None:

@@ -64,8 +64,13 @@ def sarif_level(level: Level) -> str:
 
 
 def rule_name(rule_id: str) -> str:
-    """``lock-insecure-url`` -> ``LockInsecureUrl``: SARIF wants a Pascal-case friendly name."""
-    return "".join(part[:1].upper() + part[1:] for part in rule_id.replace("_", "-").split("-"))
+    """``lock-insecure-url`` -> ``LockInsecureUrl``: SARIF wants a Pascal-case friendly name.
+
+    SARIF1001 requires ``name`` to differ from ``id`` (case-insensitively), so a one-word id
+    such as ``deprecated`` becomes ``DeprecatedRule``.
+    """
+    name = "".join(part[:1].upper() + part[1:] for part in rule_id.replace("_", "-").split("-"))
+    return f"{name}Rule" if name.lower() == rule_id.lower() else name
 
 
 def _rule_descriptor(cls: type[Rule]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from npmguard.model import Evidence, Finding, Level, LockedPackage, Occurrence, SourceKind
 from npmguard.rules.base import CheckContext, PackageRule, register
-from npmguard.urls import host_of, redact, registry_tarball_name
+from npmguard.urls import host_of, is_loopback, redact, registry_tarball_name
 
 FAMILY = "lockfile integrity"
 
@@ -34,12 +34,17 @@ class InsecureUrl(PackageRule):
     help = (
         "The `resolved` URL uses `http://`. A network attacker can serve different code, and "
         "integrity only helps if it was recorded from a trusted copy. Point the registry at "
-        "`https://` in `.npmrc` and regenerate the lockfile."
+        "`https://` in `.npmrc` and regenerate the lockfile. Loopback hosts (127.0.0.0/8, "
+        "`localhost`, `::1`) are exempt: no network lies between you and them."
     )
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
         for occ in _distinct_resolved(pkg):
-            if occ.resolved and occ.resolved.lower().startswith("http://"):
+            if (
+                occ.resolved
+                and occ.resolved.lower().startswith("http://")
+                and not is_loopback(host_of(occ.resolved))
+            ):
                 yield self.finding(
                     pkg,
                     f"resolved over plain http: {redact(occ.resolved)}",

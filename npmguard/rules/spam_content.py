@@ -89,7 +89,7 @@ _META_NAMES = re.compile(
     r"^(package\.json|package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.yaml|"
     r"tea\.ya?ml|(readme|licen[cs]e|copying|changelog|changes|history|authors|contributors|"
     r"contributing|notice|security|code_of_conduct|funding|todo)([.-][\w.-]*)?|"
-    r"tsconfig([.-][\w-]+)?\.json|jsconfig\.json|[\w-]+\.config\.[cm]?[jt]s|"
+    r"[\w-]+\.config\.[cm]?[jt]s|"
     r"(jest|babel|webpack|rollup|vite|vitest|karma|gulpfile|gruntfile)[\w.-]*\.[cm]?[jt]s|"
     r"makefile|dockerfile|procfile|vercel\.json|netlify\.toml|renovate\.json)$",
     re.I,
@@ -107,6 +107,10 @@ def is_meta_file(path: str) -> bool:
         return True
     return bool(_META_NAMES.match(base)) or base.lower().endswith(_META_EXT)
 
+
+# scopes only their owners publish to, whose stub packages are empty on purpose (DefinitelyTyped
+# replaces types a package now ships itself with a stub)
+TRUSTED_STUB_SCOPES = ("@types/",)
 
 _TEMPLATE_ENTRY = re.compile(
     r"^(src/(app|main|index)\.(jsx|tsx|vue|svelte)|src/(app|main)\.(js|ts)|"
@@ -144,16 +148,19 @@ class NoCode(PackageRule):
         "scripts. A package with none of it only exists to be counted (tea.xyz farming) or to "
         "hold a name. A web app template (an `src/App.jsx` or `app/page.tsx` next to an "
         "index.html or a vite/next config) that exports nothing (no main/module/exports/bin) "
-        "is the other shape the IndonesianFoods campaign published by the thousand."
+        "is the other shape the IndonesianFoods campaign published by the thousand. "
+        "Deprecated placeholders are reported as info, and `@types/` stubs not at all (only "
+        "DefinitelyTyped publishes there). tsconfig.json counts as content (`@tsconfig/*`)."
     )
     needs = CONTENT
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
         facts = _facts(pkg, ctx)
-        if facts is None or facts.tarball is None:
+        if facts is None or facts.tarball is None or pkg.name.startswith(TRUSTED_STUB_SCOPES):
             return
         tarball = facts.tarball
         content = [f for f in tarball.files if not is_meta_file(f)]
+        deprecated = facts.manifest.deprecated if facts.manifest is not None else None
         if not content:
             yield self.finding(
                 pkg,

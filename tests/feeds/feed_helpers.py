@@ -17,7 +17,8 @@ EVIL_SRI = "sha512-" + base64.b64encode(hashlib.sha512(EVIL_TARBALL).digest()).d
 EVIL_SHA1_HEX = hashlib.sha1(EVIL_TARBALL).hexdigest()
 # the real @ctrl/plex 6.0.0 tarball hashes from the withdrawn sample record
 PLEX_SRI = (
-    "sha512-jePuUoidz7OHUOAYSnLBrBNWISj2+dy6t7oIRCVGZbj/rFOgFpic1Nwuks2IPoZ0J6J7kTKR0+yXyRzBLkafuw=="
+    "sha512-jePuUoidz7OHUOAYSnLBrBNWISj2+dy6t7oIRCVGZbj/"
+    "rFOgFpic1Nwuks2IPoZ0J6J7kTKR0+yXyRzBLkafuw=="
 )
 
 

@@ -98,7 +98,7 @@ def test_check_reads_the_imported_feed(
         fake.open_facts_source = lambda *a: _NoFacts()  # type: ignore[attr-defined]
         monkeypatch.setitem(sys.modules, "npmguard.reputation.source", fake)
     else:
-        import npmguard.reputation.source as real
+        import npmguard.reputation.source as real  # type: ignore[import-not-found,unused-ignore]
 
         monkeypatch.setattr(real, "open_facts_source", lambda *a: _NoFacts())
     lock = tmp_path / "package-lock.json"
@@ -111,8 +111,10 @@ def test_check_reads_the_imported_feed(
     assert main(["db", "update", "-q", "--from", str(shared_data / "osv-samples" / "osv")]) == 0
     assert main(["check", str(lock), "--format", "json", "-q"]) == 1
     report = json.loads(capsys.readouterr().out)
-    text = json.dumps(report)
-    assert "known-malicious" in text and "MAL-2025-47141" in text
-    assert "left-pad" not in [
-        f.get("package") for f in report.get("findings", []) if f.get("rule") == "known-malicious"
+    feed_findings = [f for f in report["findings"] if f["rule"] == "known-malicious"]
+    assert [(f["package"], f["version"], f["level"]) for f in feed_findings] == [
+        ("@ctrl/tinycolor", "4.1.1", "block")
     ]
+    assert feed_findings[0]["evidence"][0]["value"] == "MAL-2025-47141"
+    verdicts = {p["name"]: p["verdict"] for p in report["packages"]}
+    assert verdicts["@ctrl/tinycolor"] == "block"

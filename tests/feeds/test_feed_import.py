@@ -9,12 +9,13 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from feed_helpers import EVIL_SRI, FIXTURES, PLEX_SRI, tar_tree, zip_tree
 
 from npmguard.errors import ExitCode, FeedError
-from npmguard.feeds import importer
+from npmguard.feeds import osv
 from npmguard.feeds.importer import FeedUnreachableError, import_feed
 from npmguard.feeds.store import FeedStore, create_feed_store, default_path, open_feed_store
 
@@ -195,7 +196,7 @@ def test_interrupted_import_leaves_the_old_data(
     shutil.copytree(FIXTURES / "corrupt", tree)
     shutil.copy(FIXTURES / "integrity" / "MAL-2099-0001.json", tree / "MAL-2099-0001.json")
     calls = 0
-    real = importer.parse_record
+    real = osv.parse_record
 
     def interrupt(raw: object, where: str) -> object:
         nonlocal calls
@@ -204,7 +205,7 @@ def test_interrupted_import_leaves_the_old_data(
             raise KeyboardInterrupt
         return real(raw, where)
 
-    monkeypatch.setattr(importer, "parse_record", interrupt)
+    monkeypatch.setattr("npmguard.feeds.importer.parse_record", interrupt)
     with pytest.raises(KeyboardInterrupt):
         import_feed(str(samples), store=store)  # same source: would remove nothing anyway
     with pytest.raises(KeyboardInterrupt):
@@ -222,7 +223,7 @@ def test_missing_source_and_bad_files(tmp_path: Path, store: FeedStore) -> None:
         import_feed(str(tmp_path / "nope"), store=store)
     junk = tmp_path / "feed.bin"
     junk.write_bytes(b"this is no archive\n" * 40)
-    with pytest.raises(FeedError, match="feed.bin: not a folder, a zip"):
+    with pytest.raises(FeedError, match=r"feed\.bin: not a folder, a zip"):
         import_feed(str(junk), store=store)
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -243,7 +244,7 @@ def test_default_store_location_and_open_without_creating(samples: Path) -> None
 
 
 class _Handler(BaseHTTPRequestHandler):
-    files: dict[str, bytes] = {}
+    files: ClassVar[dict[str, bytes]] = {}
 
     def do_GET(self) -> None:
         if self.path == "/moved.zip":
@@ -267,7 +268,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server(samples: Path, tmp_path: Path) -> Iterator[str]:
-    _Handler.files = {"/all.zip": zip_tree(samples, tmp_path / "served.zip", flat=True).read_bytes()}
+    _Handler.files = {
+        "/all.zip": zip_tree(samples, tmp_path / "served.zip", flat=True).read_bytes()
+    }
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

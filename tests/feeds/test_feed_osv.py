@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from feed_helpers import EVIL_SHA1_HEX, EVIL_SRI, FIXTURES, PLEX_SRI
@@ -25,8 +26,9 @@ PEM = "malicious/npm/-pem-misa/MAL-2025-179413.json"
 PLEX = "withdrawn/npm/@ctrl/plex/MAL-2026-4377.json"
 
 
-def load(shared_data: Path, rel: str) -> dict:
-    return json.loads((shared_data / SAMPLES.format(rel)).read_text())
+def load(shared_data: Path, rel: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((shared_data / SAMPLES.format(rel)).read_text())
+    return data
 
 
 def test_tinycolor_sample_has_a_catch_all_and_a_narrow_range(shared_data: Path) -> None:
@@ -107,9 +109,7 @@ def test_compact_form_parses_back_to_the_same_record(shared_data: Path) -> None:
     ],
 )
 def test_fixed_and_limit_events(version: str, expected: bool) -> None:
-    record = parse_record(
-        json.loads((FIXTURES / "ranges" / "MAL-2099-0002.json").read_text()), "r"
-    )
+    record = parse_record(json.loads((FIXTURES / "ranges" / "MAL-2099-0002.json").read_text()), "r")
     assert len(record.affected[0].ranges) == 2  # the GIT range is dropped
     assert (match_record(record, "ranged", version) is not None) is expected
 
@@ -148,7 +148,9 @@ def test_normalise_hashes() -> None:
                 "affected": [
                     {
                         "package": {"ecosystem": "npm", "name": "a"},
-                        "ranges": [{"type": "SEMVER", "events": [{"introduced": "0", "fixed": "1"}]}],
+                        "ranges": [
+                            {"type": "SEMVER", "events": [{"introduced": "0", "fixed": "1"}]}
+                        ],
                     }
                 ],
             },
@@ -157,6 +159,6 @@ def test_normalise_hashes() -> None:
     ],
 )
 def test_invalid_records_name_the_file(data: object, message: str) -> None:
-    with pytest.raises(FeedError, match="^bad.json") as err:
+    with pytest.raises(FeedError, match=r"^bad\.json") as err:
         parse_record(data, "bad.json")
     assert message in str(err.value)

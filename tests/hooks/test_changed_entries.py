@@ -1,0 +1,177 @@
+"""`--changed-since`: only the entries a commit adds or changes are checked."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hook_repo import commit_all, fake_integrity, git, init_repo, lockfile_text
+
+from npmguard.cli.check import changed_entries
+from npmguard.errors import UsageError
+from npmguard.gitutil import file_at_revision
+from npmguard.lockfile import load_lockfile
+
+
+def _changed(lock: Path, rev: str = "HEAD") -> set[str]:
+    return changed_entries([load_lockfile(lock)], rev)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return init_repo(tmp_path / "repo")
+
+
+def test_new_file_is_all_new(repo: Path) -> None:
+    (repo / "README").write_text("x\n")
+    commit_all(repo)
+    lock = repo / "package-lock.json"
+    lock.write_text(lockfile_text({"a": "1.0.0", "b": "2.0.0"}))
+    assert _changed(lock) == {"a@1.0.0", "b@2.0.0"}
+
+
+def test_repository_without_commits_is_all_new(repo: Path) -> None:
+    lock = repo / "package-lock.json"
+    lock.write_text(lockfile_text({"a": "1.0.0"}))
+    assert _changed(lock) == {"a@1.0.0"}
+
+
+def test_unchanged_file_has_no_changes(repo: Path) -> None:
+    lock = repo / "package-lock.json"
+    lock.write_text(lockfile_text({"a": "1.0.0", "b": "2.0.0"}))
+    commit_all(repo)
+    assert _changed(lock) == set()
+
+
+def test_added_and_bumped_entries_only(repo: Path) -> None:
+    lock = repo / "package-lock.json"
+    lock.write_text(lockfile_text({"a": "1.0.0", "b": "2.0.0", "c": "3.0.0"}))
+    commit_all(repo)
+    lock.write_text(lockfile_text({"a": "1.0.0", "b": "2.1.0", "c": "3.0.0", "d": "4.0.0"}))
+    assert _changed(lock) == {"b@2.1.0", "d@4.0.0"}
+
+
+def test_removed_entries_are_not_checked(repo: Path) -> None:
+    lock = repo / "package-lock.json"
+    lock.write_text(lockfile_text({"a": "1.0.0", "b": "2.0.0"}))
+    commit_all(repo)
+    lock.write_text(lockfile_text({"a": "1.0.0"}))
+    assert _changed(lock) == set()
+
+
+def test_changed_integrity_for_same_version_counts_as_changed(repo: Path) -> None:
+    lock = repo / "package-lock.json"
+    lock.write_text(lockfile_text({"a": "1.0.0", "b": "2.0.0"}))
+    commit_all(repo)
+    lock.write_text(
+        lockfile_text({"a": "1.0.0", "b": "2.0.0"}, integrity={"b@2.0.0": fake_integrity("evil")})
+    )
+    assert _changed(lock) == {"b@2.0.0"}
+
+
+def test_changed_resolved_host_counts_as_changed(repo: Path) -> None:
+    lock = repo / "package-lock.json"
+    lock.write_text(lockfile_text({"a": "1.0.0"}))
+    commit_all(repo)
+    lock.write_text(lockfile_text({"a": "1.0.0"}, registry="https://evil.example/"))
+    assert _changed(lock) == {"a@1.0.0"}
+
+
+def test_tampered_second_occurrence_counts_as_changed(repo: Path) -> None:
+    """The same name@version at two paths: a change to the nested copy is still a change."""
+    lock = repo / "package-lock.json"
+    doc = json.loads(lockfile_text({"a": "1.0.0", "x": "1.0.0"}, nested={"a/x": "1.0.0"}))
+    lock.write_text(json.dumps(doc, indent=2))
+    commit_all(repo)
+    doc["packages"]["node_modules/a/node_modules/x"]["integrity"] = fake_integrity("evil")
+    lock.write_text(json.dumps(doc, indent=2))
+    assert _changed(lock) == {"x@1.0.0"}
+
+
+def test_moved_entry_is_not_a_change(repo: Path) -> None:
+    """npm hoisting a package to another folder changes nothing that was checked."""
+    lock = repo / "package-lock.json"
+    lock.write_text(lockfile_text({"a": "1.0.0"}, nested={"a/x": "1.0.0"}))
+    commit_all(repo)
+    lock.write_text(lockfile_text({"a": "1.0.0", "x": "1.0.0"}))
+    assert _changed(lock) == set()
+
+
+def test_lockfile_in_a_subfolder_against_an_older_revision(repo: Path) -> None:
+    lock = repo / "web" / "package-lock.json"
+    lock.parent.mkdir()
+    lock.write_text(lockfile_text({"a": "1.0.0"}))
+    first = commit_all(repo)
+    lock.write_text(lockfile_text({"a": "1.0.0", "b": "1.0.0"}))
+    commit_all(repo)
+    lock.write_text(lockfile_text({"a": "1.0.0", "b": "1.0.0", "c": "1.0.0"}))
+    assert _changed(lock, first) == {"b@1.0.0", "c@1.0.0"}
+    assert _changed(lock, "HEAD") == {"c@1.0.0"}
+
+
+def test_unknown_revision_is_a_usage_error(repo: Path) -> None:
+    lock = repo / "package-lock.json"
+    lock.write_text(lockfile_text({"a": "1.0.0"}))
+    commit_all(repo)
+    with pytest.raises(UsageError, match="unknown revision 'origin/nope'"):
+        _changed(lock, "origin/nope")
+
+
+def test_outside_a_git_work_tree_is_a_usage_error(tmp_path: Path) -> None:
+    lock = tmp_path / "package-lock.json"
+    lock.write_text(lockfile_text({"a": "1.0.0"}))
+    with pytest.raises(UsageError, match="not inside a git work tree"):
+        file_at_revision(lock, "HEAD")
+
+
+def test_file_at_revision_reads_committed_bytes_not_the_work_tree(repo: Path) -> None:
+    lock = repo / "package-lock.json"
+    lock.write_text("committed\n")
+    commit_all(repo)
+    lock.write_text("edited\n")
+    assert file_at_revision(lock, "HEAD") == b"committed\n"
+    assert git(repo, "status", "--porcelain") == "M package-lock.json"
+
+
+def _check(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "npmguard", "check", "--lockfile-only", "-q", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_cli_changed_since_ignores_old_problems_and_all_restores_them(repo: Path) -> None:
+    """An old plain-http entry blocks a full check but not a commit that leaves it alone."""
+    lock = repo / "package-lock.json"
+    lock.write_text(lockfile_text({"old-http": "1.0.0"}, registry="http://registry.npmjs.org/"))
+    commit_all(repo)
+    doc = json.loads(lock.read_text())
+    doc["packages"][""]["dependencies"]["fresh"] = "1.0.0"
+    doc["packages"]["node_modules/fresh"] = json.loads(lockfile_text({"fresh": "1.0.0"}))[
+        "packages"
+    ]["node_modules/fresh"]
+    lock.write_text(json.dumps(doc, indent=2))
+
+    changed = _check(repo, "--changed-since", "HEAD", "--format", "json")
+    assert changed.returncode == 0, changed.stderr
+    checked = {p["name"] for p in json.loads(changed.stdout)["packages"]}
+    assert checked == {"fresh"}
+
+    everything = _check(repo, "--changed-since", "HEAD", "--all")
+    assert everything.returncode == 1, everything.stdout + everything.stderr
+    assert "old-http" in everything.stdout
+
+
+def test_cli_changed_since_blocks_a_changed_entry(repo: Path) -> None:
+    lock = repo / "package-lock.json"
+    lock.write_text(lockfile_text({"a": "1.0.0"}))
+    commit_all(repo)
+    lock.write_text(lockfile_text({"a": "1.0.0"}, registry="http://registry.npmjs.org/"))
+    done = _check(repo, "--changed-since", "HEAD", "package-lock.json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "a@1.0.0" in done.stdout or "a 1.0.0" in done.stdout

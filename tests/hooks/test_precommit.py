@@ -1,0 +1,205 @@
+"""The hook as users run it: the real `pre-commit`, this repository as the hook source.
+
+pre-commit clones the hook source at ``rev`` and pip-installs it into its own environment
+(a few seconds, once per session: PRE_COMMIT_HOME is a session temp dir). When the work tree
+has uncommitted changes, the source is a snapshot of the work tree committed in a temp repo,
+so the test always runs the code being tested rather than an older HEAD.
+
+The commits' lockfiles point at a loopback FakeRegistry through the scratch repo's ``.npmrc``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hook_repo import commit_all, git, git_env, init_repo
+
+pytestmark = [pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+HOLDER_README = (
+    "# Security holding package\n\nThis package contained malicious code and was removed "
+    "from the registry by the npm security team. A placeholder was published to ensure users "
+    "are not affected in the future.\n"
+)
+
+pre_commit = pytest.importorskip("pre_commit")
+if shutil.which("git") is None:  # pragma: no cover - git is everywhere the tests run
+    pytest.skip("git not on PATH", allow_module_level=True)
+
+
+@dataclass(frozen=True)
+class HookSource:
+    repo: Path
+    rev: str
+    pre_commit_home: Path
+    install_seconds: float
+
+
+def _hook_source(tmp: Path) -> tuple[Path, str]:
+    """This repository at HEAD when clean, else a committed snapshot of its work tree."""
+    dirty = git(ROOT, "status", "--porcelain", "--untracked-files=normal")
+    if not dirty:
+        return ROOT, git(ROOT, "rev-parse", "HEAD")
+    snapshot = init_repo(tmp / "hook-source")
+    files = git(ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    for rel in filter(None, files.split("\0")):
+        src = ROOT / rel
+        if src.is_file():  # deleted-but-tracked files are skipped
+            dst = snapshot / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+    return snapshot, commit_all(snapshot, "snapshot of the work tree")
+
+
+@pytest.fixture(scope="session")
+def hook_source(tmp_path_factory: pytest.TempPathFactory) -> HookSource:
+    """The hook source, with pre-commit's environment for it installed (timed)."""
+    tmp = tmp_path_factory.mktemp("hook")
+    repo, rev = _hook_source(tmp)
+    home = tmp / "pre-commit-home"
+    probe = init_repo(tmp / "probe")
+    _write_config(probe, repo, rev)
+    started = time.monotonic()
+    _run([sys.executable, "-m", "pre_commit", "install-hooks"], probe, {"PRE_COMMIT_HOME": home})
+    took = time.monotonic() - started
+    print(f"\npre-commit hook environment installed in {took:.1f} s")
+    return HookSource(repo, rev, home, took)
+
+
+def _write_config(repo: Path, source: Path, rev: str) -> None:
+    (repo / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {source.as_uri()}\n    rev: {rev}\n    hooks:\n      - id: npmguard\n"
+    )
+
+
+def _run(
+    argv: list[str], cwd: Path, env: Mapping[str, str | Path], *, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        argv,
+        cwd=cwd,
+        env=git_env({k: str(v) for k, v in env.items()}),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"{argv} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+class Project:
+    """A scratch git repo with the hook installed and a lockfile served by a fake registry."""
+
+    def __init__(self, path: Path, source: HookSource, registry: object, cache: Path) -> None:
+        self.path = path
+        self.registry = registry
+        self.env: dict[str, str | Path] = {
+            "PRE_COMMIT_HOME": source.pre_commit_home,
+            "NPMGUARD_CACHE_DIR": cache,
+            "NO_COLOR": "1",
+        }
+        init_repo(path)
+        _write_config(path, source.repo, source.rev)
+        (path / ".npmrc").write_text(f"registry={registry.url}\n")  # type: ignore[attr-defined]
+        _run([sys.executable, "-m", "pre_commit", "install"], path, self.env)
+
+    def write_lock(self, deps: Mapping[str, str]) -> None:
+        reg = self.registry
+        packages: dict[str, object] = {
+            "": {"name": "app", "version": "1.0.0", "dependencies": dict(deps)}
+        }
+        for name, version in deps.items():
+            entry = reg.packages[name].versions[version]  # type: ignore[attr-defined]
+            packages[f"node_modules/{name}"] = {
+                "version": version,
+                "resolved": reg.tarball_url(name, version),  # type: ignore[attr-defined]
+                "integrity": entry.integrity,
+                "license": "MIT",
+            }
+        doc = {"name": "app", "version": "1.0.0", "lockfileVersion": 3, "requires": True}
+        doc["packages"] = packages
+        (self.path / "package-lock.json").write_text(json.dumps(doc, indent=2) + "\n")
+
+    def commit(self, message: str) -> subprocess.CompletedProcess[str]:
+        git(self.path, "add", "-A")
+        return _run(["git", "commit", "-m", message], self.path, self.env, check=False)
+
+
+@pytest.fixture
+def project(
+    tmp_path: Path, hook_source: HookSource, fake_registry: object
+) -> Iterator[Project]:
+    reg = fake_registry
+    for name, versions in {"left-pad": ["1.3.0"], "lodash": ["4.17.20", "4.17.21"]}.items():
+        for v in versions:
+            reg.add_version(  # type: ignore[attr-defined]
+                name, v, published="2019-06-01T00:00:00Z", files={"index.js": "exports.x=1;\n"}
+            )
+    reg.add_version(  # type: ignore[attr-defined]
+        "crossenv",
+        "0.0.1-security",
+        publisher="npm",
+        description="security holding package",
+        manifest={"repository": "npm/security-holder"},
+        files={"README.md": HOLDER_README},
+        published="2017-08-02T00:00:00Z",
+    )
+    yield Project(tmp_path / "app", hook_source, reg, tmp_path / "cache")
+
+
+def test_hook_refuses_a_security_holder_and_accepts_a_clean_change(project: Project) -> None:
+    from npmguard.rules.base import all_rules
+
+    if "security-holder" not in {r.id for r in all_rules()}:
+        pytest.skip("the security-holder rule is not registered yet")
+
+    project.write_lock({"left-pad": "1.3.0", "lodash": "4.17.20"})
+    first = project.commit("add the lockfile")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "npmguard" in first.stdout and "Passed" in first.stdout
+
+    project.write_lock({"left-pad": "1.3.0", "lodash": "4.17.20", "crossenv": "0.0.1-security"})
+    refused = project.commit("add crossenv")
+    out = refused.stdout + refused.stderr
+    assert refused.returncode != 0, out
+    assert "Failed" in out and "crossenv" in out and "security-holder" in out
+    assert git(project.path, "rev-list", "--count", "HEAD") == "1"  # nothing was committed
+
+    project.write_lock({"left-pad": "1.3.0", "lodash": "4.17.21"})
+    clean = project.commit("bump lodash")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert git(project.path, "rev-list", "--count", "HEAD") == "2"
+
+
+def test_hook_skips_commits_without_a_lockfile(project: Project) -> None:
+    (project.path / "README.md").write_text("hello\n")
+    done = project.commit("docs only")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no files to check" in done.stdout.lower()
+
+
+def test_hook_blocks_a_tampered_lockfile_offline(project: Project) -> None:
+    """A changed resolved URL over plain http to another host blocks with no registry at all."""
+    project.write_lock({"left-pad": "1.3.0"})
+    assert project.commit("lockfile").returncode == 0
+    lock = project.path / "package-lock.json"
+    doc = json.loads(lock.read_text())
+    doc["packages"]["node_modules/left-pad"]["resolved"] = (
+        "http://evil.example/left-pad/-/left-pad-1.3.0.tgz"
+    )
+    lock.write_text(json.dumps(doc, indent=2))
+    project.registry.stop()  # type: ignore[attr-defined]
+    refused = project.commit("tamper")
+    out = refused.stdout + refused.stderr
+    assert refused.returncode != 0, out
+    assert "left-pad" in out and "lock-" in out

@@ -1,0 +1,258 @@
+"""The npm wrapper with the real npm CLI, against a registry served on loopback by the test."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fakeregistry import FakeRegistry
+from wrapper_support import MARKER_SCRIPT, Project, make_project, needs_npm
+
+pytestmark = [needs_npm, pytest.mark.npm]
+
+HOLDER_DESCRIPTION = "security holding package"
+
+
+@pytest.fixture
+def registry() -> Iterator[FakeRegistry]:
+    reg = FakeRegistry()
+    reg.add_version("left-pad", "1.3.0", files={"index.js": "module.exports = (s) => s;\n"})
+    reg.add_version(
+        "evil-pkg",
+        "0.0.1-security",
+        description=HOLDER_DESCRIPTION,
+        manifest={"repository": {"type": "git", "url": "npm/security-holder"}},
+        scripts={"postinstall": MARKER_SCRIPT},
+    )
+    reg.add_version("with-script", "1.0.0", scripts={"postinstall": MARKER_SCRIPT})
+    reg.add_version("foo", "1.0.0")
+    reg.start()
+    try:
+        yield reg
+    finally:
+        reg.stop()
+
+
+@pytest.fixture
+def project(tmp_path: Path, registry: FakeRegistry) -> Project:
+    return make_project(tmp_path, registry.url)
+
+
+def test_blocked_install_touches_nothing_and_runs_no_script(project: Project) -> None:
+    before = project.snapshot()
+    result = project.guard("install", "evil-pkg")
+    assert result.returncode == 1, result.stderr
+    assert "evil-pkg" in result.stderr
+    assert "security-holder" in result.stderr
+    assert project.markers() == []
+    assert project.snapshot() == before
+    assert not (project.root / "node_modules").exists()
+
+
+def test_clean_install_installs_what_was_checked(project: Project) -> None:
+    result = project.guard("install", "left-pad@1.3.0")
+    assert result.returncode == 0, result.stderr
+    assert (project.root / "node_modules" / "left-pad" / "index.js").is_file()
+    lock = project.lock()
+    assert lock["packages"]["node_modules/left-pad"]["version"] == "1.3.0"
+    assert '"left-pad"' in (project.root / "package.json").read_text()
+
+
+def test_unapproved_install_script_never_runs(project: Project) -> None:
+    result = project.guard("install", "with-script", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert (project.root / "node_modules" / "with-script").is_dir()
+    assert project.markers() == []
+    assert "with-script@1.0.0" in result.stderr  # named as not run
+
+
+def test_script_approved_by_allow_scripts_runs(project: Project) -> None:
+    project.write_package_json(
+        {
+            "name": "proj",
+            "version": "1.0.0",
+            "private": True,
+            "allowScripts": {"with-script": True},
+        }
+    )
+    result = project.guard("install", "with-script", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert project.markers() == ["MARKER-with-script"]
+    assert "running install scripts of: with-script@1.0.0" in result.stderr
+
+
+def test_npm_ci_checks_the_existing_lockfile(project: Project) -> None:
+    assert project.npm("install", "left-pad@1.3.0", "--ignore-scripts").returncode == 0
+    import shutil
+
+    shutil.rmtree(project.root / "node_modules")
+    result = project.guard("ci")
+    assert result.returncode == 0, result.stderr
+    assert (project.root / "node_modules" / "left-pad").is_dir()
+    assert "resolving" not in result.stderr  # no resolution: the lockfile was checked as is
+
+
+def test_npm_ci_blocks_a_bad_lockfile_before_installing(
+    project: Project, registry: FakeRegistry
+) -> None:
+    assert project.npm("install", "evil-pkg", "--ignore-scripts").returncode == 0
+    import shutil
+
+    shutil.rmtree(project.root / "node_modules")
+    before = project.snapshot()
+    result = project.guard("ci")
+    assert result.returncode == 1, result.stderr
+    assert project.snapshot() == before
+    assert project.markers() == []
+
+
+def test_update_that_pulls_a_denied_new_version_is_blocked(
+    project: Project, registry: FakeRegistry
+) -> None:
+    assert project.npm("install", "foo@^1.0.0", "--ignore-scripts").returncode == 0
+    registry.add_version("foo", "1.0.1", scripts={"postinstall": MARKER_SCRIPT})
+    project.write_policy(
+        '[[deny]]\npackage = "foo"\nversion = "1.0.1"\nreason = "hijacked release (test)"\n'
+    )
+    before = project.snapshot()
+    result = project.guard("update")
+    assert result.returncode == 1, result.stderr
+    assert "foo@1.0.1" in result.stderr or "hijacked release" in result.stderr
+    assert project.snapshot() == before
+    assert project.lock()["packages"]["node_modules/foo"]["version"] == "1.0.0"
+
+
+def _local_tarball(project: Project) -> str:
+    """A local tarball dependency: lock-file-source (info by default) fires on it."""
+    local = project.root / "vendor" / "thing"
+    local.mkdir(parents=True)
+    (local / "package.json").write_text('{"name": "thing", "version": "1.0.0"}\n')
+    subprocess.run(
+        ["npm", "pack", "--pack-destination", str(project.root / "vendor")],
+        cwd=local,
+        env=project.env,
+        capture_output=True,
+        check=True,
+    )
+    return "./vendor/thing-1.0.0.tgz"
+
+
+def test_warning_off_a_terminal_proceeds_by_default(project: Project) -> None:
+    project.write_policy('[rules]\nlock-file-source = "warn"\n')
+    spec = _local_tarball(project)
+    result = project.guard("install", spec)
+    assert result.returncode == 0, result.stderr
+    assert "lock-file-source" in result.stderr
+    assert "proceeding despite warnings" in result.stderr
+    assert (project.root / "node_modules" / "thing").exists()
+
+
+def test_warning_off_a_terminal_blocks_when_the_policy_says_so(project: Project) -> None:
+    project.write_policy(
+        '[rules]\nlock-file-source = "warn"\n[settings]\nnoninteractive-warn = "block"\n'
+    )
+    spec = _local_tarball(project)
+    before = project.snapshot()
+    result = project.guard("install", spec)
+    assert result.returncode == 1, result.stderr
+    assert project.snapshot() == before
+
+
+def test_pass_through_commands(project: Project) -> None:
+    project.write_package_json(
+        {"name": "proj", "version": "1.0.0", "scripts": {"hello": "node -e \"console.log('hi')\""}}
+    )
+    run = project.guard("run", "hello")
+    assert run.returncode == 0
+    assert "hi" in run.stdout
+    version = project.guard("--version")
+    assert version.returncode == 0
+    assert version.stdout.strip() == project.npm("--version").stdout.strip()
+    unknown = project.guard("frobnicate-this")
+    real = project.npm("frobnicate-this")
+    assert unknown.returncode == real.returncode != 0
+
+
+def test_npm_exit_code_passes_through(project: Project) -> None:
+    result = project.guard("install", "no-such-package-anywhere")
+    real = project.npm("install", "no-such-package-anywhere", "--package-lock-only")
+    assert result.returncode == real.returncode != 0
+    assert not (project.root / "node_modules").exists()
+
+
+def test_workspaces(project: Project) -> None:
+    project.write_package_json(
+        {"name": "root", "version": "1.0.0", "private": True, "workspaces": ["packages/*"]}
+    )
+    ws = project.root / "packages" / "a"
+    ws.mkdir(parents=True)
+    (ws / "package.json").write_text('{"name": "a", "version": "1.0.0"}\n')
+    result = project.guard("install", "left-pad@1.3.0", "-w", "a")
+    assert result.returncode == 0, result.stderr
+    assert '"left-pad"' in (ws / "package.json").read_text()
+    assert "left-pad" not in (project.root / "package.json").read_text()
+    assert (project.root / "node_modules" / "left-pad").is_dir()
+
+    before = project.snapshot()
+    blocked = project.guard("install", "evil-pkg", "--workspace=a")
+    assert blocked.returncode == 1
+    assert project.snapshot() == before
+
+
+def test_scoped_package_from_second_registry_with_token(
+    project: Project, registry: FakeRegistry
+) -> None:
+    private = FakeRegistry(token="s3cret-token")
+    private.add_version("@acme/tool", "2.0.0", dependencies={"left-pad": "^1.3.0"})
+    with private.serve() as private_url:
+        host = private_url.split("//", 1)[1]
+        project.write_npmrc(f"@acme:registry={private_url}", f"//{host}:_authToken=s3cret-token")
+        result = project.guard("install", "@acme/tool")
+        assert result.returncode == 0, result.stderr
+        assert (project.root / "node_modules" / "@acme" / "tool").is_dir()
+        assert any(r.authorization == "Bearer s3cret-token" for r in private.requests)
+    assert registry.requests, "the public registry was asked for left-pad"
+    assert all(r.authorization is None for r in registry.requests)
+
+
+def test_warning_answered_no_on_a_terminal(project: Project) -> None:
+    project.write_policy('[rules]\nlock-file-source = "warn"\n')
+    spec = _local_tarball(project)
+    before = project.snapshot()
+    code, output = _run_on_pty(project, ["install", spec], answer="n\n")
+    assert "install anyway? [y/N]" in output
+    assert code == 1
+    assert project.snapshot() == before
+    assert not (project.root / "node_modules").exists()
+
+
+def _run_on_pty(project: Project, args: list[str], answer: str) -> tuple[int, str]:
+    pid, fd = pty.fork()
+    if pid == 0:  # child
+        os.chdir(project.root)
+        os.execve(sys.executable, [sys.executable, "-m", "npmguard", "npm", *args], project.env)
+    output = b""
+    answered = False
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+            if not answered and b"[y/N]" in output:
+                os.write(fd, answer.encode())
+                answered = True
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
