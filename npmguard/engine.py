@@ -192,22 +192,25 @@ class Engine:
         if finding.rule == DENY_RULE:
             return finding  # deny always blocks
         today = self.now.date()
+        expired = None  # an expired entry only counts when no live entry covers the finding
         for index, entry in enumerate(self.policy.allow):
             if entry.covers(finding.rule, finding.package, finding.version):
                 used.add(index)
-                if entry.expired(today):
-                    return replace(
-                        finding,
-                        evidence=(
-                            *finding.evidence,
-                            Evidence(
-                                "expired allow entry",
-                                f"{entry.reason} (expired {entry.expires})",
-                                entry.source,
-                            ),
-                        ),
-                    )
-                return replace(finding, allowed_by=entry.reason)
+                if not entry.expired(today):
+                    return replace(finding, allowed_by=entry.reason)
+                expired = expired or entry
+        if expired is not None:
+            return replace(
+                finding,
+                evidence=(
+                    *finding.evidence,
+                    Evidence(
+                        "expired allow entry",
+                        f"{expired.reason} (expired {expired.expires})",
+                        expired.source,
+                    ),
+                ),
+            )
         return finding
 
     def _verdicts(self, lockfile: Lockfile, findings: Iterable[Finding]) -> list[PackageVerdict]:

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "npmguard.cli.rules",
     "npmguard.cli.shell_init",
     "npmguard.cli.db",
+    "npmguard.cli.policy",
 )
 
 DESCRIPTION = """\

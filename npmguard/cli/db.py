@@ -27,11 +27,12 @@ def register(sub: Any) -> None:
         "update",
         help="import OSV records from a folder, a zip or an https URL",
         description=(
-            "Import npm malicious-package OSV records into the feed store (env "
-            "NPMGUARD_DATA_DIR, else the user data folder). The import is one transaction: "
-            "interrupted, it leaves the previous data as it was. Importing the same source "
-            "again updates changed records and removes the ones the source no longer holds. "
-            "Unreadable files are skipped with a warning (--strict: fail instead)."
+            "Import npm malicious-package OSV records into the feed store (env\n"
+            "NPMGUARD_DATA_DIR, else the user data folder). The import is one transaction:\n"
+            "interrupted, it leaves the previous data as it was. Importing the same source\n"
+            "again updates changed records and removes the ones the source no longer holds.\n"
+            "Unreadable files are skipped with a warning (--strict: fail instead). Only\n"
+            "malicious-package records (MAL- ids) are kept; ordinary advisories are skipped."
         ),
         epilog=(
             "examples:\n"

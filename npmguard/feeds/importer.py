@@ -129,7 +129,7 @@ def _import_path(
                 if record.withdrawn is None and _category(relpath) == "withdrawn":
                     record = replace(record, withdrawn=record.modified)
                     compact["withdrawn"] = record.modified
-                batch.add(record, compact, location)
+                batch.add(record, compact, relpath)
             if not batch.seen_any():
                 raise FeedError(
                     f"{key}: no npm malicious-package OSV records found"

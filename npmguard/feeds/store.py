@@ -1,12 +1,13 @@
 """The feed store: imported OSV records in SQLite at ``<data_dir>/feeds.sqlite``.
 
-Tables: ``records`` (one row per OSV id: its source, dates, a digest and the compact JSON),
-``affected`` (npm name -> record id) and ``hashes`` (``algo:hex`` -> record id) for lookups,
-``sources`` (what each import brought, and when). WAL mode, so checks read while an import
-writes. An import is one transaction: Ctrl-C or an error leaves the previous data intact.
-Re-importing is idempotent: a record is rewritten only when its content changed, and a newer
-``modified`` from another source wins over an older one. A source is a snapshot: records it
-brought before and no longer holds are removed.
+Tables: ``records`` (one row per OSV id: its source, path in the source, dates, a digest
+and the compact JSON without ``details``), ``details`` (the texts, shared: ~150,000 tea.xyz
+records carry the same one), ``affected`` (npm name -> record id) and ``hashes``
+(``algo:hex`` -> record id) for lookups, ``sources`` (what each import brought, and when).
+WAL mode, so checks read while an import writes. An import is one transaction: Ctrl-C or an
+error leaves the previous data intact. Re-importing is idempotent: a record is rewritten only
+when its content changed, and a newer ``modified`` from another source wins over an older
+one. A source is a snapshot: records it brought before and no longer holds are removed.
 """
 
 from __future__ import annotations
@@ -27,15 +28,21 @@ from npmguard.feeds.osv import FeedMatch, OsvRecord, match_record, normalise_has
 log = logging.getLogger(__name__)
 
 FEED_FILE = "feeds.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _BATCH = 5000
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS records (
-    id TEXT PRIMARY KEY, source TEXT NOT NULL, location TEXT NOT NULL, modified TEXT NOT NULL,
-    published TEXT, withdrawn TEXT, digest TEXT NOT NULL, json TEXT NOT NULL
+CREATE TABLE IF NOT EXISTS sources (
+    id INTEGER PRIMARY KEY, source TEXT UNIQUE NOT NULL, kind TEXT NOT NULL,
+    imported_at TEXT NOT NULL, records INTEGER NOT NULL, withdrawn INTEGER NOT NULL,
+    skipped INTEGER NOT NULL, errors INTEGER NOT NULL, newest_modified TEXT
 );
-CREATE INDEX IF NOT EXISTS records_source ON records(source);
+CREATE TABLE IF NOT EXISTS records (
+    id TEXT PRIMARY KEY, source_id INTEGER NOT NULL, path TEXT NOT NULL, modified TEXT NOT NULL,
+    published TEXT, withdrawn TEXT, digest TEXT NOT NULL, details_key TEXT, json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_source ON records(source_id);
+CREATE TABLE IF NOT EXISTS details (key TEXT PRIMARY KEY, text TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS affected (
     name TEXT NOT NULL, record_id TEXT NOT NULL, PRIMARY KEY (name, record_id)
 ) WITHOUT ROWID;
@@ -44,12 +51,22 @@ CREATE TABLE IF NOT EXISTS hashes (
     hash TEXT NOT NULL, record_id TEXT NOT NULL, PRIMARY KEY (hash, record_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS hashes_record ON hashes(record_id);
-CREATE TABLE IF NOT EXISTS sources (
-    source TEXT PRIMARY KEY, kind TEXT NOT NULL, imported_at TEXT NOT NULL,
-    records INTEGER NOT NULL, withdrawn INTEGER NOT NULL, skipped INTEGER NOT NULL,
-    errors INTEGER NOT NULL, newest_modified TEXT
-);
 """
+
+
+_SELECT = (
+    "SELECT r.id, s.source, s.kind, r.path, r.withdrawn, r.json FROM records r "
+    "JOIN sources s ON s.id = r.source_id "
+)
+
+
+def location(source: str, kind: str, path: str) -> str:
+    """Where a record was read: the file in a tree, ``archive!member``, or the file itself."""
+    if kind == "json" or not path:
+        return source
+    if kind == "directory":
+        return f"{source.rstrip('/')}/{path}"
+    return f"{source}!{path}"
 
 
 def default_path() -> Path:
@@ -169,34 +186,38 @@ class FeedStore:
         """
         hashes = normalise_hashes(integrity)
         rows = self._conn.execute(
-            "SELECT r.id, r.location, r.withdrawn, r.json FROM affected a "
-            "JOIN records r ON r.id = a.record_id WHERE a.name = ?",
-            (name,),
+            _SELECT + "WHERE r.id IN (SELECT record_id FROM affected WHERE name = ?)", (name,)
         ).fetchall()
         if hashes:
             marks = ",".join("?" * len(hashes))
             rows += self._conn.execute(
-                "SELECT r.id, r.location, r.withdrawn, r.json FROM hashes h "
-                f"JOIN records r ON r.id = h.record_id WHERE h.hash IN ({marks})",
+                _SELECT + f"WHERE r.id IN (SELECT record_id FROM hashes WHERE hash IN ({marks}))",
                 hashes,
             ).fetchall()
         out: dict[str, FeedMatch] = {}
-        for rid, location, withdrawn, text in rows:
+        for rid, source, kind, path, withdrawn, text in rows:
             if rid in out or (withdrawn and not include_withdrawn):
                 continue
-            found = match_record(self._record(rid, location, text), name, version, hashes, location)
+            where = location(source, kind, path)
+            found = match_record(self._record(rid, where, text), name, version, hashes, where)
             if found is not None:
                 out[rid] = found
         return sorted(out.values(), key=lambda m: m.record_id)
 
-    def record(self, record_id: str) -> tuple[OsvRecord, dict[str, Any]] | None:
-        """One stored record, parsed and as compact OSV JSON (for ``explain``)."""
-        row = self._conn.execute(
-            "SELECT location, json FROM records WHERE id = ?", (record_id,)
-        ).fetchone()
+    def record(self, record_id: str) -> tuple[OsvRecord, dict[str, Any], str] | None:
+        """One stored record: parsed, as compact OSV JSON with its details, and its location."""
+        row = self._conn.execute(_SELECT + "WHERE r.id = ?", (record_id,)).fetchone()
         if row is None:
             return None
-        return self._record(record_id, row[0], row[1]), json.loads(row[1])
+        where = location(row[1], row[2], row[3])
+        data = json.loads(row[5])
+        details = self._conn.execute(
+            "SELECT d.text FROM records r JOIN details d ON d.key = r.details_key WHERE r.id = ?",
+            (record_id,),
+        ).fetchone()
+        if details is not None:
+            data["details"] = details[0]
+        return self._record(record_id, where, row[5]), data, where
 
     def _record(self, rid: str, location: str, text: str) -> OsvRecord:
         cached = self._parsed.get(rid)
@@ -221,7 +242,7 @@ class FeedStore:
             )
             for row in self._conn.execute(
                 "SELECT source, kind, imported_at, records, withdrawn, skipped, errors, "
-                "newest_modified FROM sources ORDER BY imported_at DESC"
+                "newest_modified FROM sources WHERE imported_at != '' ORDER BY imported_at DESC"
             )
         )
         size = sum(
@@ -258,6 +279,8 @@ class ImportBatch:
         self._existing: dict[str, tuple[str, str]] = {}
         self._seen: set[str] = set()
         self._records: list[tuple[Any, ...]] = []
+        self._details: dict[str, str] = {}
+        self._source_id = 0
         self._affected: list[tuple[str, str]] = []
         self._hashes: list[tuple[str, str]] = []
         self._replaced: list[tuple[str]] = []
@@ -270,6 +293,14 @@ class ImportBatch:
 
     def __enter__(self) -> ImportBatch:
         self._conn.execute("BEGIN IMMEDIATE")
+        self._conn.execute(
+            "INSERT INTO sources (source, kind, imported_at, records, withdrawn, skipped, errors) "
+            "VALUES (?, ?, '', 0, 0, 0, 0) ON CONFLICT(source) DO NOTHING",
+            (self.source, self.kind),
+        )
+        self._source_id = self._conn.execute(
+            "SELECT id FROM sources WHERE source = ?", (self.source,)
+        ).fetchone()[0]
         self._existing = {
             rid: (modified, digest)
             for rid, modified, digest in self._conn.execute(
@@ -302,20 +333,28 @@ class ImportBatch:
         """A record this source still holds but could not be read: keep the stored copy."""
         self._seen.add(record_id)
 
-    def add(self, record: OsvRecord, compact: dict[str, Any], location: str) -> None:
-        """Store one record (``compact`` is its ``compact_osv`` form) unless nothing changed."""
+    def add(self, record: OsvRecord, compact: dict[str, Any], path: str) -> None:
+        """Store one record (``compact`` is its ``compact_osv`` form) unless nothing changed.
+
+        ``path`` is the file's path inside the source (empty for a single-file source).
+        """
         if record.id in self._seen:
-            log.warning(
-                "%s: %s appears twice in this source; the later copy wins", location, record.id
-            )
+            log.warning("%s: %s appears twice in this source; the newer copy wins", path, record.id)
         self._seen.add(record.id)
         self._read += 1
         if record.withdrawn:
             self._counts["withdrawn"] += 1
         if self._newest is None or record.modified > self._newest:
             self._newest = record.modified
+        details = compact.pop("details", None)
+        details_key = None
+        if details:
+            details_key = hashlib.sha1(details.encode()).hexdigest()[:20]
+            self._details[details_key] = details
         text = json.dumps(compact, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
-        digest = hashlib.sha1(f"{self.source}\0{location}\0{text}".encode()).hexdigest()
+        digest = hashlib.sha1(
+            f"{self._source_id}\0{path}\0{details_key}\0{text}".encode()
+        ).hexdigest()[:20]
         old = self._existing.get(record.id)
         if old is not None:
             if old[1] == digest:
@@ -332,12 +371,13 @@ class ImportBatch:
         self._records.append(
             (
                 record.id,
-                self.source,
-                location,
+                self._source_id,
+                path,
                 record.modified,
                 record.published,
                 record.withdrawn,
                 digest,
+                details_key,
                 text,
             )
         )
@@ -351,10 +391,12 @@ class ImportBatch:
         if self._replaced:
             c.executemany("DELETE FROM affected WHERE record_id = ?", self._replaced)
             c.executemany("DELETE FROM hashes WHERE record_id = ?", self._replaced)
-        c.executemany("INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?,?)", self._records)
+        c.executemany("INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?,?,?)", self._records)
+        c.executemany("INSERT OR IGNORE INTO details VALUES (?,?)", self._details.items())
         c.executemany("INSERT OR IGNORE INTO affected VALUES (?,?)", self._affected)
         c.executemany("INSERT OR IGNORE INTO hashes VALUES (?,?)", self._hashes)
         self._records, self._affected, self._hashes, self._replaced = [], [], [], []
+        self._details = {}
 
     def _finish(self) -> None:
         self._flush()
@@ -362,19 +404,20 @@ class ImportBatch:
         c.execute("CREATE TEMP TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY)")
         c.execute("DELETE FROM seen")
         c.executemany("INSERT OR IGNORE INTO seen VALUES (?)", ((i,) for i in self._seen))
-        gone = "SELECT id FROM records WHERE source = ? AND id NOT IN (SELECT id FROM seen)"
-        removed = len(c.execute(gone, (self.source,)).fetchall())
+        gone = "SELECT id FROM records WHERE source_id = ? AND id NOT IN (SELECT id FROM seen)"
+        removed = len(c.execute(gone, (self._source_id,)).fetchall())
         for table in ("affected", "hashes"):
-            c.execute(f"DELETE FROM {table} WHERE record_id IN ({gone})", (self.source,))
-        c.execute(
-            "DELETE FROM records WHERE source = ? AND id NOT IN (SELECT id FROM seen)",
-            (self.source,),
-        )
+            c.execute(f"DELETE FROM {table} WHERE record_id IN ({gone})", (self._source_id,))
+        c.execute(f"DELETE FROM records WHERE id IN ({gone})", (self._source_id,))
         c.execute("DELETE FROM seen")
         c.execute(
-            "INSERT OR REPLACE INTO sources VALUES (?,?,?,?,?,?,?,?)",
+            "DELETE FROM details WHERE key NOT IN "
+            "(SELECT details_key FROM records WHERE details_key IS NOT NULL)"
+        )
+        c.execute(
+            "UPDATE sources SET kind = ?, imported_at = ?, records = ?, withdrawn = ?, "
+            "skipped = ?, errors = ?, newest_modified = ? WHERE id = ?",
             (
-                self.source,
                 self.kind,
                 datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 self._read,
@@ -382,6 +425,7 @@ class ImportBatch:
                 self.skipped,
                 self.errors,
                 self._newest,
+                self._source_id,
             ),
         )
         self.result = ImportCounts(seen=self._read, removed=removed, **self._counts)

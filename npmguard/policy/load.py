@@ -1,12 +1,213 @@
-"""Finding and loading policy files. (Placeholder until the policy issue lands.)"""
+"""Finding and loading policy files, as ruff finds its config.
+
+``--policy FILE`` wins; else the nearest ``npmguard.toml`` / ``.npmguard.toml`` walking up from
+the lockfile's folder; else ``npmguard.toml`` in the user config dir; else the built-in
+``npmguard:default``. ``extends`` chains resolve relative to the file that names them; the file
+that extends wins for single values, allow/deny entries accumulate (base first). Whatever no
+file sets keeps the rule registry's default.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
+from npmguard.errors import PolicyError
 from npmguard.policy.model import Policy
+from npmguard.policy.parse import Layer, parse_text
+from npmguard.urls import redact
+
+log = logging.getLogger(__name__)
+
+POLICY_NAMES = ("npmguard.toml", ".npmguard.toml")
+BUILTIN_PREFIX = "npmguard:"
+PRESETS = ("default", "strict", "ci")
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySource:
+    """Where a policy file lives: a path, an https URL, or a preset shipped in the package."""
+
+    kind: Literal["path", "url", "builtin"]
+    location: str  # absolute path, URL, or preset name
+
+    @property
+    def display(self) -> str:
+        if self.kind == "builtin":
+            return f"{BUILTIN_PREFIX}{self.location}"
+        if self.kind == "url":
+            return redact(self.location)
+        return _show_path(Path(self.location))
+
+
+def _show_path(path: Path) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return rel if not rel.startswith("..") else str(path)
+
+
+def user_policy_path() -> Path:
+    from npmguard.paths import config_dir
+
+    return config_dir() / "npmguard.toml"
+
+
+def find_policy(explicit: Path | None, start_dir: Path) -> PolicySource:
+    """Which policy applies: see the module docstring for the order."""
+    if explicit is not None and str(explicit).startswith(BUILTIN_PREFIX):
+        return PolicySource("builtin", str(explicit)[len(BUILTIN_PREFIX) :])
+    if explicit is not None:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise PolicyError(f"{path}: no such policy file", hint="check the --policy path")
+        return PolicySource("path", str(path.resolve()))
+    start = Path(start_dir).expanduser().resolve()
+    for folder in (start, *start.parents):
+        found = [folder / name for name in POLICY_NAMES if (folder / name).is_file()]
+        if found:
+            if len(found) > 1:
+                log.warning("%s: ignored, %s in the same folder wins", found[1], found[0].name)
+            return PolicySource("path", str(found[0]))
+    user = user_policy_path()
+    if user.is_file():
+        return PolicySource("path", str(user.resolve()))
+    return PolicySource("builtin", "default")
 
 
 def load_policy(explicit: Path | None, start_dir: Path) -> Policy:
     """The effective policy for a project in ``start_dir`` (``--policy`` wins)."""
-    return Policy()
+    source = find_policy(explicit, start_dir)
+    log.info("policy: %s", source.display)
+    return load_source(source)
+
+
+def load_policy_file(path: Path) -> Policy:
+    """Load one named file (and what it extends), as ``npmguard policy validate`` does."""
+    return load_policy(path, Path.cwd())
+
+
+def load_source(source: PolicySource) -> Policy:
+    layers: list[Layer] = []
+    _collect(source, (), "", layers, set())
+    return merge(layers)
+
+
+def builtin_text(name: str) -> str:
+    from importlib.resources import files
+
+    if name not in PRESETS:
+        raise PolicyError(
+            f"{BUILTIN_PREFIX}{name}: no such built-in policy",
+            hint="built-in policies: " + ", ".join(BUILTIN_PREFIX + p for p in PRESETS),
+        )
+    return (files("npmguard") / "policies" / f"{name}.toml").read_text(encoding="utf-8")
+
+
+def _read(source: PolicySource, where: str) -> str:
+    if source.kind == "builtin":
+        return builtin_text(source.location)
+    if source.kind == "url":
+        from npmguard.policy.fetch import fetch_policy_text
+
+        return fetch_policy_text(source.location, where or source.display)
+    path = Path(source.location)
+    prefix = f"{where}: extends: " if where else ""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyError(f"{prefix}{source.display}: no such policy file") from None
+    except UnicodeDecodeError:
+        raise PolicyError(f"{prefix}{source.display}: not UTF-8 text") from None
+    except OSError as e:
+        raise PolicyError(f"{prefix}{source.display}: cannot read: {e.strerror}") from e
+
+
+def resolve_extends(target: str, parent: PolicySource, where: str) -> PolicySource:
+    """The source ``target`` (as written in ``extends``) names, relative to ``parent``."""
+    from urllib.parse import urljoin
+
+    if target.startswith(BUILTIN_PREFIX):
+        return PolicySource("builtin", target[len(BUILTIN_PREFIX) :])
+    if "://" in target:
+        from npmguard.policy.fetch import check_url
+
+        check_url(target, where)
+        return PolicySource("url", target)
+    if parent.kind == "url":
+        return PolicySource("url", urljoin(parent.location, target))
+    if parent.kind == "builtin":
+        raise PolicyError(f"{where}: extends: {target}: built-in policies extend only npmguard:*")
+    base = Path(parent.location).parent
+    return PolicySource("path", str((base / Path(target).expanduser()).resolve()))
+
+
+def _identity(source: PolicySource) -> str:
+    return f"{source.kind}:{source.location}"
+
+
+def _collect(
+    source: PolicySource,
+    chain: tuple[PolicySource, ...],
+    where: str,
+    out: list[Layer],
+    done: set[str],
+) -> None:
+    """Depth first, bases before the file that extends them; each file once."""
+    ident = _identity(source)
+    if any(_identity(s) == ident for s in chain):
+        names = " -> ".join(s.display for s in (*chain, source))
+        raise PolicyError(
+            f"{where}: extends loop: {names}", hint="remove one of the extends entries"
+        )
+    from npmguard import __version__
+
+    layer = parse_text(_read(source, where), source.display, version=__version__)
+    for target, target_where in layer.extends:
+        base = resolve_extends(target, source, target_where)
+        _collect(base, (*chain, source), target_where, out, done)
+    if ident not in done:
+        done.add(ident)
+        out.append(layer)
+
+
+def merge(layers: Iterable[Layer]) -> Policy:
+    """Layers base first -> one ``Policy``; later layers win for single values."""
+    levels: dict[str, Any] = {}
+    options: dict[str, dict[str, Any]] = {}
+    settings: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    allow: list[Any] = []
+    deny: list[Any] = []
+    files: list[str] = []
+    from npmguard.policy.parse import SETTINGS
+
+    setting_keys = {field_name: key for key, (field_name, _) in SETTINGS.items()}
+    for layer in layers:
+        files.append(layer.origin)
+        for rule_id, (level, src) in layer.levels.items():
+            levels[rule_id] = level
+            sources[f"rules.{rule_id}.level"] = src
+        for rule_id, values in layer.options.items():
+            for name, (value, src) in values.items():
+                options.setdefault(rule_id, {})[name] = value
+                sources[f"rules.{rule_id}.{name.replace('_', '-')}"] = src
+        for field_name, (value, src) in layer.settings.items():
+            settings[field_name] = value
+            sources[f"settings.{setting_keys[field_name]}"] = src
+        allow += layer.allow
+        deny += layer.deny
+    return Policy(
+        levels=levels,
+        options=options,
+        allow=tuple(allow),
+        deny=tuple(deny),
+        sources=sources,
+        files=tuple(reversed(files)),
+        **settings,
+    )

@@ -168,10 +168,13 @@ class NoCode(PackageRule):
                 evidence=(
                     Evidence("files", ", ".join(tarball.files[:12]) or "(none)", "tarball"),
                     Evidence("unpacked size", f"{tarball.unpacked_size} bytes", "tarball"),
+                    *((Evidence("deprecated", deprecated, "registry"),) if deprecated else ()),
                 ),
                 hint=_allow_hint(
                     pkg, self.id, "remove the dependency unless you know why it is there"
                 ),
+                # a deprecated placeholder says what it is: information, not a spam signal
+                level=Level.INFO if deprecated else self.level,
             )
             return
         template = template_app(tarball, tarball_manifest(tarball))
@@ -198,11 +201,14 @@ _LOOP = re.compile(
     r"\bwhile\s*(?:\(|true|:)|\bfor\s*\(|\bfor\s+\w+\s+in\b|\bsetInterval\s*\(|\.forEach\s*\(|"
     r"\buntil\s+",
 )
-_WRITES_MANIFEST = re.compile(
-    r"(?:writeFile(?:Sync)?|outputJson(?:Sync)?|writeJson(?:Sync)?)\s*\([^;\n]{0,120}package\.json"
-    r"|(?:sed\s+-i|jq)[^\n]{0,120}package\.json"
-    r"|\.(?:name|version)\s*=[^=][\s\S]{0,400}writeFile(?:Sync)?\s*\(",
-    re.I,
+_WRITES_MANIFEST = (
+    re.compile(
+        r"(?:writeFile(?:Sync)?|outputJson(?:Sync)?|writeJson(?:Sync)?)\s*\([^;\n]{0,120}"
+        r"package\.json|(?:sed\s+-i|jq)[^\n]{0,120}package\.json",
+        re.I,
+    ),
+    # the name or version set in code, then a file written
+    re.compile(r"\.(?:name|version)\s*=[^=][\s\S]{0,400}writeFile(?:Sync)?\s*\(", re.I),
 )
 
 
@@ -220,7 +226,7 @@ def autopublish_evidence(texts: Mapping[str, str], scripts: Mapping[str, str]) -
         excerpt = re.sub(r"\s+", " ", text[publish.start() : publish.start() + 100]).strip()
         # the loop must open shortly before the publish command, not anywhere in a big file
         loop = _LOOP.search(text, max(0, publish.start() - 800), publish.start() + 1)
-        writes = _WRITES_MANIFEST.search(text)
+        writes = next((m for rx in _WRITES_MANIFEST if (m := rx.search(text))), None)
         if loop is None and writes is None:
             continue
         out.append(Evidence("publishes", excerpt, where))

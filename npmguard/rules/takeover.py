@@ -183,8 +183,8 @@ class NewInstallScript(PackageRule):
         "that installs it. ua-parser-js 0.7.29, coa 2.0.3, rc 1.2.9 and the Shai-Hulud worm's "
         "versions all added one. Some legitimate releases add one too (a native build), so "
         "this warns; it is raised one level (block by default) when the same version also "
-        "ends a quiet period (`dormant-wake`'s thresholds) or comes from a publisher who never "
-        "published the package before."
+        "ends a quiet period (`dormant-wake`'s thresholds), comes from a publisher who never "
+        "published the package before, or lost the provenance earlier versions had."
     )
     needs = PACKUMENT
 
@@ -208,6 +208,10 @@ class NewInstallScript(PackageRule):
         changed = new_publisher(facts)
         if changed is not None:
             evidence.append(Evidence("new publisher", changed[0], "registry"))
+            level = Level.BLOCK
+        lost = provenance_lost(facts)
+        if lost is not None:
+            evidence.append(Evidence("provenance lost", f"{lost[0].version} had it", "registry"))
             level = Level.BLOCK
         yield self.finding(
             pkg,
@@ -376,6 +380,20 @@ class PublisherChange(PackageRule):
         )
 
 
+def provenance_lost(facts: PackageFacts) -> tuple[VersionInfo, VersionInfo | None] | None:
+    """(latest earlier version with provenance, newest such) when this version lost it."""
+    info = facts.version_info()
+    has = info.has_provenance if info is not None else None
+    if has is None and facts.manifest is not None:
+        has = facts.manifest.has_attestations
+    if has is not False:
+        return None
+    known = [v for v in earlier_versions(facts) if v.has_provenance is not None]
+    if not known or not known[-1].has_provenance:
+        return None
+    return known[-1], newest(v for v in known if v.has_provenance)
+
+
 @register
 class ProvenanceLost(PackageRule):
     id = "provenance-lost"
@@ -393,17 +411,10 @@ class ProvenanceLost(PackageRule):
         facts = _registry_facts(pkg, ctx)
         if facts is None:
             return
-        info = facts.version_info()
-        has = info.has_provenance if info is not None else None
-        if has is None and facts.manifest is not None:
-            has = facts.manifest.has_attestations
-        if has is not False:
+        lost = provenance_lost(facts)
+        if lost is None:
             return
-        known = [v for v in earlier_versions(facts) if v.has_provenance is not None]
-        if not known or not known[-1].has_provenance:
-            return
-        last = known[-1]
-        safe = newest(v for v in known if v.has_provenance)
+        last, safe = lost
         yield self.finding(
             pkg,
             f"no provenance attestation, though {last.version} had one",

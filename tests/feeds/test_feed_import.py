@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import sqlite3
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -305,6 +306,20 @@ def test_many_generated_records(tmp_path: Path, store: FeedStore) -> None:
     assert result.counts.added == 2000
     assert ids(store, "gen-pkg-1999", "1.0.0") == ["MAL-2099-101999"]
     assert import_feed(str(tmp_path / "osv"), store=store).counts.unchanged == 2000
+    with sqlite3.connect(store.path) as conn:  # the shared campaign text is stored once
+        assert conn.execute("SELECT COUNT(*) FROM details").fetchone() == (1,)
+
+
+def test_a_stored_record_with_its_details(samples: Path, store: FeedStore) -> None:
+    import_feed(str(samples), store=store)
+    found = store.record("MAL-2025-179413")
+    assert found is not None
+    record, data, where = found
+    assert record.id == "MAL-2025-179413" and data["id"] == "MAL-2025-179413"
+    assert data["details"].startswith("This package appears to be part of the tea.xyz")
+    assert "Per source details" not in data["details"]
+    assert where == f"{samples.resolve()}/malicious/npm/-pem-misa/MAL-2025-179413.json"
+    assert store.record("MAL-0000-0") is None
 
 
 def write_synthetic_tree(root: Path, count: int) -> None:
@@ -333,3 +348,19 @@ def write_synthetic_tree(root: Path, count: int) -> None:
             },
         }
         (folder / f"{record['id']}.json").write_text(json.dumps(record, indent=2))
+
+
+def test_readers_see_the_old_data_while_an_import_runs(samples: Path, tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite"
+    writer = create_feed_store(path)
+    import_feed(str(FIXTURES / "integrity"), store=writer)
+    reader = open_feed_store(path)
+    assert reader is not None
+    raw = json.loads((samples / "malicious/npm/-pem-misa/MAL-2025-179413.json").read_text())
+    with writer.begin_import("second", "directory") as batch:
+        batch.add(osv.parse_record(raw, "x"), osv.compact_osv(raw), "x.json")
+        assert ids(reader, "-pem-misa", "1.0.0") == []  # not committed yet
+        assert ids(reader, "evil-hash", "9.9.9") == ["MAL-2099-0001"]
+    assert ids(reader, "-pem-misa", "1.0.0") == ["MAL-2025-179413"]
+    reader.close()
+    writer.close()

@@ -1,0 +1,137 @@
+"""``npmguard policy show|validate|init``: look at, check and start policy files."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from npmguard.errors import UsageError
+
+
+def register(sub: Any) -> None:
+    from npmguard.cli import add_common
+
+    p = sub.add_parser(
+        "policy",
+        help="show the effective policy, validate a policy file, or start one",
+        description="Show the effective policy, validate a policy file, or write a new one.",
+        epilog=(
+            "examples:\n"
+            "  npmguard policy show                  the policy and where each value is from\n"
+            "  npmguard policy validate npmguard.toml\n"
+            "  npmguard policy init --preset strict  write ./npmguard.toml (extends strict)"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = p.add_subparsers(dest="policy_command", metavar="ACTION")
+    p.set_defaults(func=lambda args: _usage(p))
+
+    show = actions.add_parser(
+        "show",
+        help="the effective merged policy, each value with the file it came from",
+        description=(
+            "Print the effective policy for a project: every setting and rule, each with the "
+            "file and line it came from (or 'default')."
+        ),
+    )
+    show.add_argument(
+        "--lockfile",
+        type=Path,
+        help="the lockfile (or its folder) the policy is for (default: the current folder)",
+    )
+    show.add_argument("--policy", type=Path, help="this policy file instead of the one found")
+    show.add_argument(
+        "--format",
+        choices=("text", "toml", "json"),
+        default="text",
+        help="text: TOML annotated with sources; toml: plain TOML; json",
+    )
+    add_common(show)
+    show.set_defaults(func=run_show)
+
+    validate = actions.add_parser(
+        "validate",
+        help="check a policy file (and what it extends) without running anything",
+        description=(
+            "Check a policy file and everything it extends. Exit 0 when it is valid, 2 with "
+            "the file, line and key when it is not."
+        ),
+    )
+    validate.add_argument(
+        "file", nargs="?", type=Path, help="the policy file (default: the one found from here)"
+    )
+    add_common(validate)
+    validate.set_defaults(func=run_validate)
+
+    init = actions.add_parser(
+        "init",
+        help="write a commented starting policy that extends a preset",
+        description="Write a commented npmguard.toml that extends one of the built-in presets.",
+    )
+    init.add_argument("--preset", choices=("default", "strict", "ci"), default="default")
+    init.add_argument(
+        "-o",
+        "--output",
+        default="npmguard.toml",
+        help="where to write it, or - for stdout (default: ./npmguard.toml)",
+    )
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    add_common(init)
+    init.set_defaults(func=run_init)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from npmguard.policy.load import load_policy
+    from npmguard.policy.show import render_json, render_toml
+
+    start = Path.cwd()
+    if args.lockfile is not None:
+        if not args.lockfile.exists():
+            raise UsageError(f"{args.lockfile}: no such file")
+        start = args.lockfile if args.lockfile.is_dir() else args.lockfile.resolve().parent
+    policy = load_policy(args.policy, start)
+    if args.format == "json":
+        sys.stdout.write(render_json(policy))
+    else:
+        sys.stdout.write(render_toml(policy, with_sources=args.format == "text"))
+    return 0
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from npmguard.policy.load import find_policy, load_source
+
+    source = find_policy(args.file, Path.cwd())
+    policy = load_source(source)
+    extra = f" (with {', '.join(policy.files[1:])})" if len(policy.files) > 1 else ""
+    print(f"{source.display}: ok{extra}")
+    return 0
+
+
+def run_init(args: argparse.Namespace) -> int:
+    from npmguard.policy.template import starter_policy
+
+    text = starter_policy(args.preset)
+    if args.output == "-":
+        sys.stdout.write(text)
+        return 0
+    path = Path(args.output)
+    if path.exists() and not args.force:
+        raise UsageError(f"{path}: already exists", hint="use --force to overwrite it")
+    tmp = path.with_name(f".{path.name}.npmguard-tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"{path}: cannot write: {e.strerror}") from e
+    if not getattr(args, "quiet", False):
+        print(f"npmguard: wrote {path} (extends npmguard:{args.preset})", file=sys.stderr)
+    return 0

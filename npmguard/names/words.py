@@ -1,0 +1,60 @@
+"""The word lists shipped in ``npmguard/data/names``, loaded on first use."""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+LISTS = ("id-first-names", "foods", "adjectives", "animals", "colours", "astronomy")
+
+
+@functools.cache
+def word_list(name: str) -> frozenset[str]:
+    """The words of ``npmguard/data/names/<name>.txt`` (``#`` comments and blanks skipped)."""
+    if name not in LISTS:
+        raise KeyError(name)
+    text = resources.files("npmguard").joinpath(f"data/names/{name}.txt").read_text("utf-8")
+    return frozenset(
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
+
+
+def first_names() -> frozenset[str]:
+    return word_list("id-first-names")
+
+
+def foods() -> frozenset[str]:
+    return word_list("foods")
+
+
+def adjectives() -> frozenset[str]:
+    return word_list("adjectives")
+
+
+def animals() -> frozenset[str]:
+    return word_list("animals")
+
+
+def colours() -> frozenset[str]:
+    return word_list("colours")
+
+
+def astronomy() -> frozenset[str]:
+    return word_list("astronomy")
+
+
+def split_into(word: str, vocabulary: frozenset[str], min_part: int = 3) -> tuple[str, ...] | None:
+    """``word`` as a concatenation of vocabulary words (longest first), or None.
+
+    ``rujaksoto`` with the food list -> ("rujak", "soto"). Parts shorter than ``min_part``
+    are not used, so short words do not glue arbitrary text together.
+    """
+    if word in vocabulary:
+        return (word,)
+    for cut in range(len(word) - min_part, min_part - 1, -1):
+        head = word[:cut]
+        if head in vocabulary:
+            rest = split_into(word[cut:], vocabulary, min_part)
+            if rest is not None:
+                return (head, *rest)
+    return None

@@ -1,0 +1,111 @@
+"""Policies named by URL in ``extends``: fetched over https, cached so they work offline.
+
+A cached copy younger than ``FRESH_SECONDS`` is used as is; an older one is refreshed, and if
+the fetch fails the stale copy is used with a warning. Plain http is accepted only for
+loopback hosts (a policy server a test or a developer runs on this machine).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from npmguard.errors import PolicyError
+from npmguard.urls import is_loopback, redact
+
+log = logging.getLogger(__name__)
+
+FRESH_SECONDS = 3600
+TIMEOUT_SECONDS = 10.0
+MAX_BYTES = 1_000_000
+
+
+def check_url(url: str, where: str) -> None:
+    """Refuse URLs npmguard will not fetch a policy from (``where`` names the extends line)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme == "https" and host:
+        return
+    if parts.scheme == "http" and host and is_loopback(host):
+        return
+    raise PolicyError(
+        f"{where}: extends: {redact(url)}: only https URLs (or http on this machine) are allowed",
+        hint="publish the shared policy over https",
+    )
+
+
+def cache_path(url: str) -> Path:
+    from npmguard.paths import cache_dir
+
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()
+    return cache_dir() / "policies" / f"{digest}.toml"
+
+
+def fetch_policy_text(url: str, where: str, *, now: float | None = None) -> str:
+    """The text of the policy at ``url``, from the cache when fresh or when the fetch fails."""
+    check_url(url, where)
+    cached = cache_path(url)
+    now = time.time() if now is None else now
+    try:
+        age = now - cached.stat().st_mtime
+    except OSError:
+        age = None
+    if age is not None and 0 <= age < FRESH_SECONDS:
+        return cached.read_text(encoding="utf-8")
+    try:
+        text = _download(url)
+    except PolicyError as e:
+        if age is None:
+            raise PolicyError(
+                f"{where}: extends: {e}; no cached copy to fall back on",
+                hint="check the URL and the network, then run again",
+            ) from e
+        log.warning("%s; using the copy cached %d minutes ago", e, int(age // 60))
+        return cached.read_text(encoding="utf-8")
+    if _is_toml(text):  # never cache an error page; the loader reports the bad text
+        _store(cached, text)
+    return text
+
+
+def _is_toml(text: str) -> bool:
+    from npmguard.policy.parse import tomllib
+
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return False
+    return True
+
+
+def _download(url: str) -> str:
+    import requests
+
+    shown = redact(url)
+    try:
+        response = requests.get(url, timeout=TIMEOUT_SECONDS, allow_redirects=True)
+    except requests.RequestException as e:
+        raise PolicyError(f"{shown}: cannot fetch the policy: {type(e).__name__}") from e
+    if response.status_code != 200:
+        raise PolicyError(f"{shown}: cannot fetch the policy: HTTP {response.status_code}")
+    if len(response.content) > MAX_BYTES:
+        raise PolicyError(f"{shown}: the policy is larger than {MAX_BYTES} bytes")
+    try:
+        return response.content.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise PolicyError(f"{shown}: the policy is not UTF-8 text") from e
+
+
+def _store(path: Path, text: str) -> None:
+    """Write the cache atomically; a cache that cannot be written only costs a warning."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        log.warning("cannot cache the policy in %s: %s", path.parent, e.strerror)

@@ -1,0 +1,359 @@
+"""One policy file's text -> a validated ``Layer``. Merging layers lives in ``policy.load``.
+
+Every error names the file, the line (where TOML or a scan of the text gives one), the key
+path, and what is allowed instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from npmguard.errors import PolicyError
+from npmguard.model import Level
+from npmguard.policy.lines import key_lines, line_of, syntax_position
+from npmguard.policy.model import AllowEntry, DenyEntry, PackageMatcher
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["SETTINGS", "Layer", "parse_text", "tomllib"]
+
+TOP_KEYS = ("requires-npmguard", "extends", "settings", "rules", "allow", "deny")
+ALLOW_KEYS = ("package", "version", "rules", "reason", "expires")
+DENY_KEYS = ("package", "version", "reason")
+LEVELS = ("block", "warn", "info", "off")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """What one file sets, each value with the ``file:line`` it came from."""
+
+    origin: str  # the file as shown to people
+    extends: tuple[tuple[str, str], ...] = ()  # (target as written, "file:line")
+    levels: Mapping[str, tuple[Level, str]] = field(default_factory=dict)
+    options: Mapping[str, Mapping[str, tuple[Any, str]]] = field(default_factory=dict)
+    settings: Mapping[str, tuple[Any, str]] = field(default_factory=dict)  # Policy field name
+    allow: tuple[AllowEntry, ...] = ()
+    deny: tuple[DenyEntry, ...] = ()
+
+
+class _Doc:
+    """A parsed file plus what is needed to point at a line in it."""
+
+    def __init__(self, origin: str, text: str) -> None:
+        self.origin = origin
+        self.lines = key_lines(text)
+
+    def where(self, path: str) -> str:
+        line = line_of(self.lines, path)
+        return f"{self.origin}:{line}" if line else self.origin
+
+    def error(self, path: str, problem: str, allowed: str = "") -> PolicyError:
+        return PolicyError(f"{self.where(path)}: {path}: {problem}", hint=allowed)
+
+
+def _suggest(word: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f'; did you mean "{close[0]}"?' if close else ""
+
+
+def _unknown_keys(doc: _Doc, table: Mapping[str, Any], allowed: Sequence[str], at: str) -> None:
+    for key in table:
+        if key not in allowed:
+            path = f"{at}.{key}" if at else key
+            raise doc.error(
+                path, f"unknown key{_suggest(key, allowed)}", "allowed keys: " + ", ".join(allowed)
+            )
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, (date, datetime)):
+        return "a date"
+    return type(value).__name__
+
+
+def _fits(value: Any, default: Any) -> bool:
+    """Whether ``value`` has the type of an option whose default is ``default``."""
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float))
+    if isinstance(default, (list, tuple)):
+        return isinstance(value, list)
+    if default is None:
+        return True
+    return isinstance(value, type(default))
+
+
+def parse_text(text: str, origin: str, *, version: str) -> Layer:
+    """Validate one policy file. ``version`` is the running npmguard's, for requires-npmguard."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        pos = syntax_position(str(e))
+        where = f"{origin}:{pos[0]}:{pos[1]}" if pos else origin
+        raise PolicyError(f"{where}: not valid TOML: {e}") from e
+    doc = _Doc(origin, text)
+    _check_requires(doc, data.get("requires-npmguard"), version)
+    _unknown_keys(doc, data, TOP_KEYS, "")
+    levels, options = _rules(doc, data.get("rules", {}))
+    return Layer(
+        origin=origin,
+        extends=_extends(doc, data.get("extends", [])),
+        levels=levels,
+        options=options,
+        settings=_settings(doc, data.get("settings", {})),
+        allow=tuple(_allow(doc, i, e) for i, e in enumerate(_tables(doc, data, "allow"))),
+        deny=tuple(_deny(doc, i, e) for i, e in enumerate(_tables(doc, data, "deny"))),
+    )
+
+
+def _check_requires(doc: _Doc, spec: Any, version: str) -> None:
+    if spec is None:
+        return
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    if not isinstance(spec, str):
+        raise doc.error("requires-npmguard", f"must be a string, not {_type_name(spec)}")
+    try:
+        wanted = SpecifierSet(spec)
+    except InvalidSpecifier:
+        raise doc.error(
+            "requires-npmguard",
+            f"{spec!r} is not a version specifier",
+            'a PEP 440 specifier such as ">=0.3" or ">=0.3,<1"',
+        ) from None
+    if not wanted.contains(version, prereleases=True):
+        raise doc.error(
+            "requires-npmguard",
+            f"this policy needs npmguard {spec}, but this is npmguard {version}",
+            f"upgrade npmguard: pip install --upgrade 'npmguard{spec}'",
+        )
+
+
+def _extends(doc: _Doc, raw: Any) -> tuple[tuple[str, str], ...]:
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not all(isinstance(x, str) and x.strip() for x in raw):
+        raise doc.error(
+            "extends",
+            "must be a list of file paths or URLs",
+            'e.g. ["../org.toml", "https://example.com/npmguard.toml", "npmguard:strict"]',
+        )
+    return tuple((x.strip(), doc.where("extends")) for x in raw)
+
+
+def _level(doc: _Doc, path: str, value: Any, allowed: Sequence[str] = LEVELS) -> Level:
+    if not isinstance(value, str) or value.strip().lower() not in allowed:
+        shown = repr(value) if isinstance(value, str) else _type_name(value)
+        raise doc.error(path, f"{shown} is not a level", "one of: " + ", ".join(allowed))
+    return Level.parse(value)
+
+
+def _rules(
+    doc: _Doc, raw: Any
+) -> tuple[dict[str, tuple[Level, str]], dict[str, dict[str, tuple[Any, str]]]]:
+    from npmguard.rules.base import all_rules
+
+    if not isinstance(raw, dict):
+        raise doc.error("rules", "must be a table", '[rules] with <rule-id> = "warn" entries')
+    registry = all_rules()
+    levels: dict[str, tuple[Level, str]] = {}
+    options: dict[str, dict[str, tuple[Any, str]]] = {}
+    for rule_id, value in raw.items():
+        path = f"rules.{rule_id}"
+        if rule_id not in registry:
+            raise doc.error(
+                path,
+                f"unknown rule id{_suggest(rule_id, list(registry))}",
+                "`npmguard rules` lists every rule id",
+            )
+        if isinstance(value, str):
+            levels[rule_id] = (_level(doc, path, value), doc.where(path))
+            continue
+        if not isinstance(value, dict):
+            raise doc.error(
+                path,
+                f"must be a level or a table, not {_type_name(value)}",
+                f'{rule_id} = "warn", or [rules.{rule_id}] with level and options',
+            )
+        known = registry[rule_id].options
+        allowed = ["level", *(name.replace("_", "-") for name in known)]
+        for key, setting in value.items():
+            key_path = f"{path}.{key}"
+            if key == "level":
+                levels[rule_id] = (_level(doc, key_path, setting), doc.where(key_path))
+                continue
+            name = key.replace("-", "_")
+            if name not in known:
+                raise doc.error(
+                    key_path,
+                    f"unknown option for {rule_id}{_suggest(key.replace('_', '-'), allowed)}",
+                    "allowed keys: " + ", ".join(allowed),
+                )
+            default = known[name].default
+            if not _fits(setting, default):
+                raise doc.error(
+                    key_path,
+                    f"must be {_type_name(default)}, not {_type_name(setting)}",
+                    f"{known[name].description} (default {default!r})",
+                )
+            options.setdefault(rule_id, {})[name] = (setting, doc.where(key_path))
+    return levels, options
+
+
+def _choice(choices: Sequence[str]) -> Callable[[_Doc, str, Any], Any]:
+    def parse(doc: _Doc, path: str, value: Any) -> Any:
+        if value not in choices:
+            shown = repr(value) if isinstance(value, str) else _type_name(value)
+            raise doc.error(path, f"{shown} is not allowed", "one of: " + ", ".join(choices))
+        return value
+
+    return parse
+
+
+def _level_setting(doc: _Doc, path: str, value: Any) -> Level:
+    return _level(doc, path, value, ("block", "warn", "info"))
+
+
+def _bool(doc: _Doc, path: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise doc.error(path, f"must be true or false, not {_type_name(value)}")
+    return value
+
+
+def _registries(doc: _Doc, path: str, value: Any) -> tuple[str, ...]:
+    from npmguard.urls import normalise_registry
+
+    if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+        raise doc.error(path, "must be a list of registry URLs", '["https://npm.example.com/"]')
+    for url in value:
+        if not url.lower().startswith(("https://", "http://")):
+            raise doc.error(path, f"{url!r} is not an http(s) URL", '["https://npm.example.com/"]')
+    return tuple(normalise_registry(x) for x in value)
+
+
+# TOML key -> (Policy field, parser)
+SETTINGS: dict[str, tuple[str, Callable[[_Doc, str, Any], Any]]] = {
+    "fail-on": ("fail_on", _level_setting),
+    "prompt-on": ("prompt_on", _level_setting),
+    "on-unreachable": ("on_unreachable", _choice(("fail", "warn"))),
+    "noninteractive-warn": ("noninteractive_warn", _choice(("proceed", "block"))),
+    "allowed-registries": ("allowed_registries", _registries),
+    "include-dev": ("include_dev", _bool),
+    "include-optional": ("include_optional", _bool),
+    "include-peer": ("include_peer", _bool),
+}
+
+
+def _settings(doc: _Doc, raw: Any) -> dict[str, tuple[Any, str]]:
+    if not isinstance(raw, dict):
+        raise doc.error("settings", "must be a table", "[settings] with fail-on, prompt-on, ...")
+    _unknown_keys(doc, raw, list(SETTINGS), "settings")
+    out: dict[str, tuple[Any, str]] = {}
+    for key, value in raw.items():
+        path = f"settings.{key}"
+        field_name, parse = SETTINGS[key]
+        out[field_name] = (parse(doc, path, value), doc.where(path))
+    return out
+
+
+def _tables(doc: _Doc, data: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
+    raw = data.get(key, [])
+    if not isinstance(raw, list) or not all(isinstance(x, dict) for x in raw):
+        raise doc.error(key, f"must be an array of tables: [[{key}]] entries")
+    return raw
+
+
+def _text(doc: _Doc, path: str, value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        problem = "missing" if value is None else f"must be a non-empty string ({what})"
+        raise doc.error(path, f"{problem}", what)
+    return value.strip()
+
+
+def _matcher(doc: _Doc, at: str, entry: Mapping[str, Any]) -> PackageMatcher:
+    from npmguard.semver import valid_range
+
+    package = _text(doc, f"{at}.package", entry.get("package"), 'a name or a scope glob: "@acme/*"')
+    if any(c.isspace() for c in package):
+        raise doc.error(f"{at}.package", f"{package!r} contains spaces", "a package name or glob")
+    version = entry.get("version")
+    if version is not None and (not isinstance(version, str) or not valid_range(version)):
+        shown = repr(version) if isinstance(version, str) else _type_name(version)
+        raise doc.error(
+            f"{at}.version",
+            f"{shown} is not an npm version range",
+            'an npm range such as "1.2.3", "^1.2.0", ">=1 <2" or "1.x || 2.x"',
+        )
+    return PackageMatcher(package, version)
+
+
+def _reason(doc: _Doc, at: str, entry: Mapping[str, Any]) -> str:
+    return _text(
+        doc, f"{at}.reason", entry.get("reason"), "why the exception is safe, for reviewers"
+    )
+
+
+def _allow(doc: _Doc, index: int, entry: dict[str, Any]) -> AllowEntry:
+    from npmguard.rules.base import all_rules
+
+    at = f"allow[{index}]"
+    _unknown_keys(doc, entry, ALLOW_KEYS, at)
+    matcher = _matcher(doc, at, entry)
+    reason = _reason(doc, at, entry)
+    rules: tuple[str, ...] | None = None
+    if "rules" in entry:
+        raw = entry["rules"]
+        if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw) or not raw:
+            raise doc.error(f"{at}.rules", "must be a non-empty list of rule ids", '["too-new"]')
+        known = list(all_rules())
+        for rule_id in raw:
+            if rule_id not in known:
+                raise doc.error(
+                    f"{at}.rules",
+                    f"unknown rule id {rule_id!r}{_suggest(rule_id, known)}",
+                    "`npmguard rules` lists every rule id",
+                )
+        rules = tuple(raw)
+    return AllowEntry(
+        matcher, reason, rules, _expires(doc, at, entry.get("expires")), doc.where(at)
+    )
+
+
+def _expires(doc: _Doc, at: str, raw: Any) -> date | None:
+    if raw is None:
+        return None
+    if isinstance(raw, str):  # a quoted date, as JSON-schema-minded editors write it
+        try:
+            return date.fromisoformat(raw.strip())
+        except ValueError:
+            pass
+    elif isinstance(raw, date) and not isinstance(raw, datetime):
+        return raw
+    raise doc.error(f"{at}.expires", "must be a date", "a TOML date such as expires = 2026-06-30")
+
+
+def _deny(doc: _Doc, index: int, entry: dict[str, Any]) -> DenyEntry:
+    at = f"deny[{index}]"
+    _unknown_keys(doc, entry, DENY_KEYS, at)
+    return DenyEntry(_matcher(doc, at, entry), _reason(doc, at, entry), doc.where(at))
