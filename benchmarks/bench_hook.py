@@ -130,7 +130,7 @@ def _change_one(lock: Path, name: str, registry: str) -> tuple[str, str]:
 
 def _get_json(url: str) -> Any:
     req = urllib.request.Request(url, headers={"Accept": "application/json"})
-    with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 - the npm registry
+    with urllib.request.urlopen(req, timeout=60) as resp:
         return json.load(resp)
 
 

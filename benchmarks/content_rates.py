@@ -35,6 +35,7 @@ from npmguard.facts import FactsStatus, ManifestFacts, PackageFacts, VersionInfo
 from npmguard.model import Finding, Level, LockedPackage, Lockfile, Occurrence, SourceKind
 from npmguard.registry.tarball import read_tarball
 from npmguard.rules.base import CheckContext, all_rules
+from npmguard.rules.scripts import scan_text
 
 RULES = (
     "tea-yaml",
@@ -49,22 +50,71 @@ RULES = (
 )
 # legitimate packages with install scripts (native builds, binary downloads, banners): the
 # top 1,000 of the registry here holds only a few, so these are measured as well
-INSTALL_SCRIPT_PACKAGES = (
-    "esbuild sharp bcrypt node-sass fsevents core-js husky @swc/core protobufjs puppeteer "
-    "cypress electron nodemon better-sqlite3 sqlite3 canvas node-pty cpu-features ssh2 re2 "
-    "argon2 bufferutil utf-8-validate deasync msgpackr-extract @parcel/watcher unrs-resolver "
-    "es5-ext ngrok prisma @prisma/client @prisma/engines playwright-chromium chromedriver "
-    "geckodriver node-gyp leveldown keytar iltorb zeromq kerberos @sentry/cli "
-    "lefthook @biomejs/biome nx ffi-napi ref-napi node-expat libxmljs usb serialport "
-    "@serialport/bindings-cpp dtrace-provider ursa microtime heapdump"
-).split()
+INSTALL_SCRIPT_PACKAGES = [
+    "esbuild",
+    "sharp",
+    "bcrypt",
+    "node-sass",
+    "fsevents",
+    "core-js",
+    "husky",
+    "@swc/core",
+    "protobufjs",
+    "puppeteer",
+    "cypress",
+    "electron",
+    "nodemon",
+    "better-sqlite3",
+    "sqlite3",
+    "canvas",
+    "node-pty",
+    "cpu-features",
+    "ssh2",
+    "re2",
+    "argon2",
+    "bufferutil",
+    "utf-8-validate",
+    "deasync",
+    "msgpackr-extract",
+    "@parcel/watcher",
+    "unrs-resolver",
+    "es5-ext",
+    "ngrok",
+    "prisma",
+    "@prisma/client",
+    "@prisma/engines",
+    "playwright-chromium",
+    "chromedriver",
+    "geckodriver",
+    "node-gyp",
+    "leveldown",
+    "keytar",
+    "iltorb",
+    "zeromq",
+    "kerberos",
+    "@sentry/cli",
+    "lefthook",
+    "@biomejs/biome",
+    "nx",
+    "ffi-napi",
+    "ref-napi",
+    "node-expat",
+    "libxmljs",
+    "usb",
+    "serialport",
+    "@serialport/bindings-cpp",
+    "dtrace-provider",
+    "ursa",
+    "microtime",
+    "heapdump",
+]
 NAMES = Path(__file__).resolve().parents[2] / "shared" / "data" / "npm-names-downloads.tsv.gz"
 
 
 def top_names(path: Path, count: int) -> list[str]:
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         next(fh)
-        return [line.split("\t", 1)[0] for _, line in zip(range(count), fh)]
+        return [line.split("\t", 1)[0] for _, line in zip(range(count), fh, strict=False)]
 
 
 def registry_url() -> str:
@@ -111,12 +161,14 @@ def _manifest(doc: dict[str, Any]) -> ManifestFacts:
     )
 
 
-def fetch(name: str, registry: str, cache: Path, session: Any) -> PackageFacts | str:
-    """Facts for the latest version of ``name``, or an error message."""
+def fetch(
+    name: str, registry: str, cache: Path, session: Any, version: str | None = None
+) -> PackageFacts | str:
+    """Facts for ``name@version`` (default: the latest version), or an error message."""
     try:
         raw = _get(session, registry + quote(name, safe="@").replace("/", "%2f"), cache, False)
         packument = json.loads(raw)
-        latest = (packument.get("dist-tags") or {}).get("latest")
+        latest = version or (packument.get("dist-tags") or {}).get("latest")
         doc = (packument.get("versions") or {}).get(latest)
         if not doc:
             return f"{name}: no latest version"
@@ -133,7 +185,7 @@ def fetch(name: str, registry: str, cache: Path, session: Any) -> PackageFacts |
     versions = tuple(VersionInfo(version=v) for v in packument.get("versions") or {})
     return PackageFacts(
         name=name,
-        version=latest,
+        version=str(latest),
         status=FactsStatus.KNOWN,
         registry=registry,
         versions=versions,
@@ -193,6 +245,36 @@ def run_rules(lockfile: Lockfile, facts: dict[str, PackageFacts]) -> dict[str, l
     return out
 
 
+def measure_lockfile(path: Path, registry: str, cache: Path, session: Any, threads: int) -> int:
+    """Every rule of this module on a real tree: its own versions, its own edges."""
+    from npmguard.lockfile import parse_lockfile_text
+
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        raw = gzip.decompress(raw)
+    lockfile = parse_lockfile_text(raw, path.with_suffix("") if path.suffix == ".gz" else path)
+    wanted = [p for p in lockfile.packages if p.on_registry]
+    with ThreadPoolExecutor(threads) as pool:
+        results = list(
+            pool.map(lambda p: fetch(p.name, registry, cache, session, p.version), wanted)
+        )
+    facts = {r.key: r for r in results if isinstance(r, PackageFacts)}
+    errors = [r for r in results if isinstance(r, str)]
+    findings = run_rules(lockfile, facts)
+    print(f"{path.name}: {len(facts)} of {len(wanted)} registry packages read")
+    for err in errors[:10]:
+        print(f"  skipped: {err}")
+    print(f"{'rule':28} {'flagged':>7} {'rate':>7} {'blocked':>7}")
+    for rid, found in findings.items():
+        keys = {f.key for f in found}
+        blocked = {f.key for f in found if f.level >= Level.BLOCK}
+        print(f"{rid:28} {len(keys):7} {len(keys) / max(len(facts), 1):7.2%} {len(blocked):7}")
+    for rid, found in findings.items():
+        for finding in found[:15]:
+            print(f"  {rid}: {finding.key} [{finding.level}] {finding.message[:110]}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--top", type=int, default=500)
@@ -200,6 +282,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--names", type=Path, default=NAMES)
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "npmguard-bench")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--lockfile",
+        type=Path,
+        help="measure the packages of this lockfile (gzip allowed) as one real tree instead",
+    )
     parser.add_argument(
         "--no-install-script-set",
         action="store_true",
@@ -217,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     adapter = requests.adapters.HTTPAdapter(pool_maxsize=args.threads)
     session.mount("https://", adapter)
     started = time.monotonic()
+    if args.lockfile is not None:
+        return measure_lockfile(args.lockfile, registry, args.cache, session, args.threads)
     with ThreadPoolExecutor(args.threads) as pool:
         results = list(pool.map(lambda n: fetch(n, registry, args.cache, session), names))
     fetched = [r for r in results if isinstance(r, PackageFacts)]
@@ -224,33 +313,57 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - started
     facts = {f.key: f for f in fetched}
     findings = run_rules(as_tree(fetched), facts)
-    registry_rules = all_rules()
-    total = len(fetched)
-    print(f"registry {registry}: {total} of {len(names)} packages read in {elapsed:.0f} s")
+    top = set(names[: args.top])
+    subsets = {
+        f"top {args.top}": {f.key for f in fetched if f.name in top},
+        "install-script set": {f.key for f in fetched if f.name not in top},
+    }
+    print(f"registry {registry}: {len(fetched)} of {len(names)} packages read in {elapsed:.0f} s")
     for err in errors:
         print(f"  skipped: {err}")
-    print(f"\n{'rule':28} {'default':8} {'flagged':>7} {'rate':>7}  blocks by default")
-    figures: dict[str, Any] = {"registry": registry, "packages": total, "rules": {}}
-    for rid, found in findings.items():
-        keys = sorted({f.key for f in found})
-        blocking = sorted({f.key for f in found if f.level >= Level.BLOCK})
-        rate = len(keys) / total if total else 0.0
-        default = str(registry_rules[rid].level)
-        print(f"{rid:28} {default:8} {len(keys):7} {rate:7.2%}  {len(blocking)}")
-        figures["rules"][rid] = {
-            "default": default,
-            "flagged": keys,
-            "rate": rate,
-            "blocking": blocking,
-            "block_rate": len(blocking) / total if total else 0.0,
-        }
+    figures: dict[str, Any] = {"registry": registry, "subsets": {}}
+    registry_rules = all_rules()
+    for label, keys in subsets.items():
+        if not keys:
+            continue
+        print(f"\n{label} ({len(keys)} packages)")
+        print(f"{'rule':28} {'default':8} {'flagged':>7} {'rate':>7} {'blocked':>7} {'rate':>7}")
+        figures["subsets"][label] = {"packages": len(keys), "rules": {}}
+        for rid, found in findings.items():
+            flagged = sorted({f.key for f in found if f.key in keys})
+            blocked = sorted({f.key for f in found if f.key in keys and f.level >= Level.BLOCK})
+            default = str(registry_rules[rid].level)
+            rate, block_rate = len(flagged) / len(keys), len(blocked) / len(keys)
+            print(
+                f"{rid:28} {default:8} {len(flagged):7} {rate:7.2%} {len(blocked):7} "
+                f"{block_rate:7.2%}"
+            )
+            figures["subsets"][label]["rules"][rid] = {
+                "default": default,
+                "flagged": flagged,
+                "blocked": blocked,
+                "rate": rate,
+                "block_rate": block_rate,
+            }
+    # stress: the suspicious-script patterns on every file text kept, install-time or not
+    stressed: Counter[str] = Counter()
+    hits: list[str] = []
+    for f in fetched:
+        for path, text in (f.tarball.texts if f.tarball else {}).items():
+            for pattern, excerpt in scan_text(text):
+                stressed[pattern.id] += 1
+                hits.append(f"{f.key} {path}: {pattern.id}: {excerpt[:90]}")
+    total_texts = sum(len(f.tarball.texts) for f in fetched if f.tarball)
+    print(f"\nstress: suspicious patterns over all {total_texts} kept file texts: {dict(stressed)}")
+    for line in hits[:30]:
+        print(f"  {line}")
+    figures["stress"] = {"texts": total_texts, "hits": hits}
     print()
     for rid, found in findings.items():
-        levels = Counter(str(f.level) for f in found)
-        for f in found[:40]:
-            print(f"  {rid}: {f.key} [{f.level}] {f.message[:110]}")
-        if len(found) > 40:
-            print(f"  {rid}: ... {len(found) - 40} more ({dict(levels)})")
+        for finding in found[:25]:
+            print(f"  {rid}: {finding.key} [{finding.level}] {finding.message[:110]}")
+        if len(found) > 25:
+            print(f"  {rid}: ... {len(found) - 25} more")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0

@@ -12,16 +12,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from npmguard.names import words
+from npmguard.names.popularity import popular_names, popular_words
+from npmguard.names.syllables import campaign_lean
 from npmguard.names.tokens import parts, split_scope
 
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # Words that tea.xyz farming names glue to "tea" (teagooddev, appteadev, tealove, teaprotocol).
-_TEA_GLUE = frozenset(
-    "dev devs app apps good excellent love lover gun guns z s x xyz protocol token tokens "
-    "farm farming reward rewards point points pkg package the not tool tools".split()
+_TEA_GLUE = _wordset(
+    "dev devs app apps good excellent love lover gun guns z s x xyz protocol token "
+    "tokens farm farming reward rewards point points pkg package the not tool tools"
 )
-_TECH_SUFFIX = frozenset(
-    "js ts jsx tsx node react vue cli sdk api core utils util lib plugin loader types config "
-    "server client esm cjs min dist dev test tests mock mocks demo app web ui".split()
+_TECH_SUFFIX = _wordset(
+    "js ts jsx tsx node react vue cli sdk api core utils util lib plugin loader types "
+    "config server client esm cjs min dist dev test tests mock mocks demo app web ui"
 )
 
 
@@ -67,6 +74,11 @@ def _first_food(bare: str) -> NameVerdict | None:
         return None
     first, food, num, suffix = m.group("first", "food", "num", "suffix")
     score, why = 0.1, []
+    # words npm people never use in popular names are a weak clue each
+    npm_words = popular_words()
+    score += 0.1 * sum(
+        1 for w in (first, food.replace("-", ""), suffix) if w is not None and w not in npm_words
+    )
     if first in words.first_names():
         score += 0.35
         why.append(f"first name {first!r}")
@@ -110,9 +122,14 @@ def _adjective_animal(bare: str) -> NameVerdict | None:
     toks = re.findall(r"[-_.]*[a-z0-9]+", bare)
     texts = [t.lstrip("-_.") for t in toks]
     seps = [t[: len(t) - len(x)] for t, x in zip(toks, texts, strict=True)]
-    if len(texts) < 2 or texts[0] not in words.adjectives():
+    if len(texts) < 2:
         return None
-    i, why, score = 1, [f"adjective {texts[0]!r}"], 0.0
+    if texts[0] in words.adjectives():
+        i, why, score = 1, [f"adjective {texts[0]!r}"], 0.0
+    elif len(texts) == 3 and texts[1] in words.colours() and texts[2] in words.animals():
+        i, why, score = 1, [f"word {texts[0]!r}"], 0.0  # an adjective the list lacks
+    else:
+        return None
     if texts[i] in words.colours() and i + 1 < len(texts) and texts[i + 1] in words.animals():
         why.append(f"colour {texts[i]!r}")
         score += 0.35
@@ -149,15 +166,45 @@ def _underscore_code(bare: str) -> NameVerdict | None:
     )
 
 
+# Astronomy words that are also ordinary project names: they count for less.
+_COMMON_SKY = _wordset(
+    "quasar hydra orion atlas apollo mercury mars venus phoenix pegasus gemini nova "
+    "cosmos galaxy comet eclipse aurora zenith titan luna nebula pulsar meteor asteroid "
+    "jupiter saturn neptune pluto io leo libra virgo ara crater norma musca indus ariel "
+    "miranda rhea vela lupus mensa cancer taurus aries pisces draco crux corona coma "
+    "ceres vesta pallas eris mimosa peacock phoebe titania oberon sirius vega polaris "
+    "capella spica castor pollux regulus rigel altair europa callisto hyperion solstice "
+    "equinox parsec lightyear supernova magnetar"
+)
+
+
+_SCIENCE = re.compile(r"..(?:ology|onomy|ography|ogenesis|ophysics|otechnology)$")
+
+
+_HYPHENATED = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
+
+
 def _star_mashup(bare: str) -> NameVerdict | None:
     """Package words mixed with star/constellation names: ``parcel-algol-relay-deneb``."""
+    if not _HYPHENATED.fullmatch(bare):
+        return None
     ps = parts(bare)
     if len(ps) < 3:
         return None
-    stars = [p for p in ps if p in words.astronomy()]
-    if not stars:
+    stars = [p for p in ps if p in words.astronomy() and len(p) > 2]
+    if not stars and not any(_SCIENCE.search(p) for p in ps):
         return None
-    score = 0.25 * len(stars) + 0.1 * (len(ps) - 2)
+    # sky words that popular packages also use ("quasar", "prometheus") count for less
+    npm_words = popular_words()
+    strong = sum(1 for p in stars if p not in _COMMON_SKY and p not in npm_words)
+    science = sum(1 for p in ps if _SCIENCE.search(p))
+    if strong + science == 0 and len(stars) < 2:
+        return None  # one word like "neutrino" or "aurora" is a project name, not a mashup
+    score = 0.4 * strong + 0.15 * (len(stars) - strong) + 0.1 * (len(ps) - 3)
+    score += 0.2 * science
+    # other popular one-word package names mixed in ("parcel", "rimraf", "sqlite")
+    pop = popular_names()
+    score += 0.1 * sum(1 for p in ps if p not in stars and pop.get(p, 0) >= 300_000)
     why = (f"{len(ps)} words", *(f"star/astronomy {s!r}" for s in stars))
     return NameVerdict("star-mashup", round(min(score, 1.0), 2), why)
 
@@ -169,7 +216,9 @@ def _tea_farming(bare: str) -> NameVerdict | None:
     if not teas:
         return None
     score = 0.45 + 0.15 * (len(ps) > 1)
-    return NameVerdict("tea-farming", round(score, 2), tuple(f"tea-farming word {t!r}" for t in teas))
+    return NameVerdict(
+        "tea-farming", round(score, 2), tuple(f"tea-farming word {t!r}" for t in teas)
+    )
 
 
 def _glued_name_food(bare: str) -> NameVerdict | None:
@@ -190,6 +239,40 @@ def _glued_name_food(bare: str) -> NameVerdict | None:
     return None
 
 
+_WORDS_DIGITS = re.compile(r"^([a-z]{2,14})-([a-z]{2,14})(\d{1,3})(?:-([a-z]{2,16}))?$")
+
+
+def _unknown_words_digits(bare: str) -> NameVerdict | None:
+    """Two words npm never uses, then glued digits: ``kelapa-nokiru38``, ``sumbu-taliwa7-ruk``."""
+    m = _WORDS_DIGITS.match(bare)
+    if m is None:
+        return None
+    a, b, num, suffix = m.groups()
+    npm_words = popular_words()
+    unknown = [w for w in (a, b, suffix) if w is not None and w not in npm_words]
+    if len(unknown) < 2:
+        return None
+    why = (*(f"unknown word {w!r}" for w in unknown), f"digits {num!r}")
+    return NameVerdict("unknown-words-digits", 0.6 + 0.1 * (len(unknown) - 2), why)
+
+
+def _random_syllables(bare: str) -> NameVerdict | None:
+    """Parts that read like generated syllables, not words: ``kulima-dosafi-gunaoi``."""
+    ps = [p.rstrip("0123456789") for p in parts(bare)]
+    if len(ps) < 2 or not all(p.isalpha() for p in ps):
+        return None
+    npm_words = popular_words()
+    unknown = [p for p in ps if p not in npm_words]
+    if len(unknown) < 2 or len(unknown) * 3 < len(ps) * 2:
+        return None
+    lean = sum(campaign_lean(p) for p in unknown)
+    if lean < 2:
+        return None
+    score = 0.6 + min(0.3, (lean - 6) / 20) if lean >= 6 else 0.3 + 0.3 * (lean - 2) / 4
+    why = (*(f"unknown word {p!r}" for p in unknown), f"syllable lean {lean:.1f}")
+    return NameVerdict("random-syllables", round(score, 2), why)
+
+
 SHAPES: tuple[Callable[[str], NameVerdict | None], ...] = (
     _first_food,
     _first_number,
@@ -198,6 +281,8 @@ SHAPES: tuple[Callable[[str], NameVerdict | None], ...] = (
     _star_mashup,
     _tea_farming,
     _glued_name_food,
+    _random_syllables,
+    _unknown_words_digits,
 )
 
 

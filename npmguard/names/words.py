@@ -5,7 +5,16 @@ from __future__ import annotations
 import functools
 from importlib import resources
 
-LISTS = ("id-first-names", "foods", "adjectives", "animals", "colours", "astronomy")
+LISTS = (
+    "id-first-names",
+    "en-first-names",
+    "surnames",
+    "foods",
+    "adjectives",
+    "animals",
+    "colours",
+    "astronomy",
+)
 
 
 @functools.cache
@@ -58,3 +67,11 @@ def split_into(word: str, vocabulary: frozenset[str], min_part: int = 3) -> tupl
             if rest is not None:
                 return (head, *rest)
     return None
+
+
+def en_first_names() -> frozenset[str]:
+    return word_list("en-first-names")
+
+
+def surnames() -> frozenset[str]:
+    return word_list("surnames")

@@ -65,7 +65,8 @@ class Policy:
     include_optional: bool = True
     include_peer: bool = True
     noninteractive_warn: str = "proceed"  # wrapper off a terminal: "proceed" or "block"
-    sources: Mapping[str, str] = field(default_factory=dict)  # key path -> file it came from
+    # key path (settings.fail-on, rules.too-new.days) -> "file:line" it came from
+    sources: Mapping[str, str] = field(default_factory=dict)
     files: tuple[str, ...] = ()  # the files read, most specific first
 
     def level_for(self, rule_id: str, default: Level) -> Level:

@@ -197,14 +197,16 @@ def _rules(
                 f'{rule_id} = "warn", or [rules.{rule_id}] with level and options',
             )
         known = registry[rule_id].options
-        allowed = ["level", *(name.replace("_", "-") for name in known)]
+        # option names are written with hyphens or underscores, whichever the rule uses
+        by_canon = {name.replace("_", "-"): name for name in known}
+        allowed = ["level", *by_canon]
         for key, setting in value.items():
             key_path = f"{path}.{key}"
             if key == "level":
                 levels[rule_id] = (_level(doc, key_path, setting), doc.where(key_path))
                 continue
-            name = key.replace("-", "_")
-            if name not in known:
+            name = by_canon.get(key.replace("_", "-"), "")
+            if not name:
                 raise doc.error(
                     key_path,
                     f"unknown option for {rule_id}{_suggest(key.replace('_', '-'), allowed)}",

@@ -22,11 +22,13 @@ from npmguard.model import Finding, Level, LockedPackage, Lockfile
 RULE_MODULES: tuple[str, ...] = (
     "npmguard.rules.lockfile_integrity",
     "npmguard.rules.feeds",
+    "npmguard.rules.spam_name",
     "npmguard.rules.spam_content",
     "npmguard.rules.spam_graph",
     "npmguard.rules.takeover",
     "npmguard.rules.scripts",
     "npmguard.rules.metadata",
+    "npmguard.rules.typosquat",
 )
 
 

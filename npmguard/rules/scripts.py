@@ -119,6 +119,7 @@ class Pattern:
     what: str
     regex: re.Pattern[str]
     also: tuple[re.Pattern[str], ...] = ()  # must each match somewhere in the same text
+    lead: int = 0  # characters before the match worth showing (the host's subdomain, say)
 
 
 PATTERNS: tuple[Pattern, ...] = (
@@ -173,8 +174,9 @@ PATTERNS: tuple[Pattern, ...] = (
         "env-serialised",
         "serialises the whole environment (process.env)",
         re.compile(
-            r"(?:JSON\.stringify|querystring\.stringify|encodeURIComponent|btoa|"
-            r"Buffer\.from)\(\s*(?:\{\s*\.\.\.)?\s*process\.env\s*[},)]"
+            r"(?:JSON(?:\.stringify|\[['\"]stringify['\"]\])|querystring\.stringify|"
+            r"encodeURIComponent|btoa|Buffer\.from)\(\s*(?:\{\s*\.\.\.)?\s*"
+            r"process(?:\.env|\[['\"]env['\"]\])?\s*[},)]"
             r"|Object\.(?:entries|keys)\(\s*process\.env\s*\)[\s\S]{0,200}"
             r"(?:request|fetch|\.write|\.send|dns\.)",
             re.I,
@@ -192,7 +194,8 @@ PATTERNS: tuple[Pattern, ...] = (
     Pattern(
         "out-of-band-host",
         "names an interaction-capture or exfiltration host",
-        re.compile(rf"[\w.-]*(?:{_OOB_HOSTS})[\w./?=&%-]*", re.I),
+        re.compile(rf"(?:{_OOB_HOSTS})[\w./?=&%-]*", re.I),
+        lead=60,
     ),
     Pattern(
         "base64-exec",
@@ -229,7 +232,12 @@ def scan_text(text: str) -> list[tuple[Pattern, str]]:
     for pattern in PATTERNS:
         m = pattern.regex.search(text)
         if m is not None and all(extra.search(text) for extra in pattern.also):
-            out.append((pattern, _excerpt(text, m.start(), m.end()) or m.group(0)[:_MAX_EXCERPT]))
+            start = max(0, m.start() - pattern.lead)
+            if pattern.lead:  # start the excerpt at a word boundary
+                cut = re.search(r"[\s\"'`(]", text[start : m.start()][::-1])
+                start = m.start() - cut.start() if cut else start
+            excerpt = _excerpt(text, start, m.end())
+            out.append((pattern, excerpt or m.group(0)[:_MAX_EXCERPT]))
     return out
 
 

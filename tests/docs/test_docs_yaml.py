@@ -103,9 +103,9 @@ def _gitlab(where: str, doc: dict[Any, Any], tmp_path: Path) -> None:
         assert isinstance(artifacts, dict), f"{where}: job {name!r}: `artifacts` is a mapping"
         rules = job.get("rules", [])
         assert isinstance(rules, list), f"{where}: job {name!r}: `rules` is a list"
-    assert any(
-        "npmguard " in line for job in jobs.values() for line in job["script"]
-    ), f"{where}: no job runs npmguard"
+    assert any("npmguard " in line for job in jobs.values() for line in job["script"]), (
+        f"{where}: no job runs npmguard"
+    )
 
 
 def _pre_commit(where: str, doc: dict[Any, Any], tmp_path: Path) -> None:
@@ -120,3 +120,14 @@ def _pre_commit(where: str, doc: dict[Any, Any], tmp_path: Path) -> None:
     shipped = {hook["id"] for hook in manifest}
     used = {hook["id"] for repo in doc["repos"] for hook in repo["hooks"]}
     assert used <= shipped, f"{where}: hooks {sorted(used - shipped)} are not in the manifest"
+    # the hook's entry plus the config's `args:` must be a command line npmguard accepts
+    from npmguard.cli import build_parser
+
+    entry = {hook["id"]: hook["entry"].split() for hook in manifest}
+    for repo in doc["repos"]:
+        for hook in repo["hooks"]:
+            argv = [*entry[hook["id"]][1:], *hook.get("args", []), "package-lock.json"]
+            try:
+                build_parser().parse_args(argv)
+            except SystemExit:
+                pytest.fail(f"{where}: `npmguard {' '.join(argv)}` is not a valid command line")

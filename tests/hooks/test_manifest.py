@@ -39,6 +39,8 @@ def test_hook_runs_the_changed_entries_check_serially() -> None:
     assert hook["entry"] == "npmguard check --changed-since HEAD"
     assert hook["require_serial"] is True
     assert hook["pass_filenames"] is True
+    # --changed-since HEAD is meaningless once the commit exists (pre-push, post-commit)
+    assert set(hook["stages"]) == {"pre-commit", "pre-merge-commit", "manual"}
 
 
 @pytest.mark.parametrize(

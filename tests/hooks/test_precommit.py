@@ -75,10 +75,13 @@ def hook_source(tmp_path_factory: pytest.TempPathFactory) -> HookSource:
     return HookSource(repo, rev, home, took)
 
 
-def _write_config(repo: Path, source: Path, rev: str) -> None:
-    (repo / ".pre-commit-config.yaml").write_text(
+def _write_config(repo: Path, source: Path, rev: str, args: tuple[str, ...] = ()) -> None:
+    text = (
         f"repos:\n  - repo: {source.as_uri()}\n    rev: {rev}\n    hooks:\n      - id: npmguard\n"
     )
+    if args:
+        text += f"        args: {json.dumps(list(args))}\n"
+    (repo / ".pre-commit-config.yaml").write_text(text)
 
 
 def _run(
@@ -100,7 +103,9 @@ def _run(
 class Project:
     """A scratch git repo with the hook installed and a lockfile served by a fake registry."""
 
-    def __init__(self, path: Path, source: HookSource, registry: object, cache: Path) -> None:
+    def __init__(
+        self, path: Path, source: HookSource, registry: object, cache: Path, args: tuple[str, ...]
+    ) -> None:
         self.path = path
         self.registry = registry
         self.env: dict[str, str | Path] = {
@@ -109,7 +114,9 @@ class Project:
             "NO_COLOR": "1",
         }
         init_repo(path)
-        _write_config(path, source.repo, source.rev)
+        _write_config(path, source.repo, source.rev, args)
+        # npm (and npmguard) read the project .npmrc next to the nearest package.json
+        (path / "package.json").write_text('{"name": "app", "version": "1.0.0"}\n')
         (path / ".npmrc").write_text(f"registry={registry.url}\n")  # type: ignore[attr-defined]
         _run([sys.executable, "-m", "pre_commit", "install"], path, self.env)
 
@@ -135,9 +142,26 @@ class Project:
         return _run(["git", "commit", "-m", message], self.path, self.env, check=False)
 
 
+def _needs_registry_facts() -> None:
+    """Skip until the facts source and the security-holder rule are in the tree being tested."""
+    import importlib.util
+
+    from npmguard.rules.base import all_rules
+
+    if importlib.util.find_spec("npmguard.reputation.source") is None:
+        pytest.skip("npmguard.reputation.source (the registry facts source) is not there yet")
+    if "security-holder" not in all_rules():
+        pytest.skip("the security-holder rule is not registered yet")
+
+
+@pytest.fixture
+def hook_args() -> tuple[str, ...]:
+    return ()
+
+
 @pytest.fixture
 def project(
-    tmp_path: Path, hook_source: HookSource, fake_registry: object
+    tmp_path: Path, hook_source: HookSource, fake_registry: object, hook_args: tuple[str, ...]
 ) -> Iterator[Project]:
     reg = fake_registry
     for name, versions in {"left-pad": ["1.3.0"], "lodash": ["4.17.20", "4.17.21"]}.items():
@@ -154,15 +178,11 @@ def project(
         files={"README.md": HOLDER_README},
         published="2017-08-02T00:00:00Z",
     )
-    yield Project(tmp_path / "app", hook_source, reg, tmp_path / "cache")
+    yield Project(tmp_path / "app", hook_source, reg, tmp_path / "cache", hook_args)
 
 
 def test_hook_refuses_a_security_holder_and_accepts_a_clean_change(project: Project) -> None:
-    from npmguard.rules.base import all_rules
-
-    if "security-holder" not in all_rules():
-        pytest.skip("the security-holder rule is not registered yet")
-
+    _needs_registry_facts()
     project.write_lock({"left-pad": "1.3.0", "lodash": "4.17.20"})
     first = project.commit("add the lockfile")
     assert first.returncode == 0, first.stdout + first.stderr
@@ -189,18 +209,49 @@ def test_hook_skips_commits_without_a_lockfile(project: Project) -> None:
     assert "(no files to check)Skipped" in out, out
 
 
-def test_hook_blocks_a_tampered_lockfile_offline(project: Project) -> None:
-    """A changed resolved URL over plain http to another host blocks with no registry at all."""
-    project.write_lock({"left-pad": "1.3.0"})
-    assert project.commit("lockfile").returncode == 0
+def _tamper(project: Project) -> None:
     lock = project.path / "package-lock.json"
     doc = json.loads(lock.read_text())
     doc["packages"]["node_modules/left-pad"]["resolved"] = (
         "http://evil.example/left-pad/-/left-pad-1.3.0.tgz"
     )
     lock.write_text(json.dumps(doc, indent=2))
-    project.registry.stop()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("hook_args", [("--lockfile-only",)])
+def test_hook_args_reach_npmguard_and_a_tampered_entry_blocks(project: Project) -> None:
+    """`args:` in the config are passed on; an entry moved to a plain-http host is refused."""
+    project.write_lock({"left-pad": "1.3.0", "lodash": "4.17.21"})
+    first = project.commit("lockfile")
+    assert first.returncode == 0, first.stdout + first.stderr
+    _tamper(project)
     refused = project.commit("tamper")
     out = refused.stdout + refused.stderr
     assert refused.returncode != 0, out
-    assert "left-pad" in out and "lock-" in out
+    assert "left-pad" in out and "lock-insecure-url" in out and "lodash" not in out
+    assert git(project.path, "rev-list", "--count", "HEAD") == "1"
+
+
+@pytest.mark.parametrize("hook_args", [("--offline",)])
+def test_offline_hook_answers_from_the_cache(project: Project) -> None:
+    """pre-commit.ci style: facts cached by an earlier online run, then no registry at all."""
+    _needs_registry_facts()
+    project.write_lock({"left-pad": "1.3.0", "lodash": "4.17.20", "crossenv": "0.0.1-security"})
+    warm = _run(
+        [sys.executable, "-m", "npmguard", "check", "--all", "-q", "--format", "json"],
+        project.path,
+        project.env,
+        check=False,
+    )
+    assert warm.returncode in (0, 1), warm.stdout + warm.stderr
+    project.registry.stop()  # type: ignore[attr-defined]
+
+    project.write_lock({"left-pad": "1.3.0", "lodash": "4.17.20"})
+    clean = project.commit("lockfile")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+    project.write_lock({"left-pad": "1.3.0", "lodash": "4.17.20", "crossenv": "0.0.1-security"})
+    refused = project.commit("add crossenv")
+    out = refused.stdout + refused.stderr
+    assert refused.returncode != 0, out
+    assert "crossenv" in out and "security-holder" in out and "internal error" not in out

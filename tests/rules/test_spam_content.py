@@ -158,8 +158,8 @@ def test_library_with_app_like_files_but_an_entry_point_is_fine() -> None:
     assert check(NoCode, facts("ui-kit", files, {"package.json": json.dumps(pkg)})) == []
     # a CLI that scaffolds templates keeps them in folders, not at its root
     files = ["index.js", "template-react/index.html", "template-react/src/App.jsx"]
-    pkg = {"name": "create-x", "version": "1.0.0", "bin": {"create-x": "index.js"}}
-    assert check(NoCode, facts("create-x", files, {"package.json": json.dumps(pkg)})) == []
+    cli: dict[str, object] = {"name": "create-x", "bin": {"create-x": "index.js"}}
+    assert check(NoCode, facts("create-x", files, {"package.json": json.dumps(cli)})) == []
 
 
 # --- autopublish-script ------------------------------------------------------------------------
@@ -194,7 +194,10 @@ def test_shell_loop_in_package_json_scripts() -> None:
 )
 def test_plain_release_scripts_are_fine(scripts: dict[str, str]) -> None:
     pkg = {"name": "lib", "version": "1.0.0", "scripts": scripts}
-    assert check(AutopublishScript, facts("lib", ["index.js"], {"package.json": json.dumps(pkg)})) == []
+    assert (
+        check(AutopublishScript, facts("lib", ["index.js"], {"package.json": json.dumps(pkg)}))
+        == []
+    )
 
 
 def test_publish_far_from_a_loop_and_readme_mentions_are_fine() -> None:
@@ -226,7 +229,7 @@ def test_version_flood_window() -> None:
 
 def test_version_flood_options_and_prereleases() -> None:
     assert check(VersionFlood, flood(30, timedelta(minutes=10), pre=True)) == []
-    opts = {"version-flood": {"prereleases": True}}
+    opts: dict[str, dict[str, object]] = {"version-flood": {"prereleases": True}}
     assert len(check(VersionFlood, flood(30, timedelta(minutes=10), pre=True), options=opts)) == 1
     opts = {"version-flood": {"versions": 5, "hours": 1}}
     assert len(check(VersionFlood, flood(6, timedelta(minutes=10)), options=opts)) == 1

@@ -1,0 +1,61 @@
+"""Campaign naming: names built like the IndonesianFoods / tea.xyz spam floods. Offline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import ClassVar
+
+from npmguard.model import Evidence, Finding, Level, LockedPackage
+from npmguard.names.classify import classify
+from npmguard.names.popularity import downloads
+from npmguard.rules.base import CheckContext, Option, PackageRule, register
+from npmguard.rules.history import allow_entry
+
+FAMILY = "spam"
+
+
+@register
+class SpamName(PackageRule):
+    id = "spam-name"
+    level = Level.WARN
+    family = FAMILY
+    description = "The package name is built like a spam-campaign name (name + food + digits, ...)."
+    help = (
+        "Spam floods (IndonesianFoods, the 2024 tea.xyz farming waves) generate names from word "
+        "lists: an Indonesian first name + a food word + digits + a suffix "
+        "(`budi-rendang23-kyu`), `adjective_animal_x3y`, adjective-colour-animal, package words "
+        "mixed with star names, `tea` glued to `dev`/`app`, and runs of random syllables. The "
+        "shape, the words it matched and a score (0..1) are the evidence; the name alone is "
+        "never proof, so the default level is warn and `spam-score` combines it with content "
+        "and graph signals. Names with at least `popular-downloads` downloads a month in the "
+        "shipped snapshot are never flagged. Measured rates: docs/measurements.md."
+    )
+    options: ClassVar[Mapping[str, Option]] = {
+        "min-score": Option(0.6, "flag names whose shape scores at least this (0..1)"),
+        "popular-downloads": Option(
+            100_000, "never flag a name with this many monthly downloads (0: no guard)"
+        ),
+    }
+
+    def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
+        verdict = classify(pkg.name)
+        if verdict is None or verdict.score < float(ctx.option(self, "min-score")):
+            return
+        guard = int(ctx.option(self, "popular-downloads"))
+        monthly = downloads(pkg.name)
+        if guard and monthly is not None and monthly >= guard:
+            return
+        yield self.finding(
+            pkg,
+            f"name looks generated ({verdict.pattern}): {verdict.explanation}",
+            evidence=(
+                Evidence("name shape", verdict.pattern, "name"),
+                Evidence("decomposition", verdict.explanation, "name"),
+                Evidence("score", f"{verdict.score:.2f}", "name"),
+            ),
+            hint=(
+                "check what the package is and who needs it (`npm explain "
+                f"{pkg.name}`); if it is legitimate: " + allow_entry(pkg.name, pkg.version, self.id)
+            ),
+            score=verdict.score,
+        )
