@@ -42,6 +42,7 @@ exit codes: 0 ok or warnings only, 1 blocked, 2 usage/policy/lockfile error,
             3 registry unreachable with nothing cached, 130 interrupted
 """
 
+
 def build_parser() -> argparse.ArgumentParser:
     import argparse
     import importlib

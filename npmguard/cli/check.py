@@ -146,7 +146,6 @@ def check_lockfiles(
     from npmguard.facts import Need
     from npmguard.policy.load import load_policy
     from npmguard.registry.npmrc import load_npm_config
-    from npmguard.rules.base import ProjectInfo
 
     project_dir = getattr(args, "project_dir", None) or lockfiles[0].path.resolve().parent
     if project_dir.name == "node_modules":  # the hidden lockfile
@@ -192,7 +191,7 @@ def read_project(project_dir: Path) -> Any:
 
 
 def exit_code(report: Report, fail_on: Level) -> ExitCode:
-    """1 when any finding (not allowed) reaches the policy's ``fail_on`` level (block by default)."""
+    """1 when a finding (not allowed) reaches the policy's ``fail_on`` level (block by default)."""
     top = max((f.effective_level for f in report.findings), default=Level.OFF)
     return ExitCode.BLOCKED if top >= fail_on else ExitCode.OK
 

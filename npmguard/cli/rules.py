@@ -46,5 +46,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         width = max(len(r) for r in rules)
         for rid, r in rules.items():
-            print(f"{rid:<{width}}  {str(r.level):<5}  {r.description}")
+            print(f"{rid:<{width}}  {r.level!s:<5}  {r.description}")
     return 0

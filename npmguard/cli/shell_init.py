@@ -33,7 +33,9 @@ WHERE = {
     "bash": "echo 'eval \"$(npmguard shell-init bash)\"' >> ~/.bashrc",
     "zsh": "echo 'eval \"$(npmguard shell-init zsh)\"' >> ~/.zshrc",
     "fish": "echo 'npmguard shell-init fish | source' >> ~/.config/fish/config.fish",
-    "powershell": "Add-Content $PROFILE 'Invoke-Expression (npmguard shell-init powershell | Out-String)'",
+    "powershell": (
+        "Add-Content $PROFILE 'Invoke-Expression (npmguard shell-init powershell | Out-String)'"
+    ),
 }
 
 

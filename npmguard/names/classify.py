@@ -134,10 +134,15 @@ def _adjective_animal(bare: str) -> NameVerdict | None:
         why.append(f"colour {texts[i]!r}")
         score += 0.35
         i += 1
-    if texts[i] not in words.animals():
+    if texts[i] in words.animals():
+        why.append(f"animal {texts[i]!r}")
+        score += 0.3
+    elif ("_" in seps[i] or score > 0) and texts[i].isalpha() and texts[i] not in popular_words():
+        # adjective_<word>-suffix or adjective-colour-<word>: a noun the list lacks
+        why.append(f"word {texts[i]!r}")
+        score += 0.1
+    else:
         return None
-    why.append(f"animal {texts[i]!r}")
-    score += 0.3
     if "_" in seps[1]:
         score += 0.2
         why.append("joined with '_'")
@@ -273,6 +278,20 @@ def _random_syllables(bare: str) -> NameVerdict | None:
     return NameVerdict("random-syllables", round(score, 2), why)
 
 
+def _glued_full_name(bare: str) -> NameVerdict | None:
+    """A given name glued to a surname: ``emilyjohnson``, ``budisantoso``."""
+    if not bare.isalpha() or not 8 <= len(bare) <= 24 or bare in popular_words():
+        return None
+    given = words.en_first_names() | words.first_names()
+    for cut in range(3, len(bare) - 3):
+        first, last = bare[:cut], bare[cut:]
+        if first in given and last in words.surnames():
+            return NameVerdict(
+                "glued-full-name", 0.6, (f"given name {first!r}", f"surname {last!r}")
+            )
+    return None
+
+
 SHAPES: tuple[Callable[[str], NameVerdict | None], ...] = (
     _first_food,
     _first_number,
@@ -283,6 +302,7 @@ SHAPES: tuple[Callable[[str], NameVerdict | None], ...] = (
     _glued_name_food,
     _random_syllables,
     _unknown_words_digits,
+    _glued_full_name,
 )
 
 

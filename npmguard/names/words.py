@@ -19,12 +19,15 @@ LISTS = (
 
 @functools.cache
 def word_list(name: str) -> frozenset[str]:
-    """The words of ``npmguard/data/names/<name>.txt`` (``#`` comments and blanks skipped)."""
+    """The words of ``npmguard/data/names/<name>.txt``: whitespace-separated, ``#`` comments."""
     if name not in LISTS:
         raise KeyError(name)
     text = resources.files("npmguard").joinpath(f"data/names/{name}.txt").read_text("utf-8")
     return frozenset(
-        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+        word
+        for line in text.splitlines()
+        if not line.lstrip().startswith("#")
+        for word in line.split()
     )
 
 

@@ -49,7 +49,7 @@ class InsecureUrl(PackageRule):
                     pkg,
                     f"resolved over plain http: {redact(occ.resolved)}",
                     evidence=(Evidence("resolved", redact(occ.resolved), "lockfile"), _where(occ)),
-                    hint="use an https registry in .npmrc and run `npm install --package-lock-only`",
+                    hint="use an https registry in .npmrc, then `npm install --package-lock-only`",
                     line=occ.line,
                 )
 
@@ -125,7 +125,7 @@ class NameMismatch(PackageRule):
                     Evidence("name in URL", url_name, "lockfile"),
                     Evidence("installed as", occ.installed_as, "lockfile"),
                 ),
-                hint="regenerate the lockfile from package.json and review where this entry came from",
+                hint="regenerate the lockfile from package.json; review where this entry came from",
                 line=occ.line,
             )
 

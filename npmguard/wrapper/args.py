@@ -165,10 +165,7 @@ def parse_npm_args(argv: Sequence[str]) -> NpmInvocation:
                 options.append((LONG_ALIASES.get(name, name), value))
             else:
                 name = LONG_ALIASES.get(body, body)
-                if name in VALUE_OPTIONS and i + 1 < len(args):
-                    options.append((name, args[i + 1]))
-                    i += 1
-                elif (
+                if (name in VALUE_OPTIONS and i + 1 < len(args)) or (
                     name in MIXED_BOOLEAN_OPTIONS
                     and i + 1 < len(args)
                     and args[i + 1] in ("true", "false")

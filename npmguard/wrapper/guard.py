@@ -73,7 +73,6 @@ def _run(inv: NpmInvocation, opts: GuardOptions) -> int:
         if direct:
             if before.lockfile_name is None:
                 return pass_to_npm_for_error(opts)
-            checked = ProjectFiles(root=root, files=dict(before.files))
             lock_path = root / before.lockfile_name
             changed: dict[str, bytes] = {}
         else:
@@ -86,7 +85,6 @@ def _run(inv: NpmInvocation, opts: GuardOptions) -> int:
                 say(f"npm could not resolve the tree (exit {code}); nothing was installed")
                 return code
             changed = before.changed_in(copy)
-            checked = ProjectFiles(root=root, files={**before.files, **changed})
             lock_name = next(
                 (n for n in ("npm-shrinkwrap.json", "package-lock.json") if (copy / n).is_file()),
                 None,
@@ -109,7 +107,7 @@ def _resolution_argv(inv: NpmInvocation) -> list[str]:
     """The user's command for npm's resolver: no prefix (the copy is the project), no scripts."""
     argv: list[str] = []
     skip_next = False
-    for i, arg in enumerate(inv.argv):
+    for arg in inv.argv:
         if skip_next:
             skip_next = False
             continue

@@ -45,11 +45,8 @@ def pass_through(tool: str, argv: Sequence[str]) -> int:
 def main(tool: str, argv: Sequence[str]) -> int:
     own = {OWN_FLAGS[a] for a in argv if a in OWN_FLAGS}
     argv = [a for a in argv if a not in OWN_FLAGS]
-    if tool == "npx":
-        inv = parse_npm_args(["exec", *argv])
-    else:
-        inv = parse_npm_args(argv)
-    if inv.guarded is None or inv.flag("usage") or inv.flag("version") and inv.command is None:
+    inv = parse_npm_args(["exec", *argv] if tool == "npx" else argv)
+    if inv.guarded is None or inv.flag("usage") or (inv.flag("version") and inv.command is None):
         return pass_through(tool, argv)
     from npmguard.wrapper.guard import GuardOptions, run_guarded
 

@@ -30,7 +30,7 @@ def run_npm(argv: Sequence[str], *, cwd: Path, quiet: bool = False, tool: str = 
             env=env,
             stdout=subprocess.DEVNULL if quiet else None,
             stderr=subprocess.PIPE if quiet else None,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         _, err = proc.communicate()
     finally:

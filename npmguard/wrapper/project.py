@@ -75,7 +75,7 @@ def link_targets(root: Path) -> list[Path]:
             if not isinstance(packages, dict):
                 return []
             out = []
-            for key, entry in packages.items():
+            for entry in packages.values():
                 if (
                     isinstance(entry, dict)
                     and entry.get("link")

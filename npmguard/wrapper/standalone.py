@@ -25,7 +25,7 @@ def packages_to_check(inv: NpmInvocation) -> list[str]:
         named = inv.all_values("package")
         if named:
             return named
-        return inv.positionals[:1] if inv.positionals else list(inv.after_dashdash[:1])
+        return list(inv.positionals[:1]) if inv.positionals else list(inv.after_dashdash[:1])
     return list(inv.positionals)
 
 

@@ -41,7 +41,9 @@ class Project:
     def write_policy(self, text: str) -> None:
         (self.root / "npmguard.toml").write_text(text)
 
-    def guard(self, *args: str, input: str | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    def guard(
+        self, *args: str, input: str | None = None, timeout: float = 180
+    ) -> subprocess.CompletedProcess[str]:
         """``npmguard npm ARGS`` in the project, stdin not a terminal."""
         return subprocess.run(
             [sys.executable, "-m", "npmguard", "npm", *args],
