@@ -32,12 +32,25 @@ from npmguard.model import LockedPackage, Lockfile, Occurrence, SourceKind
 from npmguard.rules.base import CheckContext, PackageRule, get_rule
 
 PARTS = ("train", "holdout-names", "holdout-accounts")
+HIT_COLUMNS = (*PARTS, "all", "known typosquats")
+TYPOSQUATS = Path(__file__).resolve().parents[1] / "tests/fixtures/names/known-typosquats.txt"
+
+
+def known_typosquats(path: Path = TYPOSQUATS) -> list[str]:
+    """Names from public typosquatting write-ups (first column of the fixture)."""
+    lines = path.read_text("utf-8").splitlines()
+    return [line.split("\t")[0] for line in lines if line.strip() and not line.startswith("#")]
 
 
 @dataclass(frozen=True)
 class Corpus:
     campaign: list[CampaignName]
     legit: list[tuple[str, int | None]]  # most downloaded first
+    typosquats: list[str] = field(default_factory=list)
+
+    def campaign_parts(self) -> dict[str, list[str]]:
+        parts = {p: [c.name for c in self.campaign if c.part == p] for p in PARTS}
+        return {**parts, "all": [c.name for c in self.campaign]}
 
 
 @dataclass(frozen=True)
@@ -64,9 +77,9 @@ def measurer(
     return add
 
 
-def _package(name: str) -> LockedPackage:
+def _package(name: str, version: str = "1.0.0") -> LockedPackage:
     occ = Occurrence(path=f"node_modules/{name}", installed_as=name, resolved=None, integrity=None)
-    return LockedPackage(name=name, version="1.0.0", source=SourceKind.REGISTRY, occurrences=(occ,))
+    return LockedPackage(name=name, version=version, source=SourceKind.REGISTRY, occurrences=(occ,))
 
 
 def name_flagger(rule_id: str, options: Mapping[str, Any] | None = None) -> Callable[[str], bool]:
@@ -83,14 +96,19 @@ def name_flagger(rule_id: str, options: Mapping[str, Any] | None = None) -> Call
 
 
 def name_rule_rates(
-    rule_id: str, corpus: Corpus, options: Mapping[str, Any] | None = None, label: str = ""
+    rule_id: str,
+    corpus: Corpus,
+    options: Mapping[str, Any] | None = None,
+    label: str = "",
+    positives: Mapping[str, list[str]] | None = None,
 ) -> RuleRates:
+    """Rates of a name-only rule: hits on ``positives`` (default: the campaign parts)."""
     flagged = name_flagger(rule_id, options)
     flagged("warm-up-name")  # load word lists and data outside the timing
     start = time.perf_counter()
     hits: dict[str, tuple[int, int]] = {}
-    for part in (*PARTS, "all"):
-        names = [c.name for c in corpus.campaign if part in ("all", c.part)]
+    sets = corpus.campaign_parts() if positives is None else positives
+    for part, names in sets.items():
         hits[part] = (sum(1 for n in names if flagged(n)), len(names))
     bad = [n for n, _ in corpus.legit if flagged(n)]
     seconds = time.perf_counter() - start
@@ -100,7 +118,7 @@ def name_rule_rates(
         "top 1,000": (sum(1 for n in bad if rank[n] < 1000), 1000),
         "top 10,000": (sum(1 for n in bad if rank[n] < 10_000), 10_000),
     }
-    total = len(corpus.campaign) * 2 + len(corpus.legit)  # "all" repeats the parts
+    total = sum(len(v) for v in sets.values()) + len(corpus.legit)
     return RuleRates(label or rule_id, hits, fps, seconds, seconds / total * 1e6, tuple(bad))
 
 
@@ -116,7 +134,7 @@ def _spam_name_unguarded(corpus: Corpus) -> RuleRates:
 
 @measurer("typosquat")
 def _typosquat(corpus: Corpus) -> RuleRates:
-    return name_rule_rates("typosquat", corpus)
+    return name_rule_rates("typosquat", corpus, positives={"known typosquats": corpus.typosquats})
 
 
 def _pct(pair: tuple[int, int]) -> str:
@@ -126,12 +144,13 @@ def _pct(pair: tuple[int, int]) -> str:
 
 def markdown(rates: Iterable[RuleRates]) -> str:
     rows = [
-        "| rule | hit train | hit holdout-names | hit holdout-accounts | hit all | "
-        "FP all names | FP top 1,000 | FP top 10,000 | time |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| rule | "
+        + "".join(f"hit {c} | " for c in HIT_COLUMNS)
+        + "FP all names | FP top 1,000 | FP top 10,000 | time |",
+        "|---|" + "---|" * (len(HIT_COLUMNS) + 4),
     ]
     for r in rates:
-        hit = [_pct(r.hits[p]) for p in (*PARTS, "all")]
+        hit = [_pct(r.hits[p]) if p in r.hits else "-" for p in HIT_COLUMNS]
         fp = [_pct(r.false_positives[k]) for k in ("all", "top 1,000", "top 10,000")]
         rows.append(
             f"| {r.rule} | "
@@ -142,31 +161,52 @@ def markdown(rates: Iterable[RuleRates]) -> str:
 
 
 def online_top(n: int) -> int:
-    """Run every rule on the top ``n`` packages fetched through npmguard's own facts source."""
-    try:
-        from npmguard.reputation import source  # type: ignore[attr-defined]
-    except ImportError:
-        print(
-            "TODO: npmguard.reputation.source does not exist yet, so --online-top cannot fetch "
-            "facts the way `npmguard check` does. Until it does, use benchmarks/content_rates.py "
-            "(its own fetcher) for content and metadata rules.",
-            file=sys.stderr,
-        )
-        return 2
-    from npmguard.engine import Engine
-    from npmguard.policy.model import Policy
+    """By hand: every rule on the top ``n`` names' latest versions, fetched through the same
+    facts source ``npmguard check`` uses (reputation store + registry from ``.npmrc``)."""
+    import argparse as _argparse
 
+    from npmguard.engine import Engine, enabled_rules
+    from npmguard.facts import Need
+    from npmguard.model import Level
+    from npmguard.policy.model import Policy
+    from npmguard.registry.npmrc import load_npm_config
+    from npmguard.reputation.source import open_facts_source
+
+    policy = Policy()
+    config = load_npm_config(Path.cwd())
+    cli_args = _argparse.Namespace(offline=False, refresh=False, cache_dir=None, quiet=False)
+    source = open_facts_source(cli_args, config, policy)
     names = [name for name, _ in legit_names()[:n]]
-    packages = tuple(_package(name) for name in names)  # version resolved by the source
+    # first the package documents, for each name's latest version; then the real run
+    pictures = source.facts_for([_package(name) for name in names], frozenset({Need.PACKUMENT}))
+    latest = {f.name: f.latest for f in pictures.values() if f.latest}
+    packages = tuple(_package(name, latest[name]) for name in names if name in latest)
     lockfile = Lockfile(path=Path("top"), format="names", lockfile_version=0, packages=packages)
-    engine = Engine(Policy(), facts_source=source.default_source())
+    # lockfile-integrity rules judge a lockfile's entries, and these are made up: left out
+    rules = [r for r in enabled_rules(policy) if r.family != "lockfile integrity"]
+    engine = Engine(
+        policy, rules=rules, facts_source=source, allowed_registries=config.registry_urls()
+    )
+    start = time.perf_counter()
     report = engine.run([lockfile])
-    counts: dict[str, int] = {}
+    seconds = time.perf_counter() - start
+    source.close()
+    counts: dict[str, list[str]] = {}
+    levels: dict[str, Level] = {}
     for f in report.findings:
-        counts[f.rule] = counts.get(f.rule, 0) + 1
-    print(f"| rule | findings on top {n} |\n|---|---|")
-    for rule, count in sorted(counts.items(), key=lambda kv: -kv[1]):
-        print(f"| {rule} | {count} ({100 * count / n:.2f}%) |")
+        counts.setdefault(f.rule, []).append(f.key)
+        levels[f.rule] = f.level
+    total = len(packages)
+    print(f"{total} of the top {n} names resolved to a latest version; run took {seconds:.0f} s\n")
+    print("| rule | level | packages flagged | share | examples |\n|---|---|---|---|---|")
+    for rule, keys in sorted(counts.items(), key=lambda kv: -len(kv[1])):
+        flagged = sorted(set(keys))
+        share = 100 * len(flagged) / total if total else 0.0
+        print(
+            f"| {rule} | {levels[rule]} | {len(flagged)} | {share:.2f}% | "
+            + ", ".join(flagged[:5])
+            + " |"
+        )
     return 0
 
 
@@ -174,11 +214,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rule", action="append", help="only these measurers (repeatable)")
     parser.add_argument("--show-fp", type=int, default=0, help="list this many flagged names")
-    parser.add_argument("--online-top", type=int, default=0, help="by hand: fetch top N, run all")
+    parser.add_argument(
+        "--online-top", type=int, default=0, help="by hand, online: run every rule on the top N"
+    )
     args = parser.parse_args(argv)
     if args.online_top:
         return online_top(args.online_top)
-    corpus = Corpus(campaign_names(), legit_names())
+    corpus = Corpus(campaign_names(), legit_names(), known_typosquats())
     chosen = args.rule or list(MEASURERS)
     results = [MEASURERS[r](corpus) for r in chosen]
     print(markdown(results))

@@ -108,62 +108,79 @@ _NAME_NUM = re.compile(r"^(?P<first>[a-z]{3,12})-(?P<num>\d{1,3})$")
 
 
 def _first_number(bare: str) -> NameVerdict | None:
-    """A first name and a number only: ``sari-27``."""
+    """A first name (or a name-like word npm never uses) and a number only: ``sari-27``."""
     m = _NAME_NUM.match(bare)
-    if m is None or m.group("first") not in words.first_names():
+    if m is None:
         return None
-    return NameVerdict(
-        "first-digits", 0.6, (f"first name {m.group('first')!r}", f"digits {m.group('num')!r}")
-    )
+    first, num = m.group("first", "num")
+    if first in words.first_names():
+        return NameVerdict("first-digits", 0.6, (f"first name {first!r}", f"digits {num!r}"))
+    return None
+
+
+def _name_like_number(bare: str) -> NameVerdict | None:
+    """A name-like word npm never uses and a number: ``sulastri-27``."""
+    m = _NAME_NUM.match(bare)
+    if m is None:
+        return None
+    first, num = m.group("first", "num")
+    if first not in popular_words() and campaign_lean(first) >= 0:
+        # a word npm never uses that reads like the campaign's names: "sulastri-27"
+        why = (f"unknown name-like word {first!r}", f"digits {num!r}")
+        return NameVerdict("first-digits", 0.6, why)
+    return None
 
 
 def _adjective_animal(bare: str) -> NameVerdict | None:
-    """``adjective_animal_z3n``, ``adjective-colour-animal``, ``adjective_animal-somedev``."""
+    """``adjective_animal_z3n``, ``adjective-colour-animal``, ``adjective_animal-somedev``.
+
+    The animal must be a known one; the adjective may be one the list lacks when the animal is
+    joined with ``_`` or preceded by a colour (generators draw from thousands of adjectives).
+    """
     toks = re.findall(r"[-_.]*[a-z0-9]+", bare)
     texts = [t.lstrip("-_.") for t in toks]
     seps = [t[: len(t) - len(x)] for t, x in zip(toks, texts, strict=True)]
-    if len(texts) < 2:
+    if len(texts) < 2 or not texts[0].isalpha():
         return None
-    if texts[0] in words.adjectives():
-        i, why, score = 1, [f"adjective {texts[0]!r}"], 0.0
-    elif len(texts) == 3 and texts[1] in words.colours() and texts[2] in words.animals():
-        i, why, score = 1, [f"word {texts[0]!r}"], 0.0  # an adjective the list lacks
-    else:
-        return None
-    if texts[i] in words.colours() and i + 1 < len(texts) and texts[i + 1] in words.animals():
-        why.append(f"colour {texts[i]!r}")
+    known_adjective = texts[0] in words.adjectives()
+    score = 0.15 if known_adjective else 0.0
+    why = [f"adjective {texts[0]!r}" if known_adjective else f"word {texts[0]!r}"]
+    i = 1
+    if len(texts) > 2 and texts[1] in words.colours() and texts[2] in words.animals():
+        why.append(f"colour {texts[1]!r}")
         score += 0.35
-        i += 1
-    if texts[i] in words.animals():
-        why.append(f"animal {texts[i]!r}")
-        score += 0.3
-    elif ("_" in seps[i] or score > 0) and texts[i].isalpha() and texts[i] not in popular_words():
-        # adjective_<word>-suffix or adjective-colour-<word>: a noun the list lacks
-        why.append(f"word {texts[i]!r}")
-        score += 0.1
-    else:
+        i = 2
+    if texts[i] not in words.animals():
         return None
-    if "_" in seps[1]:
+    why.append(f"animal {texts[i]!r}")
+    score += 0.3
+    underscore = "_" in seps[1]
+    if underscore:
         score += 0.2
         why.append("joined with '_'")
+    elif not known_adjective and i == 1:
+        return None
     rest = texts[i + 1 :]
     if rest:
-        tail = "".join(seps[i + 1 :]) + "".join(rest)
+        tail = "".join(s + t for s, t in zip(seps[i + 1 :], rest, strict=True)).lstrip("-_.")
+        npm_words = popular_words()
         if any(r in _TECH_SUFFIX for r in rest):
             score -= 0.2
-        else:
+        elif all(r not in npm_words for r in rest) or underscore:
             score += 0.3
-        why.append(f"suffix {tail.lstrip('-_.')!r}")
+        else:
+            score += 0.05
+        why.append(f"suffix {tail!r}")
     return NameVerdict("adjective-animal", round(min(score, 1.0), 2), tuple(why))
 
 
-_WORD_WORD_CODE = re.compile(r"^([a-z]{3,})_([a-z]{3,})_([a-z0-9]{2,4})$")
+_WORD_WORD_CODE = re.compile(r"^([a-z]{3,})_([a-z]{3,})_([a-z][0-9][a-z])$")
 
 
 def _underscore_code(bare: str) -> NameVerdict | None:
-    """``word_word_x9y``: two underscore-joined words and a short code with a digit."""
+    """``word_word_x9y``: two underscore-joined words and a letter-digit-letter code."""
     m = _WORD_WORD_CODE.match(bare)
-    if m is None or not any(c.isdigit() for c in m.group(3)) or not m.group(3)[0].isalpha():
+    if m is None:
         return None
     a, b, code = m.groups()
     return NameVerdict(
@@ -212,6 +229,41 @@ def _star_mashup(bare: str) -> NameVerdict | None:
     score += 0.1 * sum(1 for p in ps if p not in stars and pop.get(p, 0) >= 300_000)
     why = (f"{len(ps)} words", *(f"star/astronomy {s!r}" for s in stars))
     return NameVerdict("star-mashup", round(min(score, 1.0), 2), why)
+
+
+_GLUE = _wordset(
+    "plugin loader config preset core utils util types cli server client react vue node js "
+    "dev web api"
+)
+
+
+def _star_combo(bare: str) -> NameVerdict | None:
+    """Four or more words mixing a sky word with unknown words or several package names.
+
+    ``rimraf-kaus-despina-grus``, ``cassini-cors-concurrently-nuxtjs``: legitimate names put
+    one ecosystem word first (``eslint-plugin-...``); mashups scatter package names and sky
+    words anywhere. Only for unscoped names (scoped names belong to their scope's owner).
+    """
+    if not _HYPHENATED.fullmatch(bare):
+        return None
+    ps = bare.split("-")
+    if len(ps) < 4:
+        return None
+    sky = [p for p in ps if p in words.astronomy() and len(p) > 2]
+    if not sky:
+        return None
+    npm_words, pop = popular_words(), popular_names()
+    unknown = [p for p in ps if p not in npm_words]
+    projects = [p for p in ps[1:] if len(p) >= 3 and p not in _GLUE and pop.get(p, 0) >= 1_000_000]
+    if not (len(unknown) >= 2 or (unknown and projects) or len(projects) >= 2 or len(sky) >= 2):
+        return None
+    why = (
+        f"{len(ps)} words",
+        *(f"sky word {p!r}" for p in sky),
+        *(f"unknown word {p!r}" for p in unknown if p not in sky),
+        *(f"package name {p!r}" for p in projects),
+    )
+    return NameVerdict("star-mashup", 0.6, why)
 
 
 def _tea_farming(bare: str) -> NameVerdict | None:
@@ -267,13 +319,19 @@ def _random_syllables(bare: str) -> NameVerdict | None:
     if len(ps) < 2 or not all(p.isalpha() for p in ps):
         return None
     npm_words = popular_words()
-    unknown = [p for p in ps if p not in npm_words]
+    # real words of the lists (foods, given names) are words, not generated syllables
+    real = words.foods() | words.first_names()
+    unknown = [p for p in ps if p not in npm_words and p not in real]
     if len(unknown) < 2 or len(unknown) * 3 < len(ps) * 2:
         return None
     lean = sum(campaign_lean(p) for p in unknown)
-    if lean < 2:
+    if len(unknown) < len(ps):
+        lean -= 2  # a real word among them: less likely generated
+    if len(ps) == 2:
+        lean -= 2  # two words carry less evidence than three
+    if lean < -2:
         return None
-    score = 0.6 + min(0.3, (lean - 6) / 20) if lean >= 6 else 0.3 + 0.3 * (lean - 2) / 4
+    score = 0.6 + min(0.3, lean / 20) if lean >= 0 else 0.3 + 0.3 * (lean + 2) / 2
     why = (*(f"unknown word {p!r}" for p in unknown), f"syllable lean {lean:.1f}")
     return NameVerdict("random-syllables", round(score, 2), why)
 
@@ -300,17 +358,25 @@ SHAPES: tuple[Callable[[str], NameVerdict | None], ...] = (
     _star_mashup,
     _tea_farming,
     _glued_name_food,
-    _random_syllables,
     _unknown_words_digits,
     _glued_full_name,
 )
 
 
+# shapes only tried on unscoped names: within a scope, font families, vendor product names and
+# other unusual words are the scope owner's business (and the campaign rarely used scopes)
+UNSCOPED_SHAPES: tuple[Callable[[str], NameVerdict | None], ...] = (
+    _star_combo,
+    _name_like_number,
+    _random_syllables,
+)
+
+
 def classify(name: str) -> NameVerdict | None:
-    """The best-scoring campaign shape for ``name`` (scope ignored), or None if none applies."""
-    _scope, bare = split_scope(name.strip().lower())
+    """The best-scoring campaign shape for ``name``, or None if none applies."""
+    scope, bare = split_scope(name.strip().lower())
     best: NameVerdict | None = None
-    for shape in SHAPES:
+    for shape in SHAPES + (UNSCOPED_SHAPES if scope is None else ()):
         verdict = shape(bare)
         if verdict is not None and (best is None or verdict.score > best.score):
             best = verdict

@@ -40,6 +40,7 @@ class TypoIndex:
     def matches(self, name: str) -> list[TyposquatMatch]:
         """Every popular target ``name`` is one slip from (never ``name`` itself)."""
         found: dict[str, str] = {}
+        scope = name[1:].split("/", 1)[0] if name.startswith("@") and "/" in name else None
         for target in self.squashed.get(_SEPARATORS.sub("", name), ()):
             if target != name:
                 found[target] = "separator"
@@ -52,6 +53,17 @@ class TypoIndex:
         stripped = _JS_SUFFIX.sub("", name)
         if stripped != name and stripped in self.targets and stripped not in found:
             found[stripped] = "js-suffix"
+        if scope is not None:
+            # inside one scope only its owner publishes: a near name there is no squat
+            found = {t: k for t, k in found.items() if not t.startswith(f"@{scope}/")}
+        # "toastr2" for "toastr": a version-numbered fork, not a slip of the finger;
+        # "Validator" for "validator": a legacy capitalised name, npm refuses new ones
+        found = {
+            t: k
+            for t, k in found.items()
+            if not (k == "insertion" and name[-1].isdigit() and name[:-1] == t)
+            and name.lower() != t
+        }
         return sorted(
             (TyposquatMatch(name, t, self.targets[t], k) for t, k in found.items()),
             key=lambda m: -m.target_downloads,

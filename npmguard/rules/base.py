@@ -22,6 +22,7 @@ from npmguard.model import Finding, Level, LockedPackage, Lockfile
 RULE_MODULES: tuple[str, ...] = (
     "npmguard.rules.lockfile_integrity",
     "npmguard.rules.feeds",
+    "npmguard.rules.known_bad",
     "npmguard.rules.spam_name",
     "npmguard.rules.spam_content",
     "npmguard.rules.spam_graph",

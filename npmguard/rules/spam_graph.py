@@ -37,16 +37,27 @@ MEMBER_SIGNALS = (
     "version-flood",
 )
 _MAX_CHAIN = 6
+_SIZE_SLACK = 256  # bytes of difference a rename may cause (names in package.json, README)
+
+
+# one of these alone marks a package as spam for the ring; other signals need a second one
+STRONG_SIGNALS = ("spam-name", "autopublish-script")
 
 
 def _flagged(ctx: CheckContext) -> dict[str, list[str]]:
-    """name@version -> the spam rules that flagged it (allowed findings do not count)."""
-    out: dict[str, list[str]] = defaultdict(list)
+    """name@version -> the spam rules that flag it as spam: a strong signal, or two signals.
+
+    Allowed findings and findings at info level do not count."""
+    seen: dict[str, list[str]] = defaultdict(list)
     for rule in MEMBER_SIGNALS:
         for f in ctx.earlier.get(rule, ()):
-            if f.allowed_by is None and rule not in out[f.key]:
-                out[f.key].append(rule)
-    return out
+            if f.allowed_by is None and f.level > Level.INFO and rule not in seen[f.key]:
+                seen[f.key].append(rule)
+    return {
+        key: rules
+        for key, rules in seen.items()
+        if len(rules) >= 2 or any(r in STRONG_SIGNALS for r in rules)
+    }
 
 
 def _root_path(pkg: LockedPackage, by_key: Mapping[str, LockedPackage], root: str) -> list[str]:
@@ -99,12 +110,13 @@ class SpamRing(Rule):
     description = "Depends on, or is depended on by, packages flagged as spam in the same tree."
     help = (
         "Spam campaigns make their packages depend on each other so that one install counts "
-        "for many. A package flagged by a spam rule (spam-name, tea-yaml, no-code, "
-        "autopublish-script, clone-cluster, version-flood) that requires or is required by "
-        "another flagged package is a ring member; a package that is not flagged itself but "
-        "requires a flagged one is the ring's way into the tree. Both warn, with the path from "
-        "the project. A package that only flagged packages depend on is reported as info (it "
-        "goes away with them)."
+        "for many. A package counts as spam here when `spam-name` or `autopublish-script` "
+        "flagged it, or two of tea-yaml, no-code, clone-cluster, version-flood did (at warn "
+        "or above; one weak signal such as a tea.yaml is common on real packages). A spam "
+        "package that requires or is required by another one is a ring member; a package "
+        "that is not spam itself but requires a spam package is the ring's way into the "
+        "tree. Both warn, with the path from the project. A package that only spam packages "
+        "depend on is reported as info (it goes away with them)."
     )
     needs = frozenset({Need.LOCKFILE})
     after = MEMBER_SIGNALS
@@ -213,8 +225,11 @@ class CloneCluster(Rule):
         "Packages whose tarballs have the same file list and either the same root files "
         "(README, index.js, ... with each package's own name blanked out) or the same "
         "description and scripts form a cluster; `min_size` (default 3) names or more is "
-        "reported on each. Files that differ in content (as real packages' code does) keep "
-        "them apart, so a maintainer's many small packages with the same layout do not match."
+        "reported on each. Their unpacked sizes must also be close (within 256 bytes or 2%): "
+        "renaming a template changes a few bytes, different code changes many, so a "
+        "maintainer's many small packages with the same layout do not match. A cluster whose "
+        "members all share one scope (a monorepo's siblings, a binary's platform builds) is "
+        "one owner's work and is reported as info."
     )
     needs = frozenset({Need.TARBALL})
     options: ClassVar[Mapping[str, Option]] = {
@@ -230,38 +245,68 @@ class CloneCluster(Rule):
         wanted = int(ctx.option(self, "min_size"))
         reported: set[str] = set()
         for sig, members in groups.items():
-            if len(members) < wanted:
-                continue
-            for name, pkg in members.items():
-                if pkg.key in reported:
+            for cluster in _similar_sizes(ctx, list(members.values())):
+                if len(cluster) < wanted:
                     continue
-                reported.add(pkg.key)
-                others = sorted(n for n in members if n != name)
-                facts = ctx.facts_for(pkg)
-                files = facts.tarball.files if facts and facts.tarball else ()
-                yield self.finding(
-                    pkg,
-                    f"same template as {len(others)} other package(s): {', '.join(others[:5])}",
-                    evidence=(
-                        Evidence("cluster", ", ".join(sorted(members)[:10]), "tarball"),
-                        Evidence(
-                            "shared by",
-                            "file list and "
-                            + ("root files" if sig.startswith("content") else "description"),
-                            "tarball",
-                        ),
-                        Evidence(
-                            "files",
-                            ", ".join(f for f in files if not is_meta_file(f))[:200]
-                            or ", ".join(files[:8]),
-                            "tarball",
-                        ),
-                    ),
-                    hint=(
-                        "look at why several look-alike packages are in the tree; if reviewed: "
-                        + allow_entry(pkg.name, pkg.version, self.id)
-                    ),
-                )
+                names = sorted(p.name for p in cluster)
+                scopes = {p.scope for p in cluster}
+                # one scope is one owner: a monorepo's siblings or a binary's platform builds
+                same_owner = len(scopes) == 1 and None not in scopes
+                for pkg in cluster:
+                    if pkg.key not in reported:
+                        reported.add(pkg.key)
+                        yield self._found(ctx, pkg, names, sig, same_owner)
+
+    def _found(
+        self, ctx: CheckContext, pkg: LockedPackage, names: list[str], sig: str, same_owner: bool
+    ) -> Finding:
+        others = [n for n in names if n != pkg.name]
+        facts = ctx.facts_for(pkg)
+        files = facts.tarball.files if facts and facts.tarball else ()
+        evidence = [
+            Evidence("cluster", ", ".join(names[:10]), "tarball"),
+            Evidence(
+                "shared by",
+                "file list, size and "
+                + ("root files" if sig.startswith("content") else "description"),
+                "tarball",
+            ),
+            Evidence(
+                "files",
+                ", ".join(f for f in files if not is_meta_file(f))[:200] or ", ".join(files[:8]),
+                "tarball",
+            ),
+        ]
+        if same_owner:
+            evidence.append(Evidence("one scope", f"all in {pkg.scope}", "lockfile"))
+        return self.finding(
+            pkg,
+            f"same template as {len(others)} other package(s): {', '.join(others[:5])}",
+            evidence=tuple(evidence),
+            hint=(
+                "look at why several look-alike packages are in the tree; if reviewed: "
+                + allow_entry(pkg.name, pkg.version, self.id)
+            ),
+            level=Level.INFO if same_owner else self.level,
+        )
+
+
+def _similar_sizes(ctx: CheckContext, members: list[LockedPackage]) -> list[list[LockedPackage]]:
+    """Split a group into runs of packages whose unpacked sizes are close (renaming a template
+    changes a few bytes; different code changes many)."""
+
+    def size(pkg: LockedPackage) -> int:
+        facts = ctx.facts_for(pkg)
+        return facts.tarball.unpacked_size if facts and facts.tarball else 0
+
+    ordered = sorted(members, key=size)
+    runs: list[list[LockedPackage]] = []
+    for pkg in ordered:
+        if runs and size(pkg) - size(runs[-1][-1]) <= max(_SIZE_SLACK, size(pkg) // 50):
+            runs[-1].append(pkg)
+        else:
+            runs.append([pkg])
+    return runs
 
 
 @register
@@ -275,7 +320,8 @@ class SpamScore(Rule):
     help = (
         "Each spam signal alone only warns; together they are convincing. Weights: "
         + ", ".join(f"`{k}` {v}" for k, v in SIGNAL_WEIGHTS.items())
-        + ". A package whose signals add up to `threshold` (default 5) or more gets this "
+        + " (a signal reported as info counts half). A package whose signals add up to "
+        "`threshold` (default 5) or more gets this "
         "finding (block by default): a campaign name with a tea.yaml in a ring (2+2+2), or "
         "no code in a clone cluster with a tea.yaml (2+2+2), or an autopublish script with a "
         "campaign name (3+2). tea.yaml and a version flood on a real package (2+1) do not "
@@ -292,12 +338,9 @@ class SpamScore(Rule):
         for rule, weight in SIGNAL_WEIGHTS.items():
             for f in ctx.earlier.get(rule, ()):
                 if f.allowed_by is None and f.level > Level.OFF:
-                    # a ring finding at info (only needed by spam) counts half
-                    w = (
-                        weight
-                        if not (rule == "spam-ring" and f.level <= Level.INFO)
-                        else weight // 2
-                    )
+                    # a signal reported as info (a one-scope cluster, a package only spam
+                    # needs, a deprecated placeholder) counts half
+                    w = weight if f.level > Level.INFO else weight // 2
                     parts[f.key][rule] = max(parts[f.key].get(rule, 0), w)
         threshold = float(ctx.option(self, "threshold"))
         by_key = ctx.lockfile.by_key()

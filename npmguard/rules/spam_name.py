@@ -28,7 +28,9 @@ class SpamName(PackageRule):
         "shape, the words it matched and a score (0..1) are the evidence; the name alone is "
         "never proof, so the default level is warn and `spam-score` combines it with content "
         "and graph signals. Names with at least `popular-downloads` downloads a month in the "
-        "shipped snapshot are never flagged. Measured rates: docs/measurements.md."
+        "shipped snapshot are never flagged. Measured on the campaign list and ~227k npm "
+        "names: 89% of campaign names, 0.04% of npm names, none of the 10,000 most downloaded "
+        "(docs/measurements.md)."
     )
     options: ClassVar[Mapping[str, Option]] = {
         "min-score": Option(0.6, "flag names whose shape scores at least this (0..1)"),

@@ -172,6 +172,22 @@ def new_publisher(facts: PackageFacts) -> tuple[str, list[str]] | None:
     return publisher, sorted(set(earlier))
 
 
+def _takeover_signs(facts: PackageFacts, ctx: CheckContext) -> list[Evidence]:
+    """What else about this release looks like a takeover: it ends a quiet period, comes from
+    a publisher who never published the package, or lost the provenance earlier versions had."""
+    out = []
+    wake = dormant_gap(facts, ctx)
+    if wake is not None:
+        out.append(Evidence("after a quiet period", f"{wake[1].days} days", "registry"))
+    changed = new_publisher(facts)
+    if changed is not None and not _has_provenance(facts):
+        out.append(Evidence("new publisher", changed[0], "registry"))
+    lost = provenance_lost(facts)
+    if lost is not None:
+        out.append(Evidence("provenance lost", f"{lost[0].version} had it", "registry"))
+    return out
+
+
 @register
 class NewInstallScript(PackageRule):
     id = "new-install-script"
@@ -200,19 +216,9 @@ class NewInstallScript(PackageRule):
         evidence.append(
             Evidence("previous version", f"{prev.version}: no install script", "registry")
         )
-        level = self.level
-        wake = dormant_gap(facts, ctx)
-        if wake is not None:
-            evidence.append(Evidence("after a quiet period", f"{wake[1].days} days", "registry"))
-            level = Level.BLOCK
-        changed = new_publisher(facts)
-        if changed is not None:
-            evidence.append(Evidence("new publisher", changed[0], "registry"))
-            level = Level.BLOCK
-        lost = provenance_lost(facts)
-        if lost is not None:
-            evidence.append(Evidence("provenance lost", f"{lost[0].version} had it", "registry"))
-            level = Level.BLOCK
+        takeover = _takeover_signs(facts, ctx)
+        evidence += takeover
+        level = Level(min(Level.BLOCK, self.level + 1)) if takeover else self.level
         yield self.finding(
             pkg,
             f"adds an install script ({', '.join(scripts)}) that {prev.version} did not have",
@@ -281,8 +287,10 @@ class NewDependency(PackageRule):
         "Routine releases add dependencies all the time, so this is information. A new "
         "dependency whose package was itself created within `new_days` (default 30) of this "
         "release is the event-stream 3.3.6 shape (flatmap-stream, created days before it was "
-        "added by a new maintainer): that case is raised one level (warn by default). The "
-        "dependency's creation date is read from its facts when it is in the same tree."
+        "added by a new maintainer): that case is raised one level (warn by default), and two "
+        "(block by default) when the release also ends a quiet period, comes from a new "
+        "publisher or lost provenance. The dependency's creation date is read from its facts "
+        "when it is in the same tree."
     )
     needs = PACKUMENT
     options: ClassVar[Mapping[str, Option]] = {
@@ -309,10 +317,13 @@ class NewDependency(PackageRule):
         when = _published(facts) or ctx.now
         window = timedelta(days=int(ctx.option(self, "new_days")))
         created = self._created(pkg, ctx)
+        # a new sibling in the package's own scope is the same owner's work, not a stranger's
         brand_new = [
             n
             for n in added
-            if created.get(n) is not None and when - created[n] <= window  # type: ignore[operator]
+            if created.get(n) is not None
+            and when - created[n] <= window  # type: ignore[operator]
+            and not (pkg.scope is not None and n.startswith(pkg.scope + "/"))
         ]
         evidence = [
             Evidence(
@@ -325,14 +336,21 @@ class NewDependency(PackageRule):
         ]
         evidence.append(Evidence("previous version", prev.version, "registry"))
         message = f"adds dependenc{'y' if len(added) == 1 else 'ies'} {', '.join(added)}"
+        level = self.level
         if brand_new:
             message += f"; brand-new package(s): {', '.join(brand_new)}"
+            level = Level(min(Level.BLOCK, self.level + 1))
+            # the event-stream shape: a brand-new dependency from a new hand, or after silence
+            takeover = _takeover_signs(facts, ctx)
+            if takeover:
+                evidence += takeover
+                level = Level(min(Level.BLOCK, self.level + 2))
         yield self.finding(
             pkg,
             message,
             evidence=tuple(evidence),
             hint=_pin_hint(facts, prev, "without these dependencies", self.id),
-            level=Level(min(Level.BLOCK, self.level + 1)) if brand_new else self.level,
+            level=level,
         )
 
     @staticmethod
@@ -356,7 +374,9 @@ class PublisherChange(PackageRule):
         "versions: a new maintainer, or someone who took the package over (event-stream 3.3.6 "
         "by right9ctrl). Phished maintainers publish under their own name (the 2025 chalk/debug "
         "compromise), which this rule does not see; `provenance-lost` and `new-install-script` "
-        "may. Unknown publishers never count."
+        "may. A new publisher whose release carries a provenance attestation (a move to "
+        "trusted publishing from CI) is reported one level lower (info by default). Unknown "
+        "publishers never count."
     )
     needs = PACKUMENT
 
@@ -369,24 +389,34 @@ class PublisherChange(PackageRule):
             return
         publisher, earlier = changed
         prev = previous_version(facts)
+        evidence = [
+            Evidence("publisher", publisher, "registry"),
+            Evidence("earlier publishers", ", ".join(earlier), "registry"),
+        ]
+        attested = _has_provenance(facts)
+        if attested:
+            evidence.append(Evidence("this version", "has a provenance attestation", "registry"))
         yield self.finding(
             pkg,
             f"published by {publisher}, who published no earlier version",
-            evidence=(
-                Evidence("publisher", publisher, "registry"),
-                Evidence("earlier publishers", ", ".join(earlier), "registry"),
-            ),
+            evidence=tuple(evidence),
             hint=_pin_hint(facts, prev, "by an earlier publisher", self.id),
+            # moving to CI (trusted) publishing changes the account but proves the source
+            level=Level(max(Level.INFO, self.level - 1)) if attested else self.level,
         )
 
 
-def provenance_lost(facts: PackageFacts) -> tuple[VersionInfo, VersionInfo | None] | None:
-    """(latest earlier version with provenance, newest such) when this version lost it."""
+def _has_provenance(facts: PackageFacts) -> bool | None:
     info = facts.version_info()
     has = info.has_provenance if info is not None else None
     if has is None and facts.manifest is not None:
         has = facts.manifest.has_attestations
-    if has is not False:
+    return has
+
+
+def provenance_lost(facts: PackageFacts) -> tuple[VersionInfo, VersionInfo | None] | None:
+    """(latest earlier version with provenance, newest such) when this version lost it."""
+    if _has_provenance(facts) is not False:
         return None
     known = [v for v in earlier_versions(facts) if v.has_provenance is not None]
     if not known or not known[-1].has_provenance:

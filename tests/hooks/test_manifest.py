@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ MANIFEST = ROOT / ".pre-commit-hooks.yaml"
 clientlib = pytest.importorskip("pre_commit.clientlib")
 
 
-def _hooks() -> list[dict[str, object]]:
+def _hooks() -> list[dict[str, Any]]:
     return list(clientlib.load_manifest(str(MANIFEST)))
 
 

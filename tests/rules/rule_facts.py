@@ -24,6 +24,10 @@ from npmguard.model import Finding, LockedPackage, Lockfile, Occurrence, Report,
 from npmguard.policy.model import Policy
 from npmguard.rules.base import CheckContext, ProjectInfo, Rule, all_rules
 
+# Load the registry in RULE_MODULES order before a test imports a rule module directly:
+# registration order is the order docs and SARIF list rules in.
+all_rules()
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rules"
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
 

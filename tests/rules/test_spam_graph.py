@@ -230,3 +230,22 @@ def test_allow_entry_for_spam_score() -> None:
     report, _ = run_engine(lockfile, facts, SPAM_RULES, policy=policy)
     verdicts = {v.package.name: v.verdict for v in report.packages}
     assert verdicts[CHAIN[0]] is Verdict.WARN  # other spam findings still warn
+
+
+def test_clone_cluster_splits_by_size_and_one_scope_is_info() -> None:
+    def pkg_facts(name: str, size: int) -> PackageFacts:
+        texts = {"package.json": json.dumps({"name": name}), "index.js": "export * from './lib';"}
+        tb = tarball(["lib/index.js", "readme.md"], texts, unpacked_size=size)
+        return PackageFacts(name=name, version="1.0.0", tarball=tb)
+
+    sizes = {"remark-a": 4_000, "rehype-b": 9_000, "rehype-c": 30_000}
+    lockfile = tree(*(locked(n, "1.0.0") for n in sizes))
+    facts = {f"{n}@1.0.0": pkg_facts(n, s) for n, s in sizes.items()}
+    assert list(CloneCluster().check(context(lockfile, facts))) == []  # same shape, other code
+
+    scoped = ["@aria/focus", "@aria/ssr", "@aria/utils"]
+    lockfile = tree(*(locked(n, "1.0.0") for n in scoped))
+    facts = {f"{n}@1.0.0": pkg_facts(n, 5_000 + i * 10) for i, n in enumerate(scoped)}
+    found = list(CloneCluster().check(context(lockfile, facts)))
+    assert len(found) == 3 and {f.level for f in found} == {Level.INFO}
+    assert any(e.label == "one scope" for e in found[0].evidence)

@@ -61,9 +61,26 @@ def test_event_stream_brand_new_dependency_is_raised_a_level() -> None:
     assert len(findings) == 1
     f = findings[0]
     assert f.package == "event-stream"
-    assert f.level == Level.WARN  # info by default, one up for a package 4 days old
+    # info by default, one up for a package 4 days old, one more: new publisher, quiet period
+    assert f.level == Level.BLOCK
     assert "brand-new" in f.message and "flatmap-stream" in f.message
     assert any("created 2018-09-05" in e.value for e in f.evidence)
+    labels = {e.label for e in f.evidence}
+    assert {"new publisher", "after a quiet period"} <= labels
+
+
+def test_brand_new_dependency_alone_warns() -> None:
+    es, flat = load("event-stream-3.3.6"), load("flatmap-stream-0.1.1")
+    same_hand = tuple(
+        replace(v, publisher="dominictarr") for v in es.versions or ()
+    )  # as if the old maintainer had added it
+    es = replace(es, versions=same_hand)
+    lockfile = tree(
+        for_facts(es, requires=[flat.key]), for_facts(flat, dependents=[es.key], depth=2)
+    )
+    ctx = context(lockfile, {es.key: es, flat.key: flat}, now=NOW)  # years later: no wake
+    (f,) = NewDependency().check(ctx)
+    assert f.level == Level.WARN
 
 
 def test_new_dependency_without_the_dependency_facts_stays_info() -> None:
@@ -270,3 +287,33 @@ def test_unknown_facts_never_produce_findings() -> None:
     lockfile = tree(locked("y", "1.0.0"))
     for rule in rules:
         assert list(rule().check(context(lockfile, {}))) == [], rule.id
+
+
+def test_move_to_trusted_publishing_is_only_info() -> None:
+    ms = load("ms-2.1.4")
+    versions = tuple(
+        replace(v, publisher="GitHub Actions") if v.version == "2.1.4" else v
+        for v in ms.versions or ()
+    )
+    found = check(PublisherChange, replace(ms, versions=versions))
+    assert len(found) == 1 and found[0].level == Level.INFO
+    assert any(e.value == "has a provenance attestation" for e in found[0].evidence)
+
+
+def test_new_sibling_in_own_scope_is_not_brand_new() -> None:
+    when = at("2026-11-20T00:00:00")
+    main = PackageFacts(
+        name="@acme/core",
+        version="2.1.0",
+        versions=(
+            VersionInfo("2.0.0", published=when - timedelta(days=90), dependency_names=()),
+            VersionInfo("2.1.0", published=when),
+        ),
+        manifest=ManifestFacts(dependencies={"@acme/helpers": "^1.0.0"}),
+    )
+    sibling = PackageFacts(name="@acme/helpers", version="1.0.0", created=when - timedelta(days=2))
+    lockfile = tree(
+        for_facts(main, requires=[sibling.key]), for_facts(sibling, dependents=[main.key])
+    )
+    (f,) = NewDependency().check(context(lockfile, {main.key: main, sibling.key: sibling}))
+    assert f.level == Level.INFO and "brand-new" not in f.message

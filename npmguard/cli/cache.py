@@ -1,0 +1,142 @@
+"""``npmguard cache info`` / ``npmguard cache clear``: the facts store and the HTTP cache."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+
+HTTP_CACHE = "http.sqlite"
+
+
+def register(sub: Any) -> None:
+    from npmguard.cli import add_common
+
+    p = sub.add_parser(
+        "cache",
+        help="show or clear the reputation cache (registry facts and HTTP cache)",
+        description=(
+            "The cache holds what npmguard learned from registries: compact facts per package\n"
+            "(refreshed after 24 hours), per version and per tarball (kept: published\n"
+            "versions never change), in facts.sqlite, and the HTTP cache, in http.sqlite.\n"
+            "Location: --cache-dir, else $NPMGUARD_CACHE_DIR, else the user cache folder.\n"
+            "Imported feeds (npmguard db) live elsewhere and are not touched."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    csub = p.add_subparsers(dest="cache_command", metavar="SUBCOMMAND")
+    for name, help_text, func in (
+        ("info", "where the cache is, its size and what it holds", run_info),
+        ("clear", "delete everything cached (the next check fetches again)", run_clear),
+    ):
+        cp = csub.add_parser(name, help=help_text, description=help_text)
+        cp.add_argument(
+            "--cache-dir",
+            type=Path,
+            default=os.environ.get("NPMGUARD_CACHE_DIR") or None,
+            help="the cache folder (env NPMGUARD_CACHE_DIR)",
+        )
+        add_common(cp)
+        cp.set_defaults(func=func)
+    add_common(p)
+    p.set_defaults(func=lambda args: _usage(p))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    from npmguard.errors import ExitCode
+
+    parser.print_help(sys.stderr)
+    return int(ExitCode.USAGE)
+
+
+def _size(path: Path) -> int:
+    return sum(
+        Path(f"{path}{suffix}").stat().st_size
+        for suffix in ("", "-wal", "-shm")
+        if Path(f"{path}{suffix}").exists()
+    )
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover
+
+
+def _http_entries(path: Path) -> int | None:
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            return int(db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from npmguard.paths import cache_dir
+    from npmguard.reputation.store import DEFAULT_TTL, FILE_NAME, FactsStore
+
+    directory = cache_dir(args.cache_dir)
+    out = [f"location: {directory}"]
+    facts_path = directory / FILE_NAME
+    total = 0
+    if facts_path.exists():
+        with FactsStore(facts_path) as store:
+            stats = store.stats()
+        total += _size(facts_path)
+        out.append(
+            f"facts:    {facts_path.name}, {_human(_size(facts_path))}: {stats.packages} packages "
+            f"(fresh for {DEFAULT_TTL / 3600:.0f} h), {stats.versions} versions, "
+            f"{stats.tarballs} tarballs"
+        )
+        if stats.packages:
+            out.append(f"          {_size(facts_path) / stats.packages / 1024:.1f} KB per package")
+    else:
+        out.append("facts:    empty")
+    http_path = directory / HTTP_CACHE
+    if http_path.exists():
+        total += _size(http_path)
+        entries = _http_entries(http_path)
+        count = "unreadable" if entries is None else f"{entries} responses"
+        out.append(f"http:     {http_path.name}, {_human(_size(http_path))}: {count}")
+    else:
+        out.append("http:     empty")
+    out.append(f"total:    {_human(total)}")
+    print("\n".join(out))
+    return 0
+
+
+def run_clear(args: argparse.Namespace) -> int:
+    from npmguard.errors import UsageError
+    from npmguard.paths import cache_dir
+    from npmguard.reputation.store import FILE_NAME, FactsStore
+
+    directory = cache_dir(args.cache_dir)
+    facts_path = directory / FILE_NAME
+    freed = 0
+    if facts_path.exists():
+        before = _size(facts_path)
+        # emptied in a transaction, not deleted: other running npmguard processes keep a
+        # valid file
+        with FactsStore(facts_path) as store:
+            store.clear()
+        freed += before - _size(facts_path)
+    for suffix in ("", "-wal", "-shm"):
+        part = directory / f"{HTTP_CACHE}{suffix}"
+        if part.exists():
+            freed += part.stat().st_size
+            try:
+                part.unlink()
+            except OSError as e:
+                raise UsageError(f"{part}: cannot delete: {e.strerror}") from e
+    if not getattr(args, "quiet", False):
+        print(f"cleared {directory} ({_human(max(freed, 0))} freed)", file=sys.stderr)
+    return 0

@@ -1,0 +1,448 @@
+"""The facts source the engine asks: the facts store first, the registry for what is missing.
+
+Warm path: every package picture is fresh (younger than the TTL) and every locked version's
+manifest is stored, so facts come from SQLite alone: no packument is parsed and the HTTP
+stack is never imported. Cold path: the missing or stale package documents are fetched
+concurrently (each parsed and reduced to compact facts in its worker as it arrives, never
+all held at once), then written in one transaction. Tarballs are fetched only when a rule
+needs their content (``Need.TARBALL``), checked against the lockfile's integrity, read in
+memory, and their facts kept for good under that integrity.
+
+Failures: a registry that cannot be reached falls back to whatever is cached, however old,
+with a warning. With nothing cached it is an exit-3 ``RegistryError``, unless the policy says
+``on-unreachable = "warn"``: then those packages' facts are unknown and a warning says so.
+``--offline`` never touches the network: packages with nothing cached get unknown facts, and a
+cache with nothing for any of them is the same exit-3 error.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Protocol
+
+from npmguard.errors import RegistryError
+from npmguard.facts import FactsStatus, ManifestFacts, Need, PackageFacts, TarballFacts
+from npmguard.model import LockedPackage
+from npmguard.reputation import codec
+from npmguard.reputation.extract import PackagePicture, extract_package
+from npmguard.reputation.store import DEFAULT_TTL, FactsStore, NewPackage, StoredPackage
+
+if TYPE_CHECKING:
+    from npmguard.registry.client import PackumentResponse, RegistryClient
+
+log = logging.getLogger(__name__)
+
+OFFLINE_MISSING = "not in cache (offline)"
+TARBALL_WORKERS = 16
+
+
+class RegistryConfig(Protocol):
+    def registry_for(self, package_name: str) -> str: ...
+
+
+class _Progress(Protocol):
+    def advance(self, done: int, total: int, message: str = "") -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    """One package document's outcome, reduced in the worker thread."""
+
+    status: str  # "ok" | "not-found" | "error"
+    picture: PackagePicture | None = None
+    picture_blob: bytes | None = None
+    manifests: Mapping[str, ManifestFacts] = field(default_factory=dict)
+    manifest_blobs: Mapping[str, bytes] = field(default_factory=dict)
+    error: str | None = None
+    unreachable: bool = False
+
+
+@dataclass
+class _Known:
+    """What this run knows about one package name."""
+
+    registry: str
+    status: str  # "ok" | "not-found" | "unknown"
+    picture: PackagePicture | None = None
+    present: frozenset[str] = frozenset()
+    fetched_at: float | None = None
+    from_cache: bool = True
+    error: str | None = None
+    unreachable: bool = False
+
+
+class ReputationSource:
+    """``facts_for(packages, needs)`` for the engine, backed by a :class:`FactsStore`."""
+
+    def __init__(
+        self,
+        store: FactsStore,
+        client: RegistryClient | None = None,
+        *,
+        config: RegistryConfig | None = None,
+        client_factory: Callable[[], RegistryClient] | None = None,
+        offline: bool = False,
+        refresh: bool = False,
+        ttl: float = DEFAULT_TTL,
+        progress: Callable[[], _Progress] | None = None,
+        on_unreachable: str = "fail",
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        if config is None and client is None:
+            raise ValueError("ReputationSource needs a client or a config")
+        self.store = store
+        self._client = client
+        self._client_factory = client_factory
+        self.config: RegistryConfig
+        if config is not None:
+            self.config = config
+        else:
+            assert client is not None
+            self.config = client.config
+        self.offline = offline
+        self.refresh = refresh
+        self.ttl = ttl
+        self._progress = progress
+        self.on_unreachable = on_unreachable
+        self._now = now
+        self.fetched: list[str] = []  # names fetched by the last call (for tests and explain)
+        self._stored_manifests: dict[tuple[str, str, str], bytes] = {}
+        self._fresh_manifests: dict[tuple[str, str, str], ManifestFacts] = {}
+
+    @property
+    def client(self) -> RegistryClient:
+        if self._client is None:
+            if self._client_factory is None:
+                raise RuntimeError("no registry client and no way to make one")
+            self._client = self._client_factory()
+        return self._client
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- the FactsSource protocol --------------------------------------------------------------
+
+    def facts_for(
+        self, packages: Sequence[LockedPackage], needs: frozenset[Need]
+    ) -> Mapping[str, PackageFacts]:
+        wanted_pkgs = [p for p in packages if p.on_registry]
+        if not wanted_pkgs or not needs & {Need.PACKUMENT, Need.TARBALL}:
+            return {}
+        versions: dict[str, set[str]] = {}
+        for pkg in wanted_pkgs:
+            versions.setdefault(pkg.name, set()).add(pkg.version)
+        known = self._packages(versions)
+        manifests = self._manifests(known, versions)
+        tarballs: dict[str, TarballFacts] = {}
+        if Need.TARBALL in needs:
+            tarballs = self._tarballs(wanted_pkgs, known, manifests)
+        return {
+            pkg.key: self._facts(pkg, known[pkg.name], manifests, tarballs) for pkg in wanted_pkgs
+        }
+
+    # -- package pictures ----------------------------------------------------------------------
+
+    def _packages(self, versions: Mapping[str, set[str]]) -> dict[str, _Known]:
+        registry = {name: self.config.registry_for(name) for name in versions}
+        rows = self.store.packages((registry[n], n) for n in versions)
+        self._stored_manifests = self.store.manifests(
+            (registry[n], n, v) for n, vs in versions.items() for v in vs
+        )
+        now = self._now()
+        known: dict[str, _Known] = {}
+        to_fetch: list[str] = []
+        for name in versions:
+            row = rows.get((registry[name], name))
+            known[name] = self._from_row(registry[name], row)
+            if self.offline:
+                continue
+            item = known[name]
+            stale = row is None or self.refresh or row.age(now) > self.ttl
+            lacking = any(
+                v in item.present and (item.registry, name, v) not in self._stored_manifests
+                for v in versions[name]
+            )
+            if stale or lacking:
+                to_fetch.append(name)
+        self.fetched = to_fetch
+        if to_fetch:
+            self._fetch(to_fetch, versions, known, rows)
+        self._check_unknown(known)
+        return known
+
+    def _from_row(self, registry: str, row: StoredPackage | None) -> _Known:
+        if row is None:
+            error = OFFLINE_MISSING if self.offline else "not fetched"
+            return _Known(registry, "unknown", error=error)
+        if row.status != "ok" or row.picture is None:
+            return _Known(registry, "not-found", fetched_at=row.fetched_at)
+        picture = codec.decode_picture(row.name, row.picture)
+        present = frozenset(i.version for i in picture.versions)
+        return _Known(registry, "ok", picture, present, row.fetched_at)
+
+    def _fetch(
+        self,
+        names: list[str],
+        versions: Mapping[str, set[str]],
+        known: dict[str, _Known],
+        rows: Mapping[tuple[str, str], StoredPackage],
+    ) -> None:
+        def reduce(response: PackumentResponse) -> _Fetched:
+            if response.status == "not-found":
+                return _Fetched("not-found")
+            if response.status != "ok" or response.data is None:
+                return _Fetched("error", error=response.error, unreachable=response.unreachable)
+            got = extract_package(response.name, response.data, versions.get(response.name, ()))
+            return _Fetched(
+                "ok",
+                picture=got.picture,
+                picture_blob=codec.encode_picture(got.picture),
+                manifests=got.manifests,
+                manifest_blobs={v: codec.encode_manifest(m) for v, m in got.manifests.items()},
+            )
+
+        progress = self._progress() if self._progress is not None else None
+        try:
+            results = self.client.map_packuments(names, reduce, progress=progress, use_cache=False)
+        finally:
+            if progress is not None:
+                progress.close()
+        now = self._now()
+        new: list[NewPackage] = []
+        stale_used: list[str] = []
+        for name, got in results.items():
+            item = known[name]
+            if got.status == "ok" and got.picture is not None:
+                present = frozenset(i.version for i in got.picture.versions)
+                known[name] = _Known(item.registry, "ok", got.picture, present, now, False)
+                for version, manifest in got.manifests.items():
+                    self._fresh_manifests[(item.registry, name, version)] = manifest
+                new.append(
+                    NewPackage(item.registry, name, "ok", got.picture_blob, got.manifest_blobs)
+                )
+            elif got.status == "not-found":
+                known[name] = _Known(item.registry, "not-found", fetched_at=now, from_cache=False)
+                new.append(NewPackage(item.registry, name, "not-found", None, {}))
+            elif (item.registry, name) in rows:
+                stale_used.append(name)  # keep the older facts: better than none
+            else:
+                item.error = got.error or "registry error"
+                item.unreachable = got.unreachable
+        if stale_used:
+            log.warning(
+                "the registry did not answer for %d package(s) (%s); using cached facts",
+                len(stale_used),
+                ", ".join(stale_used[:3]) + (" ..." if len(stale_used) > 3 else ""),
+            )
+        self.store.save(new, now=now)
+
+    def _check_unknown(self, known: Mapping[str, _Known]) -> None:
+        missing = [n for n, k in known.items() if k.status == "unknown"]
+        if not missing:
+            return
+        names = ", ".join(missing[:3]) + (" ..." if len(missing) > 3 else "")
+        if self.offline:
+            if len(missing) < len(known):
+                log.warning(
+                    "%d package(s) have nothing cached and --offline is set (%s): their "
+                    "registry facts are unknown",
+                    len(missing),
+                    names,
+                )
+                return
+            error = RegistryError(
+                f"{names}: nothing cached for {len(missing)} package(s) and --offline is set",
+                hint="run once without --offline to fill the cache (or point --cache-dir / "
+                "NPMGUARD_CACHE_DIR at a filled one)",
+            )
+        else:
+            unreachable = [n for n in missing if known[n].unreachable]
+            if not unreachable:
+                log.warning("no registry facts for %s: %s", names, known[missing[0]].error)
+                return
+            first = known[unreachable[0]]
+            error = RegistryError(
+                f"{', '.join(unreachable[:3])}: {first.error or 'registry unreachable'}; "
+                f"nothing cached for {len(unreachable)} package(s)",
+                hint="check the network and the registry/proxy settings in .npmrc, run with "
+                '--offline to check with what is cached, or set on-unreachable = "warn" in '
+                "the policy",
+            )
+        if self.on_unreachable == "warn":
+            log.warning("%s; their registry facts are unknown (on-unreachable = warn)", error)
+            return
+        raise error
+
+    # -- manifests and tarballs ----------------------------------------------------------------
+
+    def _manifests(
+        self, known: Mapping[str, _Known], versions: Mapping[str, set[str]]
+    ) -> dict[tuple[str, str], ManifestFacts]:
+        fresh = self._fresh_manifests
+        out: dict[tuple[str, str], ManifestFacts] = {}
+        for name, vs in versions.items():
+            registry = known[name].registry
+            for v in vs:
+                manifest = fresh.get((registry, name, v))
+                if manifest is None:
+                    blob = self._stored_manifests.get((registry, name, v))
+                    manifest = codec.decode_manifest(blob) if blob is not None else None
+                if manifest is not None:
+                    out[(name, v)] = manifest
+        self._fresh_manifests = {}
+        return out
+
+    def _tarballs(
+        self,
+        packages: Iterable[LockedPackage],
+        known: Mapping[str, _Known],
+        manifests: Mapping[tuple[str, str], ManifestFacts],
+    ) -> dict[str, TarballFacts]:
+        """Tarball facts by name@version, from the store or fetched (online only)."""
+        targets: dict[str, tuple[LockedPackage, str, str | None]] = {}
+        for pkg in packages:
+            manifest = manifests.get((pkg.name, pkg.version))
+            if known[pkg.name].status != "ok" or manifest is None:
+                continue
+            integrity = pkg.integrity or manifest.dist_integrity
+            url = pkg.resolved if (pkg.resolved or "").startswith(("https:", "http:")) else None
+            if integrity:
+                targets[pkg.key] = (pkg, integrity, url or manifest.dist_tarball)
+        stored = self.store.tarballs(t[1] for t in targets.values())
+        out = {
+            key: codec.decode_tarball(stored[t[1]]) for key, t in targets.items() if t[1] in stored
+        }
+        missing = [t for key, t in targets.items() if key not in out and t[2]]
+        if missing and not self.offline:
+            out.update(self._fetch_tarballs(missing))
+        return out
+
+    def _fetch_tarballs(
+        self, targets: Sequence[tuple[LockedPackage, str, str | None]]
+    ) -> dict[str, TarballFacts]:
+        from npmguard.errors import NpmguardError
+        from npmguard.registry.tarball import read_tarball
+
+        client = self.client
+
+        def one(target: tuple[LockedPackage, str, str | None]) -> TarballFacts | str:
+            pkg, integrity, url = target
+            try:
+                data = client.get_tarball(url or "", integrity, name=pkg.name)
+                return read_tarball(data, name=pkg.key)
+            except NpmguardError as e:
+                return str(e)
+
+        out: dict[str, TarballFacts] = {}
+        blobs: dict[str, bytes] = {}
+        failures: list[str] = []
+        progress = self._progress() if self._progress is not None else None
+        try:
+            with ThreadPoolExecutor(max_workers=min(TARBALL_WORKERS, len(targets))) as pool:
+                for done, (target, got) in enumerate(
+                    zip(targets, pool.map(one, targets), strict=True), 1
+                ):
+                    if progress is not None:
+                        progress.advance(done, len(targets), "tarballs")
+                    if isinstance(got, str):
+                        failures.append(got)
+                        continue
+                    out[target[0].key] = got
+                    blobs[target[1]] = codec.encode_tarball(got)
+        finally:
+            if progress is not None:
+                progress.close()
+        for message in failures[:5]:
+            log.warning("%s", message)
+        if len(failures) > 5:
+            log.warning("... and %d more tarballs could not be read", len(failures) - 5)
+        self.store.save(tarballs=blobs, now=self._now())
+        return out
+
+    # -- assembling ----------------------------------------------------------------------------
+
+    def _facts(
+        self,
+        pkg: LockedPackage,
+        item: _Known,
+        manifests: Mapping[tuple[str, str], ManifestFacts],
+        tarballs: Mapping[str, TarballFacts],
+    ) -> PackageFacts:
+        fetched_at = (
+            None
+            if item.fetched_at is None
+            else datetime.fromtimestamp(item.fetched_at, timezone.utc)
+        )
+        if item.status == "not-found":
+            return PackageFacts(
+                pkg.name,
+                pkg.version,
+                FactsStatus.NOT_FOUND,
+                registry=item.registry,
+                fetched_at=fetched_at,
+                from_cache=item.from_cache,
+                error="the registry answered 404",
+            )
+        picture = item.picture
+        if item.status != "ok" or picture is None:
+            return PackageFacts(
+                pkg.name, pkg.version, FactsStatus.UNKNOWN, registry=item.registry, error=item.error
+            )
+        return PackageFacts(
+            pkg.name,
+            pkg.version,
+            FactsStatus.KNOWN,
+            registry=item.registry,
+            versions=picture.versions,
+            dist_tags=picture.dist_tags,
+            created=picture.created,
+            modified=picture.modified,
+            unpublished=picture.unpublished,
+            maintainers=picture.maintainers,
+            package_deprecated=picture.package_deprecated,
+            version_present=pkg.version in item.present,
+            manifest=manifests.get((pkg.name, pkg.version)),
+            tarball=tarballs.get(pkg.key),
+            fetched_at=fetched_at,
+            from_cache=item.from_cache,
+        )
+
+
+def open_facts_source(args: Any, config: Any, policy: Any) -> ReputationSource:
+    """The facts source for a CLI run: the store under the cache dir, a client made only if
+    something must be fetched. ``args`` carries ``offline``, ``refresh``, ``cache_dir``,
+    ``quiet``; ``policy`` its ``on_unreachable``."""
+    from npmguard.paths import cache_dir
+
+    directory = cache_dir(getattr(args, "cache_dir", None))
+    offline = bool(getattr(args, "offline", False))
+    quiet = bool(getattr(args, "quiet", False))
+
+    def make_client() -> RegistryClient:
+        from npmguard.registry.client import RegistryClient
+        from npmguard.registry.http import make_session
+
+        # no HTTP body cache: the compact facts are what is kept (see the module docs)
+        return RegistryClient(config, make_session(config, None, offline))
+
+    def make_progress() -> _Progress:
+        from npmguard.progress import make_progress as make
+
+        return make(enabled=not quiet)
+
+    return ReputationSource(
+        FactsStore.in_dir(directory),
+        config=config,
+        client_factory=make_client,
+        offline=offline,
+        refresh=bool(getattr(args, "refresh", False)),
+        progress=make_progress,
+        on_unreachable=str(getattr(policy, "on_unreachable", "fail")),
+    )

@@ -1,0 +1,279 @@
+"""Known-bad from the registry itself: taken down, replaced by a placeholder, a version pulled,
+bytes that differ from what the registry publishes.
+
+Every rule here reads the package document (``Need.PACKUMENT``); unknown facts (offline with
+nothing cached, a registry error) never produce a finding.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterator, Mapping
+
+from npmguard.facts import FactsStatus, Need, PackageFacts
+from npmguard.model import Evidence, Finding, Level, LockedPackage
+from npmguard.rules.base import CheckContext, PackageRule, register
+from npmguard.rules.history import day
+from npmguard.semver import compare, sort_versions, valid_version
+
+FAMILY = "known-bad"
+PACKUMENT = frozenset({Need.PACKUMENT})
+HOLDER_DESCRIPTION = "security holding package"
+HOLDER_REPOSITORY = "npm/security-holder"
+
+
+def _registry_facts(pkg: LockedPackage, ctx: CheckContext) -> PackageFacts | None:
+    return ctx.facts_for(pkg) if pkg.on_registry else None
+
+
+def _dependents(pkg: LockedPackage) -> str:
+    if not pkg.dependents:
+        return "it is a direct dependency: remove it from package.json"
+    shown = ", ".join(pkg.dependents[:3]) + (" ..." if len(pkg.dependents) > 3 else "")
+    return f"it comes in through {shown}: update or replace those"
+
+
+def is_security_version(version: str) -> bool:
+    from npmguard.reputation.extract import SECURITY_VERSION
+
+    return SECURITY_VERSION.match(version) is not None
+
+
+@register
+class RemovedPackage(PackageRule):
+    id = "removed-package"
+    level = Level.BLOCK
+    family = FAMILY
+    description = "The registry took the package down, or no longer has it at all."
+    help = (
+        "npm removes malware and spam by deleting every version (the package document is left "
+        "with `versions: {}`), by unpublishing (`time.unpublished`), or entirely (the registry "
+        "answers 404). A lockfile that still names such a package installs something the "
+        "registry no longer vouches for, or fails: either way, find out why it went."
+    )
+    needs = PACKUMENT
+
+    def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
+        facts = _registry_facts(pkg, ctx)
+        if facts is None or facts.registry is None:
+            return
+        hint = f"remove {pkg.name}; {_dependents(pkg)}"
+        where = Evidence("registry", facts.registry, "npm config")
+        if facts.status is FactsStatus.NOT_FOUND:
+            resolved = pkg.resolved
+            if resolved is not None and not resolved.startswith(facts.registry):
+                return  # the lockfile says it came from elsewhere; lock-host rules judge that
+            yield self.finding(
+                pkg,
+                f"{pkg.name} does not exist on the registry any more (HTTP 404)",
+                evidence=(
+                    where,
+                    Evidence("registry answer", "404 Not Found", "registry"),
+                    Evidence("resolved", resolved or "(none: the default registry)", "lockfile"),
+                ),
+                hint=hint,
+            )
+            return
+        if facts.status is not FactsStatus.KNOWN or facts.versions is None:
+            return
+        if facts.unpublished is not None:
+            yield self.finding(
+                pkg,
+                f"{pkg.name} was unpublished from the registry on {day(facts.unpublished)}",
+                evidence=(
+                    where,
+                    Evidence("unpublished", facts.unpublished.isoformat(), "registry"),
+                ),
+                hint=hint,
+            )
+        elif not facts.versions:
+            tags = ", ".join(f"{k}={v}" for k, v in (facts.dist_tags or {}).items()) or "none"
+            yield self.finding(
+                pkg,
+                f"the registry has {pkg.name} but no versions of it: taken down",
+                evidence=(
+                    where,
+                    Evidence("versions", "0", "registry"),
+                    Evidence("dist-tags", tags, "registry"),
+                ),
+                hint=hint,
+            )
+
+
+@register
+class SecurityHolder(PackageRule):
+    id = "security-holder"
+    level = Level.BLOCK
+    family = FAMILY
+    description = "The package is an npm security placeholder (0.0.1-security): it was malware."
+    help = (
+        "When npm takes a malicious package down it often publishes an empty placeholder "
+        "(`0.0.1-security`, `0.0.2-security`, `1.0.0-security`, ...) described as "
+        '"security holding package" from the `npm/security-holder` repository, so the name '
+        "cannot be taken again. A lockfile that locks the placeholder, or a package whose "
+        "latest version is one, points at a package npm removed for malware or typosquatting."
+    )
+    needs = PACKUMENT
+
+    def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
+        facts = _registry_facts(pkg, ctx)
+        manifest = facts.manifest if facts is not None else None
+        latest = facts.latest if facts is not None else None
+        hint = (
+            f"remove {pkg.name}: npm replaced it after taking malware down; if you meant a "
+            f"similarly named package, check the spelling; {_dependents(pkg)}"
+        )
+        if is_security_version(pkg.version):
+            evidence = [Evidence("locked version", pkg.version, "lockfile")]
+            if manifest is not None:
+                if (manifest.description or "").strip().lower() == HOLDER_DESCRIPTION:
+                    evidence.append(Evidence("description", manifest.description or "", "registry"))
+                if HOLDER_REPOSITORY in (manifest.repository or ""):
+                    evidence.append(Evidence("repository", manifest.repository or "", "registry"))
+            confirmed = len(evidence) > 1
+            yield self.finding(
+                pkg,
+                f"{pkg.key} is an npm security placeholder"
+                + (" (confirmed by the registry)" if confirmed else ""),
+                evidence=tuple(evidence),
+                hint=hint,
+            )
+        elif latest is not None and is_security_version(latest):
+            yield self.finding(
+                pkg,
+                f"npm replaced {pkg.name} with a security placeholder ({latest}): the package "
+                "was taken down",
+                evidence=(
+                    Evidence("dist-tags.latest", latest, "registry"),
+                    Evidence("locked version", pkg.version, "lockfile"),
+                ),
+                hint=hint,
+            )
+
+
+@register
+class VersionMissing(PackageRule):
+    id = "version-missing"
+    level = Level.BLOCK
+    family = FAMILY
+    description = "The locked version is no longer on the registry, while others still are."
+    help = (
+        "npm pulls single versions after a compromise is found (event-stream@3.3.6 carried the "
+        "flatmap-stream payload) and leaves the versions around them. A lockfile that still "
+        "locks a pulled version installs the bad release from caches and mirrors."
+    )
+    needs = PACKUMENT
+
+    def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
+        facts = _registry_facts(pkg, ctx)
+        if (
+            facts is None
+            or facts.status is not FactsStatus.KNOWN
+            or not facts.versions
+            or facts.version_present is not False
+            or facts.unpublished is not None
+        ):
+            return
+        names = [v.version for v in facts.versions]
+        below, above = _neighbours(pkg.version, names)
+        evidence = [
+            Evidence("locked version", pkg.version, "lockfile"),
+            Evidence("versions on the registry", str(len(names)), "registry"),
+        ]
+        if below:
+            evidence.append(Evidence("nearest version below", below, "registry"))
+        if above:
+            evidence.append(Evidence("nearest version above", above, "registry"))
+        safe = below or facts.latest
+        hint = (
+            f"{pkg.name}@{safe} is the newest version below it that the registry still has; "
+            f"pin that (or upgrade past it) and regenerate the lockfile"
+            if safe
+            else f"pick another version of {pkg.name} and regenerate the lockfile"
+        )
+        yield self.finding(
+            pkg,
+            f"{pkg.key} was removed from the registry; {len(names)} other versions remain",
+            evidence=tuple(evidence),
+            hint=hint,
+        )
+
+
+def _neighbours(version: str, versions: list[str]) -> tuple[str | None, str | None]:
+    if not valid_version(version):
+        return None, None
+    ordered = sort_versions(v for v in versions if valid_version(v) and "-" not in v)
+    below = [v for v in ordered if compare(v, version) < 0]
+    above = [v for v in ordered if compare(v, version) > 0]
+    return (below[-1] if below else None), (above[0] if above else None)
+
+
+def ssri(text: str | None) -> dict[str, set[str]]:
+    """``sha512-...`` tokens by algorithm."""
+    out: dict[str, set[str]] = {}
+    for token in (text or "").split():
+        algo, sep, digest = token.partition("-")
+        if sep and digest:
+            out.setdefault(algo.lower(), set()).add(digest.split("?", 1)[0])
+    return out
+
+
+def _registry_hashes(integrity: str | None, shasum: str | None) -> Mapping[str, set[str]]:
+    hashes = ssri(integrity)
+    if shasum and re.fullmatch(r"[0-9a-fA-F]{40}", shasum):
+        hashes.setdefault("sha1", set()).add(base64.b64encode(bytes.fromhex(shasum)).decode())
+    return hashes
+
+
+@register
+class IntegrityMismatch(PackageRule):
+    id = "integrity-mismatch"
+    level = Level.BLOCK
+    family = FAMILY
+    description = "The lockfile's integrity differs from the registry's for that version."
+    help = (
+        "Published versions never change, so the integrity npm recorded must equal the "
+        "registry's `dist.integrity` (or `dist.shasum` for old sha1 lockfiles). A difference "
+        "means the lockfile was edited to point at other bytes, or the registry (or a mirror) "
+        "serves something else than it did."
+    )
+    needs = PACKUMENT
+
+    def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
+        facts = _registry_facts(pkg, ctx)
+        manifest = facts.manifest if facts is not None else None
+        if manifest is None:
+            return
+        registry = _registry_hashes(manifest.dist_integrity, manifest.dist_shasum)
+        for occurrence in pkg.occurrences:
+            locked = ssri(occurrence.integrity)
+            common = [
+                a for a in ("sha512", "sha384", "sha256", "sha1") if a in locked and a in registry
+            ]
+            if not common or locked[common[0]] & registry[common[0]]:
+                continue  # nothing to compare (unknown), or a match
+            algo = common[0]
+            yield self.finding(
+                pkg,
+                f"{pkg.key}: the lockfile's {algo} integrity differs from the registry's",
+                evidence=(
+                    Evidence(
+                        "lockfile integrity",
+                        occurrence.integrity or "",
+                        f"lockfile {occurrence.path}",
+                    ),
+                    Evidence(
+                        "registry integrity",
+                        f"{algo}-{sorted(registry[algo])[0]}",
+                        "registry dist.shasum"
+                        if algo == "sha1" and not manifest.dist_integrity
+                        else "registry dist.integrity",
+                    ),
+                ),
+                hint=(
+                    f"do not install it until you know why: delete the {occurrence.path} entry "
+                    f"and let npm lock {pkg.key} again from the registry (npm install)"
+                ),
+                line=occurrence.line if occurrence.line is not None else pkg.line,
+            )

@@ -1,0 +1,128 @@
+"""The campaign-name grammar on hand-made names of each shape, and on legitimate look-alikes.
+
+The campaign-like names here are made up for the tests (same grammar, other words and
+numbers), not copied from the tracker's list.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from npmguard.names import NameVerdict, classify, split_scope, tokenize
+from npmguard.names.words import split_into, word_list
+
+THRESHOLD = 0.6
+
+
+def flagged(name: str) -> NameVerdict | None:
+    verdict = classify(name)
+    return verdict if verdict is not None and verdict.score >= THRESHOLD else None
+
+
+@pytest.mark.parametrize(
+    ("name", "pattern"),
+    [
+        ("budi-rendang23-kyu", "first-food-digits"),
+        ("sari-nasigoreng7-pokle", "first-food-digits"),
+        ("wulan-gado-gado41-mbak", "first-food-digits"),
+        ("dimas-bakso5", "first-food-digits"),
+        ("yoga-rujaksate18-lamo", "first-food-digits"),  # two foods glued
+        ("tari-31", "first-digits"),
+        ("gentle_otter_q7x", "adjective-animal"),
+        ("brave_walrus_k2p", "adjective-animal"),
+        ("sleepy-teal-heron", "adjective-animal"),
+        ("clumsy_badger-fastdev", "adjective-animal"),
+        ("frosty_otter-teagooddev", "adjective-animal"),
+        ("velvet_gopher_m4r", "adjective-animal"),  # unknown adjective, '_' + code suffix
+        ("rollup-alnitak-relay-mintaka", "star-mashup"),
+        ("webpack-bellatrix-parser-schedar-yarn", "star-mashup"),
+        ("mawar-appteadev", "tea-farming"),
+        ("obor-teagooddev", "tea-farming"),
+        ("budirendang", "glued-name-food"),
+        ("emilyjohnson", "glued-full-name"),
+        ("mobakiu-fasugi-ilamuao", "random-syllables"),
+    ],
+)
+def test_campaign_shapes_are_flagged(name: str, pattern: str) -> None:
+    verdict = flagged(name)
+    assert verdict is not None, classify(name)
+    assert verdict.pattern == pattern
+    assert 0 < verdict.score <= 1
+    assert verdict.explanation  # says what it saw
+
+
+def test_explanation_names_the_parts() -> None:
+    verdict = flagged("budi-rendang23-kyuu")
+    assert verdict is not None
+    assert verdict.explanation == (
+        "first name 'budi' + food 'rendang' + digits '23' + suffix 'kyuu'"
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        # Indonesian payment SDKs, dictionaries and other legitimate Indonesian words
+        "midtrans-client",
+        "midtrans-node",
+        "xendit-node",
+        "xendit-js-node",
+        "kbbi",
+        "kbbi-js",
+        "nasi",
+        "nasi-goreng",
+        "sate",
+        "react-nasi",
+        "rupiah-format",
+        "terbilang",
+        "indonesia-area",
+        # popular shapes that resemble the grammar
+        "lightningcss-linux-x64-musl",
+        "is-es6-generator-function",
+        "collect-v8-coverage",
+        "string_decoder",
+        "child_process",
+        "happy-dom",
+        "lru-cache",
+        "fast-deep-equal",
+        "eslint-plugin-react-hooks",
+        "buffer-crc32",
+        "cli-table3",
+        "react-dnd-html5-backend",
+        "@babel/core",
+        "@types/node",
+        "quasar",
+        "@quasar/app-vite",
+        "orion-ui",
+        "aurora-data-api",
+    ],
+)
+def test_legitimate_look_alikes_are_not_flagged(name: str) -> None:
+    assert flagged(name) is None, classify(name)
+
+
+def test_scope_is_ignored_for_the_grammar_but_kept_for_mashups() -> None:
+    assert flagged("@someone/budi-rendang23-kyu") is not None
+    assert flagged("rollup-alnitak-relay-mintaka") is not None
+
+
+def test_tokenize_and_scope() -> None:
+    assert split_scope("@a/b-c") == ("a", "b-c")
+    assert split_scope("b-c") == (None, "b-c")
+    toks = tokenize("Budi-Sate12_x")
+    assert [(t.text, t.sep) for t in toks] == [("budi", ""), ("sate", "-"), ("12", ""), ("x", "_")]
+    assert toks[2].is_digits and toks[1].is_word
+
+
+def test_split_into_compound_foods() -> None:
+    foods = word_list("foods")
+    assert split_into("rujaksoto", foods) == ("rujak", "soto")
+    assert split_into("nasiuduk", foods) is not None
+    assert split_into("webpack", foods) is None
+
+
+def test_word_lists_load_and_reject_unknown_lists() -> None:
+    assert "rendang" in word_list("foods")
+    assert "budi" in word_list("id-first-names")
+    with pytest.raises(KeyError):
+        word_list("passwords")
