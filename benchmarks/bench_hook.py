@@ -57,8 +57,10 @@ def main() -> int:
     args = ap.parse_args()
 
     extra: list[str] = []
+    note = ""
     if args.lockfile_only or not _has_reputation_store():
         extra.append("--lockfile-only")
+        note = " [lockfile-only" + ("]" if args.lockfile_only else ": no reputation store here]")
     registry = _npm_registry()
     work = Path(tempfile.mkdtemp(prefix="npmguard-bench-hook-"))
     try:
@@ -90,7 +92,8 @@ def main() -> int:
         print(
             f"warm: median {median:.3f} s, min {min(warm):.3f} s, max {max(warm):.3f} s "
             f"over {len(warm)} runs (budget {args.budget:.1f} s)"
-            + (" [lockfile-only: no reputation store in this checkout]" if extra else "")
+            + note
+            + f" [load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs]"
         )
         return 0 if median <= args.budget else 1
     finally:

@@ -1,7 +1,7 @@
 """Hit and false-positive rates of the name rules, as a Markdown table on stdout.
 
     .venv/bin/python benchmarks/rule_rates.py            # offline, ~30 s
-    .venv/bin/python benchmarks/rule_rates.py --online-top 1000   # by hand, needs the registry
+    .venv/bin/python benchmarks/rule_rates.py --online-top 1000  # by hand, online: all rules
 
 Hit rate: share of the campaign names in ``../shared/data/campaign/`` the rule flags, on the
 fixed train / holdout split of ``campaign_split.py`` (train: what the grammar and word lists

@@ -110,6 +110,14 @@ class Engine:
         return frozenset(needs)
 
     def run(self, lockfiles: Sequence[Lockfile]) -> Report:
+        try:
+            return self._run(lockfiles)
+        finally:
+            close = getattr(self.progress, "close", None)
+            if close is not None:
+                close()  # stop a spinner before the report or a prompt is printed
+
+    def _run(self, lockfiles: Sequence[Lockfile]) -> Report:
         all_findings: list[Finding] = []
         verdicts: list[PackageVerdict] = []
         used_allows: set[int] = set()

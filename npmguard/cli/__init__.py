@@ -24,6 +24,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "npmguard.cli.shell_init",
     "npmguard.cli.db",
     "npmguard.cli.policy",
+    "npmguard.cli.explain",
+    "npmguard.cli.cache",
 )
 
 DESCRIPTION = """\

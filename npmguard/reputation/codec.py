@@ -17,7 +17,7 @@ from typing import Any
 from npmguard.facts import ManifestFacts, TarballFacts, VersionInfo
 from npmguard.reputation.extract import PackagePicture
 
-FORMAT = 1  # bump when an encoding changes; the store's schema version follows it
+FORMAT = 2  # bump when an encoding changes; the store's schema version follows it
 
 
 def _pack(doc: Any) -> bytes:
@@ -60,7 +60,7 @@ def encode_picture(picture: PackagePicture) -> bytes:
     publishers, messages, bins, deps = _Table(), _Table(), _Table(), _Table()
     doc = {
         "v": [i.version for i in picture.versions],
-        "t": [_ts(i.published) for i in picture.versions],
+        "t": _deltas([i.published for i in picture.versions]),
         "p": [publishers.ref(i.publisher) for i in picture.versions],
         "i": [_flag(i.has_install_script) for i in picture.versions],
         "a": [_flag(i.has_provenance) for i in picture.versions],
@@ -84,6 +84,35 @@ def encode_picture(picture: PackagePicture) -> bytes:
     return _pack(doc)
 
 
+def _deltas(times: Sequence[datetime | None]) -> list[int | None]:
+    """Publish times as milliseconds since the previous known one: small, repetitive numbers
+    that compress well (versions come in publish order)."""
+    out: list[int | None] = []
+    previous = 0
+    for when in times:
+        if when is None:
+            out.append(None)
+            continue
+        ms = round(when.timestamp() * 1000)
+        out.append(ms - previous)
+        previous = ms
+    return out
+
+
+def _undeltas(deltas: Sequence[int | None]) -> list[datetime | None]:
+    out: list[datetime | None] = []
+    previous = 0
+    fromts = datetime.fromtimestamp
+    utc = timezone.utc
+    for delta in deltas:
+        if delta is None:
+            out.append(None)
+            continue
+        previous += delta
+        out.append(fromts(previous / 1000, utc))
+    return out
+
+
 def _refs(table: Sequence[Any], refs: Sequence[int]) -> list[Any]:
     return [None if r < 0 else table[r] for r in refs]
 
@@ -95,7 +124,7 @@ def decode_picture(name: str, blob: bytes) -> PackagePicture:
     infos = tuple(
         VersionInfo(
             version,
-            None if t is None else datetime.fromtimestamp(t, timezone.utc),
+            t,
             publisher,
             None if i is None else bool(i),
             None if a is None else bool(a),
@@ -105,7 +134,7 @@ def decode_picture(name: str, blob: bytes) -> PackagePicture:
         )
         for version, t, publisher, i, a, deprecated, bin_names, dependency_names in zip(
             doc["v"],
-            doc["t"],
+            _undeltas(doc["t"]),
             _refs(doc["P"], doc["p"]),
             doc["i"],
             doc["a"],

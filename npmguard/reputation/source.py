@@ -17,7 +17,10 @@ cache with nothing for any of them is the same exit-3 error.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,12 +36,14 @@ from npmguard.reputation.extract import PackagePicture, extract_package
 from npmguard.reputation.store import DEFAULT_TTL, FactsStore, NewPackage, StoredPackage
 
 if TYPE_CHECKING:
-    from npmguard.registry.client import PackumentResponse, RegistryClient
+    from npmguard.registry.client import RegistryClient
 
 log = logging.getLogger(__name__)
 
 OFFLINE_MISSING = "not in cache (offline)"
 TARBALL_WORKERS = 16
+PACKUMENT_WORKERS = 16
+BIG_DOCUMENT = 4 * 1024 * 1024  # bytes of JSON; bigger documents are parsed one at a time
 
 
 class RegistryConfig(Protocol):
@@ -114,6 +119,8 @@ class ReputationSource:
         self._now = now
         self.fetched: list[str] = []  # names fetched by the last call (for tests and explain)
         self._stored_manifests: dict[tuple[str, str, str], bytes] = {}
+        self._down: dict[str, str] = {}  # registry -> why it could not be reached (this run)
+        self._big = threading.Semaphore(1)
         self._fresh_manifests: dict[tuple[str, str, str], ManifestFacts] = {}
 
     @property
@@ -194,23 +201,23 @@ class ReputationSource:
         known: dict[str, _Known],
         rows: Mapping[tuple[str, str], StoredPackage],
     ) -> None:
-        def reduce(response: PackumentResponse) -> _Fetched:
-            if response.status == "not-found":
-                return _Fetched("not-found")
-            if response.status != "ok" or response.data is None:
-                return _Fetched("error", error=response.error, unreachable=response.unreachable)
-            got = extract_package(response.name, response.data, versions.get(response.name, ()))
-            return _Fetched(
-                "ok",
-                picture=got.picture,
-                picture_blob=codec.encode_picture(got.picture),
-                manifests=got.manifests,
-                manifest_blobs={v: codec.encode_manifest(m) for v, m in got.manifests.items()},
-            )
-
         progress = self._progress() if self._progress is not None else None
+        done = 0
+        lock = threading.Lock()
+        client = self.client
+
+        def one(name: str) -> _Fetched:
+            nonlocal done
+            got = self._fetch_one(client, name, versions.get(name, ()))
+            with lock:
+                done += 1
+                if progress is not None:
+                    progress.advance(done, len(names), "package documents")
+            return got
+
         try:
-            results = self.client.map_packuments(names, reduce, progress=progress, use_cache=False)
+            with ThreadPoolExecutor(max_workers=min(PACKUMENT_WORKERS, len(names))) as pool:
+                results = dict(zip(names, pool.map(one, names), strict=True))
         finally:
             if progress is not None:
                 progress.close()
@@ -242,6 +249,53 @@ class ReputationSource:
                 ", ".join(stale_used[:3]) + (" ..." if len(stale_used) > 3 else ""),
             )
         self.store.save(new, now=now)
+
+    def _fetch_one(self, client: RegistryClient, name: str, wanted: Iterable[str]) -> _Fetched:
+        """GET one package document (no HTTP body cache: the compact facts are what is kept),
+        parse it and reduce it to encoded facts in this worker thread. Documents over
+        ``BIG_DOCUMENT`` bytes are parsed one at a time: a 20 MB document is ~70 MB parsed."""
+        from npmguard.registry.client import escape_name
+        from npmguard.registry.http import UnreachableError
+        from npmguard.urls import host_of, redact
+
+        registry = self.config.registry_for(name)
+        down = self._down.get(registry)
+        if down is not None:
+            return _Fetched("error", error=down, unreachable=True)
+        url = registry + escape_name(name)
+        try:
+            response = client.session.get(url, use_cache=False, registry=registry)
+        except UnreachableError as e:
+            self._down.setdefault(registry, str(e))
+            return _Fetched("error", error=str(e), unreachable=True)
+        except RegistryError as e:
+            return _Fetched("error", error=str(e))
+        status = response.status_code
+        if status == 404:
+            return _Fetched("not-found")
+        if status != 200:
+            why = f"HTTP {status} from {redact(registry)}"
+            if status in (401, 403):
+                why += f": access denied; check the credentials for {host_of(url)} in .npmrc"
+            return _Fetched("error", error=why)
+        body = response.content
+        with self._big if len(body) > BIG_DOCUMENT else contextlib.nullcontext():
+            try:
+                data = json.loads(body)
+            except ValueError as e:
+                return _Fetched("error", error=f"{name}: not a JSON package document ({e})")
+            del body
+            if not isinstance(data, dict):
+                return _Fetched("error", error=f"{name}: not a JSON object")
+            got = extract_package(name, data, wanted)
+            del data
+        return _Fetched(
+            "ok",
+            picture=got.picture,
+            picture_blob=codec.encode_picture(got.picture),
+            manifests=got.manifests,
+            manifest_blobs={v: codec.encode_manifest(m) for v, m in got.manifests.items()},
+        )
 
     def _check_unknown(self, known: Mapping[str, _Known]) -> None:
         missing = [n for n, k in known.items() if k.status == "unknown"]
@@ -311,6 +365,8 @@ class ReputationSource:
             manifest = manifests.get((pkg.name, pkg.version))
             if known[pkg.name].status != "ok" or manifest is None:
                 continue
+            if _conflicts(pkg.integrity, manifest.dist_integrity):
+                continue  # integrity-mismatch blocks it; the bytes could never be verified
             integrity = pkg.integrity or manifest.dist_integrity
             url = pkg.resolved if (pkg.resolved or "").startswith(("https:", "http:")) else None
             if integrity:
@@ -413,6 +469,21 @@ class ReputationSource:
             fetched_at=fetched_at,
             from_cache=item.from_cache,
         )
+
+
+def _hashes(integrity: str | None) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for token in (integrity or "").split():
+        algo, _, digest = token.partition("-")
+        if digest:
+            out.setdefault(algo.lower(), set()).add(digest.split("?", 1)[0])
+    return out
+
+
+def _conflicts(locked: str | None, registry: str | None) -> bool:
+    """Whether two SSRI strings name different bytes under an algorithm they share."""
+    a, b = _hashes(locked), _hashes(registry)
+    return any(not (a[algo] & b[algo]) for algo in a.keys() & b.keys())
 
 
 def open_facts_source(args: Any, config: Any, policy: Any) -> ReputationSource:

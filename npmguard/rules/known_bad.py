@@ -267,7 +267,7 @@ class IntegrityMismatch(PackageRule):
                         "registry integrity",
                         f"{algo}-{sorted(registry[algo])[0]}",
                         "registry dist.shasum"
-                        if algo == "sha1" and not manifest.dist_integrity
+                        if algo == "sha1" and manifest.dist_shasum
                         else "registry dist.integrity",
                     ),
                 ),

@@ -65,7 +65,7 @@ def _run(inv: NpmInvocation, opts: GuardOptions) -> int:
     if inv.guarded is Guarded.EXEC or inv.is_global:
         return _run_standalone(inv, opts)
     root = project_root(inv)
-    before = ProjectFiles.read(root)
+    before = ProjectFiles.read(root, extra_specs=_local_positionals(inv, root))
     direct = inv.guarded is Guarded.CLEAN_INSTALL or (
         inv.guarded is Guarded.INSTALL and not inv.positionals and lockfile_in_sync(root)
     )
@@ -101,6 +101,18 @@ def _run(inv: NpmInvocation, opts: GuardOptions) -> int:
             say("dry run: the tree passed; not installing")
             return 0
         return _install(inv, opts, root, before, changed, report)
+
+
+def _local_positionals(inv: NpmInvocation, root: Path) -> tuple[str, ...]:
+    """Package arguments that are local paths, made relative to the project root."""
+    out = []
+    for spec in inv.positionals:
+        text = spec[5:] if spec.startswith("file:") else spec
+        if text.startswith(("./", "../", "/")):
+            path = (Path.cwd() / text).resolve()
+            if path.is_relative_to(root.resolve()):
+                out.append("./" + path.relative_to(root.resolve()).as_posix())
+    return tuple(out)
 
 
 def _resolution_argv(inv: NpmInvocation) -> list[str]:

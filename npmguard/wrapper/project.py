@@ -96,17 +96,29 @@ class ProjectFiles:
     files: dict[str, bytes]
 
     @classmethod
-    def read(cls, root: Path) -> ProjectFiles:
+    def read(cls, root: Path, extra_specs: tuple[str, ...] = ()) -> ProjectFiles:
+        """The files npm needs to resolve in a copy: manifests, lockfile, .npmrc, and the
+        local tarballs and folders that package.json files (or ``extra_specs``) point at."""
         files: dict[str, bytes] = {}
         for name in TOP_FILES:
             path = root / name
             if path.is_file():
                 files[name] = path.read_bytes()
-        for folder in (*workspace_dirs(root), *link_targets(root)):
+        folders = [root, *workspace_dirs(root)]
+        for folder in (*folders[1:], *link_targets(root)):
             rel = folder.relative_to(root).as_posix()
             for name in ("package.json", ".npmrc"):
                 if (folder / name).is_file():
                     files[f"{rel}/{name}"] = (folder / name).read_bytes()
+        specs = [(root, s) for s in extra_specs]
+        for folder in folders:
+            manifest = read_json(folder / "package.json")
+            for field in ("dependencies", "devDependencies", "optionalDependencies"):
+                deps = manifest.get(field)
+                if isinstance(deps, dict):
+                    specs += [(folder, v) for v in deps.values() if isinstance(v, str)]
+        for base, spec in specs:
+            _add_local(files, root, base, spec)
         return cls(root=root, files=files)
 
     @property
@@ -130,6 +142,24 @@ class ProjectFiles:
                 if self.files.get(rel) != data:
                     out[rel] = data
         return out
+
+
+def _add_local(files: dict[str, bytes], root: Path, base: Path, spec: str) -> None:
+    """Add a local tarball, or a local folder's package.json, that ``spec`` names."""
+    text = spec[5:] if spec.startswith("file:") else spec
+    if not (spec.startswith("file:") or text.startswith(("./", "../", "/", "~"))):
+        return
+    try:
+        target = (base / Path(text).expanduser()).resolve()
+    except (OSError, RuntimeError):
+        return
+    if not target.is_relative_to(root.resolve()):
+        return  # outside the project: npm reads it where it is (absolute paths still work)
+    rel = target.relative_to(root.resolve()).as_posix()
+    if target.is_file():
+        files[rel] = target.read_bytes()
+    elif (target / "package.json").is_file():
+        files[f"{rel}/package.json"] = (target / "package.json").read_bytes()
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -22,7 +22,7 @@ HOLDER_DESCRIPTION = "security holding package"
 
 @pytest.fixture
 def registry() -> Iterator[FakeRegistry]:
-    reg = FakeRegistry()
+    reg = FakeRegistry(max_age=0)
     reg.add_version("left-pad", "1.3.0", files={"index.js": "module.exports = (s) => s;\n"})
     reg.add_version(
         "evil-pkg",

@@ -1,0 +1,272 @@
+"""``npmguard explain NAME[@VERSION]``: every fact known about a package, and every finding."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from npmguard.errors import UsageError
+from npmguard.facts import Need, PackageFacts
+from npmguard.model import Finding, LockedPackage, Lockfile, Occurrence, SourceKind
+
+PLACEHOLDER_VERSION = "0.0.0-npmguard-explain"
+
+
+def register(sub: Any) -> None:
+    from npmguard.cli import add_common
+    from npmguard.cli.check import add_check_options
+
+    p = sub.add_parser(
+        "explain",
+        help="every fact known about a package, where it came from, and every finding",
+        description=(
+            "Show what npmguard knows about one package: the registry's package picture, the\n"
+            "version's manifest and tarball facts, where each came from (registry, cache,\n"
+            "lockfile), and every finding the rules make with its evidence. With a lockfile\n"
+            "(--lockfile, or ./package-lock.json) the package's entries there are explained;\n"
+            "otherwise a one-package tree is checked (the latest version if none is given)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  npmguard explain left-pad\n"
+            "  npmguard explain event-stream@3.3.6\n"
+            "  npmguard explain @babel/core --lockfile app/package-lock.json --offline"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("package", metavar="NAME[@VERSION]")
+    p.add_argument("--lockfile", type=Path, help="explain the package's entries in this lockfile")
+    add_check_options(p)
+    add_common(p)
+    p.set_defaults(func=run)
+
+
+def split_spec(spec: str) -> tuple[str, str | None]:
+    """``@scope/name@1.2.3`` -> (``@scope/name``, ``1.2.3``); no version -> None."""
+    at = spec.rfind("@")
+    if at > 0:
+        return spec[:at], spec[at + 1 :] or None
+    return spec, None
+
+
+class _Recording:
+    """A facts source that remembers what it handed out."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.facts: dict[str, PackageFacts] = {}
+
+    def facts_for(
+        self, packages: Sequence[LockedPackage], needs: frozenset[Need]
+    ) -> Mapping[str, PackageFacts]:
+        got: Mapping[str, PackageFacts] = self.inner.facts_for(packages, needs)
+        self.facts.update(got)
+        return got
+
+
+def _synthetic(
+    name: str, version: str, project_dir: Path, facts: PackageFacts | None = None
+) -> Lockfile:
+    """A one-package tree, locked as npm would lock it from the registry's dist fields."""
+    manifest = facts.manifest if facts is not None else None
+    resolved = manifest.dist_tarball if manifest is not None else None
+    integrity = manifest.dist_integrity if manifest is not None else None
+    pkg = LockedPackage(
+        name=name,
+        version=version,
+        source=SourceKind.REGISTRY,
+        occurrences=(Occurrence(f"node_modules/{name}", name, resolved, integrity),),
+    )
+    return Lockfile(project_dir / "(explain)", "synthetic", 3, (pkg,))
+
+
+def _probe(source: Any, name: str, version: str, project_dir: Path) -> PackageFacts | None:
+    pkg = _synthetic(name, version, project_dir).packages[0]
+    facts: PackageFacts | None = source.facts_for([pkg], frozenset({Need.PACKUMENT})).get(pkg.key)
+    return facts
+
+
+def run(args: argparse.Namespace) -> int:
+    from npmguard.cli.check import read_project
+    from npmguard.engine import Engine
+    from npmguard.lockfile import load_lockfile
+    from npmguard.policy.load import load_policy
+    from npmguard.registry.npmrc import load_npm_config
+    from npmguard.reputation.source import open_facts_source
+
+    name, version = split_spec(args.package)
+    if not name:
+        raise UsageError(f"{args.package}: expected NAME or NAME@VERSION")
+    lock_path = args.lockfile
+    if lock_path is None and (Path.cwd() / "package-lock.json").exists():
+        lock_path = Path.cwd() / "package-lock.json"
+    project_dir = lock_path.resolve().parent if lock_path else Path.cwd().resolve()
+    policy = load_policy(args.policy, project_dir)
+    config = load_npm_config(project_dir)
+    source = _Recording(open_facts_source(args, config, policy))
+    lockfile: Lockfile | None = None
+    if lock_path is not None:
+        if not lock_path.exists():
+            raise UsageError(f"{lock_path}: no such file")
+        full = load_lockfile(lock_path)
+        mine = tuple(
+            p for p in full.packages if p.name == name and (version is None or p.version == version)
+        )
+        if mine:
+            lockfile = full
+            keys = {p.key for p in mine}
+    if lockfile is None:
+        if version is None:
+            probe = _probe(source.inner, name, PLACEHOLDER_VERSION, project_dir)
+            version = probe.latest if probe is not None and probe.latest else None
+            if version is None:
+                raise UsageError(
+                    f"{name}: the registry names no latest version; give one: {name}@VERSION",
+                    hint=f"npmguard explain {name}@VERSION",
+                )
+        facts = _probe(source.inner, name, version, project_dir)
+        lockfile = _synthetic(name, version, project_dir, facts)
+        keys = {f"{name}@{version}"}
+    engine = Engine(
+        policy,
+        facts_source=source,
+        project=read_project(project_dir),
+        allowed_registries=config.registry_urls(),
+        only=keys,
+    )
+    report = engine.run([lockfile])
+    for verdict in report.packages:
+        pkg = verdict.package
+        print(
+            "\n".join(
+                describe(
+                    pkg,
+                    source.facts.get(pkg.key),
+                    [f for f in report.findings if f.key == pkg.key],
+                    synthetic=lockfile.format == "synthetic",
+                    verdict=str(verdict.verdict),
+                )
+            )
+        )
+    sys.stdout.flush()
+    return 0
+
+
+def _line(label: str, value: object, source: str = "") -> str:
+    where = f"  [{source}]" if source else ""
+    return f"  {label + ':':<24} {value}{where}"
+
+
+def _items(mapping: Mapping[str, str]) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in mapping.items()) or "none"
+
+
+def describe(
+    pkg: LockedPackage,
+    facts: PackageFacts | None,
+    findings: Sequence[Finding],
+    *,
+    synthetic: bool = False,
+    verdict: str = "",
+) -> list[str]:
+    """The explanation of one package as text lines."""
+    out = [f"{pkg.key}  verdict: {verdict}", ""]
+    if not synthetic:
+        out.append("lockfile")
+        out.append(_line("source", pkg.source, "lockfile"))
+        for occ in pkg.occurrences:
+            out.append(_line("at", f"{occ.path} (line {occ.line or '?'})", "lockfile"))
+            out.append(_line("resolved", occ.resolved or "none", "lockfile"))
+            out.append(_line("integrity", occ.integrity or "none", "lockfile"))
+        out.append(_line("install script", pkg.has_install_script, "lockfile"))
+        if pkg.dependents:
+            out.append(_line("required by", ", ".join(pkg.dependents), "lockfile"))
+        out.append("")
+    out += _describe_facts(facts)
+    out.append(f"findings ({len(findings)})")
+    for f in findings:
+        allowed = f" (allowed: {f.allowed_by})" if f.allowed_by else ""
+        out.append(f"  {f.effective_level} {f.rule}: {f.message}{allowed}")
+        for e in f.evidence:
+            out.append(f"      {e.label}: {e.value}" + (f"  [{e.source}]" if e.source else ""))
+        if f.hint:
+            out.append(f"      hint: {f.hint}")
+    if not findings:
+        out.append("  none")
+    return [*out, ""]
+
+
+def _describe_facts(facts: PackageFacts | None) -> list[str]:
+    if facts is None:
+        return ["registry", "  not asked (not a registry package, or no rule needs it)", ""]
+    origin = "cache" if facts.from_cache else "registry"
+    when = facts.fetched_at.isoformat(timespec="seconds") if facts.fetched_at else "never"
+    out = [
+        "registry",
+        _line("status", facts.status),
+        _line("registry", facts.registry or "unknown"),
+        _line("fetched", f"{when} (read from the {origin})"),
+    ]
+    if facts.error:
+        out.append(_line("error", facts.error))
+    if facts.versions is not None:
+        out.append(_line("versions", len(facts.versions), origin))
+        out.append(_line("dist-tags", _items(facts.dist_tags or {}), origin))
+        for label, value in (
+            ("created", facts.created),
+            ("modified", facts.modified),
+            ("unpublished", facts.unpublished),
+        ):
+            out.append(_line(label, value.isoformat() if value else "unknown", origin))
+        people = ", ".join(facts.maintainers) if facts.maintainers is not None else "unknown"
+        out.append(_line("maintainers", people, origin))
+        out.append(_line("package deprecated", _unknown(facts.package_deprecated), origin))
+        out.append(_line("version present", _unknown(facts.version_present), origin))
+        info = facts.version_info()
+        if info is not None:
+            out.append(_line("published", info.published or "unknown", origin))
+            out.append(_line("publisher", info.publisher or "unknown", origin))
+            out.append(_line("provenance", _unknown(info.has_provenance), origin))
+    out.append("")
+    m = facts.manifest
+    if m is not None:
+        out.append("manifest (this version's package.json on the registry)")
+        for label, item in (
+            ("description", m.description),
+            ("repository", m.repository),
+            ("license", m.license),
+            ("scripts", _items(m.scripts)),
+            ("bin", _items(m.bin)),
+            ("dependencies", _items(m.dependencies)),
+            ("dist.integrity", m.dist_integrity),
+            ("dist.shasum", m.dist_shasum),
+            ("dist.tarball", m.dist_tarball),
+            ("files", m.dist_file_count),
+            ("unpacked size", m.dist_unpacked_size),
+            ("signatures", _unknown(m.has_signatures)),
+            ("attestations", _unknown(m.has_attestations)),
+            ("deprecated", m.deprecated or "no"),
+            ("tea protocol", m.tea_protocol),
+        ):
+            shown: object = "unknown" if item is None else item
+            out.append(_line(label, shown, origin))
+        out.append("")
+    t = facts.tarball
+    if t is not None:
+        out.append("tarball (read in memory after its integrity was checked)")
+        out.append(_line("files", len(t.files), "tarball"))
+        out.append(_line("unpacked size", t.unpacked_size, "tarball"))
+        out.append(_line("tea.yaml", t.has_tea_yaml, "tarball"))
+        out.append(_line("code", t.has_code, "tarball"))
+        out.append(_line("scripts", _items(t.manifest_scripts), "tarball package.json"))
+        if m is not None and dict(t.manifest_scripts) != dict(m.scripts):
+            out.append(_line("note", "the tarball's scripts differ from the registry's", "tarball"))
+        out.append("")
+    return out
+
+
+def _unknown(value: bool | None) -> str:
+    return "unknown" if value is None else ("yes" if value else "no")

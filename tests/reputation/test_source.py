@@ -1,0 +1,248 @@
+"""ReputationSource: warm from the store, cold from the registry, offline, unreachable."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from npmguard.errors import ExitCode, RegistryError
+from npmguard.facts import FactsStatus, Need, TarballFacts
+from npmguard.model import LockedPackage, Occurrence, SourceKind
+from npmguard.registry.client import PackumentResponse
+from npmguard.reputation.source import OFFLINE_MISSING, ReputationSource
+from npmguard.reputation.store import DEFAULT_TTL, FactsStore
+
+REG = "https://registry.example/"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "reputation"
+PACKUMENT = frozenset({Need.PACKUMENT})
+
+
+class Config:
+    def registry_for(self, package_name: str) -> str:
+        return REG
+
+
+class FakeClient:
+    """The RegistryClient surface ReputationSource uses, serving dicts."""
+
+    def __init__(self, docs: dict[str, dict[str, Any]], *, down: bool = False) -> None:
+        self.config = Config()
+        self.docs = docs
+        self.down = down
+        self.asked: list[str] = []
+        self.tarballs: list[str] = []
+
+    def map_packuments(
+        self, names: Iterable[str], extract: Callable[[PackumentResponse], Any], *a: Any, **k: Any
+    ) -> dict[str, Any]:
+        out = {}
+        for name in names:
+            self.asked.append(name)
+            if self.down:
+                resp = PackumentResponse(
+                    name, "error", error="connection refused", unreachable=True
+                )
+            elif name in self.docs:
+                resp = PackumentResponse(name, "ok", data=json.loads(json.dumps(self.docs[name])))
+            else:
+                resp = PackumentResponse(name, "not-found", http_status=404)
+            out[name] = extract(resp)
+        return out
+
+    def get_tarball(self, url: str, integrity: str | None, *, name: str | None = None) -> bytes:
+        self.tarballs.append(url)
+        return b"tarball"
+
+
+def locked(name: str, version: str, integrity: str | None = "sha512-AAAA") -> LockedPackage:
+    occ = Occurrence(f"node_modules/{name}", name, f"{REG}{name}/-/{name}-{version}.tgz", integrity)
+    return LockedPackage(name, version, SourceKind.REGISTRY, (occ,))
+
+
+def demo_doc() -> dict[str, Any]:
+    doc: dict[str, Any] = json.loads((FIXTURES / "public-full.json").read_text())
+    return doc
+
+
+def source(
+    tmp_path: Path, client: FakeClient | None = None, *, now: float = 1000.0, **kw: Any
+) -> ReputationSource:
+    def no_client() -> Any:
+        raise AssertionError("the registry was asked on a path that must not need it")
+
+    return ReputationSource(
+        FactsStore.in_dir(tmp_path),
+        client,  # type: ignore[arg-type]
+        config=Config(),
+        client_factory=no_client,
+        now=lambda: now,
+        **kw,
+    )
+
+
+def test_cold_then_warm_gives_the_same_facts(tmp_path: Path) -> None:
+    client = FakeClient({"demo-cli": demo_doc()})
+    pkgs = [locked("demo-cli", "1.0.0"), locked("demo-cli", "2.0.0"), locked("nope", "1.0.0")]
+    cold = source(tmp_path, client).facts_for(pkgs, PACKUMENT)
+    assert client.asked == ["demo-cli", "nope"]
+    warm_src = source(tmp_path, now=1000.0 + DEFAULT_TTL - 1)  # no client at all
+    warm = warm_src.facts_for(pkgs, PACKUMENT)
+    assert warm_src.fetched == []
+    for key in cold:
+        a, b = cold[key], warm[key]
+        assert (a.status, a.versions, a.manifest, a.dist_tags, a.version_present) == (
+            b.status,
+            b.versions,
+            b.manifest,
+            b.dist_tags,
+            b.version_present,
+        )
+        assert not a.from_cache and b.from_cache
+    f = warm["demo-cli@2.0.0"]
+    assert f.status is FactsStatus.KNOWN and f.version_present is True
+    assert f.manifest is not None and f.manifest.publisher == "mallory"
+    assert f.latest == "2.0.0" and f.maintainers == ("alice", "bob")
+    assert warm["nope@1.0.0"].status is FactsStatus.NOT_FOUND
+
+
+def test_stale_pictures_and_refresh_fetch_again(tmp_path: Path) -> None:
+    client = FakeClient({"demo-cli": demo_doc()})
+    pkgs = [locked("demo-cli", "1.0.0")]
+    source(tmp_path, client).facts_for(pkgs, PACKUMENT)
+    stale = source(tmp_path, client, now=1000.0 + DEFAULT_TTL + 1)
+    stale.facts_for(pkgs, PACKUMENT)
+    assert stale.fetched == ["demo-cli"]
+    forced = source(tmp_path, client, now=1001.0, refresh=True)
+    forced.facts_for(pkgs, PACKUMENT)
+    assert forced.fetched == ["demo-cli"]
+    assert client.asked == ["demo-cli"] * 3
+
+
+def test_a_newly_locked_version_fetches_once_a_missing_one_never(tmp_path: Path) -> None:
+    client = FakeClient({"demo-cli": demo_doc()})
+    source(tmp_path, client).facts_for([locked("demo-cli", "1.0.0")], PACKUMENT)
+    again = source(tmp_path, client, now=1001.0)
+    again.facts_for([locked("demo-cli", "1.1.0")], PACKUMENT)  # in the picture, no manifest yet
+    assert again.fetched == ["demo-cli"]
+    warm = source(tmp_path, now=1002.0)
+    facts = warm.facts_for([locked("demo-cli", "1.1.0"), locked("demo-cli", "3.3.6")], PACKUMENT)
+    assert warm.fetched == []  # 3.3.6 is not in the picture: nothing more to learn
+    assert facts["demo-cli@3.3.6"].version_present is False
+    assert facts["demo-cli@1.1.0"].manifest is not None
+
+
+def test_offline_with_an_empty_cache_is_exit_3(tmp_path: Path) -> None:
+    with pytest.raises(RegistryError) as err:
+        source(tmp_path, offline=True).facts_for([locked("demo-cli", "1.0.0")], PACKUMENT)
+    assert err.value.exit_code is ExitCode.UNREACHABLE
+    assert "--offline" in str(err.value) and "without --offline" in err.value.hint
+
+
+def test_offline_partial_cache_marks_the_rest_unknown(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    source(tmp_path, FakeClient({"demo-cli": demo_doc()})).facts_for(
+        [locked("demo-cli", "1.0.0")], PACKUMENT
+    )
+    with caplog.at_level(logging.WARNING):
+        facts = source(tmp_path, offline=True, now=1e12).facts_for(
+            [locked("demo-cli", "1.0.0"), locked("other", "1.0.0")], PACKUMENT
+        )
+    assert facts["demo-cli@1.0.0"].status is FactsStatus.KNOWN  # however old, offline
+    assert facts["other@1.0.0"].status is FactsStatus.UNKNOWN
+    assert facts["other@1.0.0"].error == OFFLINE_MISSING
+    assert "nothing cached" in caplog.text
+
+
+def test_offline_empty_cache_with_policy_warn(tmp_path: Path) -> None:
+    facts = source(tmp_path, offline=True, on_unreachable="warn").facts_for(
+        [locked("demo-cli", "1.0.0")], PACKUMENT
+    )
+    assert facts["demo-cli@1.0.0"].status is FactsStatus.UNKNOWN
+
+
+def test_unreachable_registry(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    down = FakeClient({}, down=True)
+    with pytest.raises(RegistryError) as err:
+        source(tmp_path, down).facts_for([locked("demo-cli", "1.0.0")], PACKUMENT)
+    assert "connection refused" in str(err.value) and "on-unreachable" in err.value.hint
+    warned = source(tmp_path, down, on_unreachable="warn").facts_for(
+        [locked("demo-cli", "1.0.0")], PACKUMENT
+    )
+    assert warned["demo-cli@1.0.0"].status is FactsStatus.UNKNOWN
+    # with something cached, however stale, the cached facts are used
+    source(tmp_path, FakeClient({"demo-cli": demo_doc()})).facts_for(
+        [locked("demo-cli", "1.0.0")], PACKUMENT
+    )
+    with caplog.at_level(logging.WARNING):
+        stale = source(tmp_path, down, now=1e12).facts_for([locked("demo-cli", "1.0.0")], PACKUMENT)
+    assert stale["demo-cli@1.0.0"].status is FactsStatus.KNOWN
+    assert "using cached facts" in caplog.text
+
+
+def test_tarballs_only_when_needed_and_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import npmguard.registry.tarball as tarball
+
+    read: list[bytes] = []
+
+    def fake_read(data: bytes, **kw: Any) -> TarballFacts:
+        read.append(data)
+        return TarballFacts(
+            files=("index.js",), unpacked_size=10, has_tea_yaml=False, has_code=True
+        )
+
+    monkeypatch.setattr(tarball, "read_tarball", fake_read)
+    client = FakeClient({"demo-cli": demo_doc()})
+    pkgs = [locked("demo-cli", "1.0.0")]
+    facts = source(tmp_path, client).facts_for(pkgs, PACKUMENT)
+    assert client.tarballs == [] and facts["demo-cli@1.0.0"].tarball is None
+    both = frozenset({Need.PACKUMENT, Need.TARBALL})
+    facts = source(tmp_path, client, now=1001.0).facts_for(pkgs, both)
+    assert client.tarballs == [f"{REG}demo-cli/-/demo-cli-1.0.0.tgz"] and read == [b"tarball"]
+    assert facts["demo-cli@1.0.0"].tarball is not None
+    warm = source(tmp_path, now=1002.0).facts_for(pkgs, both)  # from the store, no client
+    assert warm["demo-cli@1.0.0"].tarball == facts["demo-cli@1.0.0"].tarball
+    offline = source(tmp_path, offline=True).facts_for([locked("demo-cli", "2.0.0")], both)
+    assert offline["demo-cli@2.0.0"].tarball is None
+
+
+def test_only_registry_packages_and_only_registry_needs(tmp_path: Path) -> None:
+    git = LockedPackage(
+        "g", "1.0.0", SourceKind.GIT, (Occurrence("node_modules/g", "g", None, None),)
+    )
+    src = source(tmp_path)
+    assert src.facts_for([git], PACKUMENT) == {}
+    assert src.facts_for([locked("demo-cli", "1.0.0")], frozenset({Need.FEED})) == {}
+
+
+def test_warm_path_imports_no_http_stack(tmp_path: Path) -> None:
+    source(tmp_path, FakeClient({"demo-cli": demo_doc()})).facts_for(
+        [locked("demo-cli", "1.0.0")], PACKUMENT
+    )
+    code = f"""
+import sys
+from pathlib import Path
+from npmguard.facts import Need
+from npmguard.model import LockedPackage, Occurrence, SourceKind
+from npmguard.reputation.source import ReputationSource
+from npmguard.reputation.store import FactsStore
+class C:
+    def registry_for(self, name): return {REG!r}
+occ = Occurrence("node_modules/demo-cli", "demo-cli", None, None)
+src = ReputationSource(FactsStore.in_dir(Path({str(tmp_path)!r})), config=C(), now=lambda: 1001.0)
+f = src.facts_for([LockedPackage("demo-cli", "1.0.0", SourceKind.REGISTRY, (occ,))],
+                  frozenset({{Need.PACKUMENT}}))
+assert f["demo-cli@1.0.0"].manifest is not None
+print(sorted(m for m in ("requests", "requests_cache", "urllib3", "rich") if m in sys.modules))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,128 @@
+"""The SQLite facts store: rows, immutability, several processes, damaged files."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from npmguard.reputation.store import FILE_NAME, SCHEMA_VERSION, FactsStore, NewPackage
+
+REG = "https://registry.example/"
+
+
+def pkg(
+    name: str, picture: bytes = b"pic", manifests: dict[str, bytes] | None = None
+) -> NewPackage:
+    return NewPackage(REG, name, "ok", picture, manifests or {})
+
+
+def test_save_and_read_back(tmp_path: Path) -> None:
+    with FactsStore.in_dir(tmp_path) as store:
+        store.save(
+            [pkg("a", b"A", {"1.0.0": b"m1"}), NewPackage(REG, "gone", "not-found", None, {})],
+            {"sha512-x": b"T"},
+            now=1000.0,
+        )
+        rows = store.packages(
+            [(REG, "a"), (REG, "gone"), (REG, "missing"), ("https://other/", "a")]
+        )
+        assert set(rows) == {(REG, "a"), (REG, "gone")}
+        assert rows[(REG, "a")].picture == b"A" and rows[(REG, "a")].fetched_at == 1000.0
+        assert rows[(REG, "a")].age(now=1500.0) == 500.0
+        assert rows[(REG, "gone")].status == "not-found" and rows[(REG, "gone")].picture is None
+        assert store.manifests([(REG, "a", "1.0.0"), (REG, "a", "2.0.0")]) == {
+            (REG, "a", "1.0.0"): b"m1"
+        }
+        assert store.tarballs(["sha512-x", "sha512-y"]) == {"sha512-x": b"T"}
+        stats = store.stats()
+        assert (stats.packages, stats.versions, stats.tarballs) == (2, 1, 1)
+        assert stats.bytes > 0 and stats.path == tmp_path / FILE_NAME
+
+
+def test_pictures_refresh_versions_and_tarballs_are_kept(tmp_path: Path) -> None:
+    with FactsStore.in_dir(tmp_path) as store:
+        store.save([pkg("a", b"old", {"1.0.0": b"first"})], {"sha512-x": b"T1"}, now=1.0)
+        store.save([pkg("a", b"new", {"1.0.0": b"second"})], {"sha512-x": b"T2"}, now=2.0)
+        row = store.packages([(REG, "a")])[(REG, "a")]
+        assert (row.picture, row.fetched_at) == (b"new", 2.0)  # the picture is replaced
+        # published versions never change: the first facts stay
+        assert store.manifests([(REG, "a", "1.0.0")])[(REG, "a", "1.0.0")] == b"first"
+        assert store.tarballs(["sha512-x"]) == {"sha512-x": b"T1"}
+
+
+def test_many_names_are_read_in_chunks(tmp_path: Path) -> None:
+    names = [f"p{i}" for i in range(1300)]
+    with FactsStore.in_dir(tmp_path) as store:
+        store.save([pkg(n) for n in names])
+        assert len(store.packages((REG, n) for n in names)) == 1300
+
+
+def test_clear(tmp_path: Path) -> None:
+    with FactsStore.in_dir(tmp_path) as store:
+        store.save([pkg("a", manifests={"1": b"m"})], {"i": b"t"})
+        store.clear()
+        stats = store.stats()
+        assert (stats.packages, stats.versions, stats.tarballs) == (0, 0, 0)
+
+
+def test_wal_mode_and_busy_timeout(tmp_path: Path) -> None:
+    with FactsStore.in_dir(tmp_path) as store:
+        db = store._db
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 30000
+
+
+def test_damaged_file_is_set_aside_and_rebuilt(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / FILE_NAME).write_bytes(b"this is not sqlite at all" * 100)
+    with caplog.at_level(logging.WARNING), FactsStore.in_dir(tmp_path) as store:
+        store.save([pkg("a")])
+        assert (REG, "a") in store.packages([(REG, "a")])
+    assert "unreadable" in caplog.text and "rebuilding" in caplog.text
+    assert list(tmp_path.glob(f"{FILE_NAME}.broken-*"))
+
+
+def test_other_schema_version_is_rebuilt(tmp_path: Path) -> None:
+    with FactsStore.in_dir(tmp_path) as store:
+        store.save([pkg("a")])
+    db = sqlite3.connect(tmp_path / FILE_NAME)
+    db.execute("UPDATE meta SET value = 'ancient' WHERE key = 'schema'")
+    db.commit()
+    db.close()
+    with FactsStore.in_dir(tmp_path) as store:
+        assert store.packages([(REG, "a")]) == {}
+        version = store._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()[0]
+        assert version == SCHEMA_VERSION
+
+
+def _writer(directory: str, prefix: str, rounds: int) -> None:
+    store = FactsStore.in_dir(Path(directory))
+    for r in range(rounds):
+        store.save(
+            [pkg(f"{prefix}{r}-{i}", manifests={"1.0.0": b"m"}) for i in range(20)]
+            + [pkg("shared", prefix.encode())],
+            {f"sha512-{prefix}{r}": b"t", "sha512-shared": prefix.encode()},
+        )
+        store.packages([(REG, "shared")])
+    store.close()
+
+
+def test_two_processes_write_the_same_store(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(str(tmp_path), p, 15)) for p in ("a", "b")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0]
+    with FactsStore.in_dir(tmp_path) as store:
+        stats = store.stats()
+        assert stats.packages == 2 * 15 * 20 + 1
+        assert stats.versions == 2 * 15 * 20
+        assert stats.tarballs == 2 * 15 + 1
+        assert store.packages([(REG, "shared")])[(REG, "shared")].picture in (b"a", b"b")
