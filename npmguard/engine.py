@@ -242,7 +242,8 @@ class Engine:
                     f"{entry.reason}",
                     entry.source,
                 )
-            elif index not in used:
+            elif index not in used and self.only is None:
+                # with --changed-since most entries are not looked at: "unused" would be noise
                 yield PolicyNote(
                     "unused-allow",
                     f"allow entry for {entry.matcher.package} matched nothing in this run",

@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 OFFLINE_MISSING = "not in cache (offline)"
 TARBALL_WORKERS = 16
 PACKUMENT_WORKERS = 16
-BIG_DOCUMENT = 4 * 1024 * 1024  # bytes of JSON; bigger documents are parsed one at a time
+BIG_DOCUMENT = 1 * 1024 * 1024  # bytes of JSON; bigger documents are parsed one at a time
 
 
 class RegistryConfig(Protocol):

@@ -10,6 +10,7 @@ patch-package, core-js's banner) must never match.
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 from collections.abc import Iterator, Mapping
@@ -41,7 +42,7 @@ def install_scripts(pkg: LockedPackage, facts: PackageFacts | None) -> InstallSc
     if facts is not None and facts.tarball is not None:
         scripts = {k: v for k, v in facts.tarball.manifest_scripts.items() if k in INSTALL_SCRIPTS}
         source = "tarball"
-        gyp = "binding.gyp" in facts.tarball.files
+        gyp = "binding.gyp" in facts.tarball.files and _gypfile(facts.tarball.texts) is not False
     elif facts is not None and facts.manifest is not None:
         scripts = {k: v for k, v in facts.manifest.scripts.items() if k in INSTALL_SCRIPTS}
         source = "registry"
@@ -54,6 +55,16 @@ def install_scripts(pkg: LockedPackage, facts: PackageFacts | None) -> InstallSc
     if not scripts and pkg.has_install_script:
         scripts["install script"] = "(text unknown: the lockfile says hasInstallScript)"
     return InstallScripts(scripts, source) if scripts else None
+
+
+def _gypfile(texts: Mapping[str, str]) -> bool | None:
+    """package.json's ``gypfile`` (``false`` turns npm's implicit node-gyp build off)."""
+    try:
+        manifest = json.loads(texts.get("package.json", ""))
+    except ValueError:
+        return None
+    value = manifest.get("gypfile") if isinstance(manifest, dict) else None
+    return value if isinstance(value, bool) else None
 
 
 @register

@@ -6,7 +6,6 @@ import json
 import logging
 import subprocess
 import sys
-from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ import pytest
 from npmguard.errors import ExitCode, RegistryError
 from npmguard.facts import FactsStatus, Need, TarballFacts
 from npmguard.model import LockedPackage, Occurrence, SourceKind
-from npmguard.registry.client import PackumentResponse
+from npmguard.registry.http import UnreachableError
 from npmguard.reputation.source import OFFLINE_MISSING, ReputationSource
 from npmguard.reputation.store import DEFAULT_TTL, FactsStore
 
@@ -29,32 +28,38 @@ class Config:
         return REG
 
 
+class FakeResponse:
+    def __init__(self, status_code: int, content: bytes = b"") -> None:
+        self.status_code = status_code
+        self.content = content
+
+
+class FakeSession:
+    """The RegistrySession surface the source uses: GET, serving dicts by name."""
+
+    def __init__(self, client: FakeClient) -> None:
+        self.client = client
+
+    def get(self, url: str, **kw: Any) -> FakeResponse:
+        name = url.removeprefix(REG).replace("%2f", "/")
+        self.client.asked.append(name)
+        if self.client.down:
+            raise UnreachableError("registry.example: registry unreachable: connection refused")
+        if name in self.client.docs:
+            return FakeResponse(200, json.dumps(self.client.docs[name]).encode())
+        return FakeResponse(404)
+
+
 class FakeClient:
-    """The RegistryClient surface ReputationSource uses, serving dicts."""
+    """The RegistryClient surface ReputationSource uses."""
 
     def __init__(self, docs: dict[str, dict[str, Any]], *, down: bool = False) -> None:
         self.config = Config()
+        self.session = FakeSession(self)
         self.docs = docs
         self.down = down
         self.asked: list[str] = []
         self.tarballs: list[str] = []
-
-    def map_packuments(
-        self, names: Iterable[str], extract: Callable[[PackumentResponse], Any], *a: Any, **k: Any
-    ) -> dict[str, Any]:
-        out = {}
-        for name in names:
-            self.asked.append(name)
-            if self.down:
-                resp = PackumentResponse(
-                    name, "error", error="connection refused", unreachable=True
-                )
-            elif name in self.docs:
-                resp = PackumentResponse(name, "ok", data=json.loads(json.dumps(self.docs[name])))
-            else:
-                resp = PackumentResponse(name, "not-found", http_status=404)
-            out[name] = extract(resp)
-        return out
 
     def get_tarball(self, url: str, integrity: str | None, *, name: str | None = None) -> bytes:
         self.tarballs.append(url)

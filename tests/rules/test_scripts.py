@@ -263,3 +263,12 @@ def test_suspicious_hint_names_a_version_without_install_script() -> None:
     )
     f = check(SuspiciousInstallScript, facts)[0]
     assert "probe@0.9.0 has no install script" in f.hint
+
+
+def test_binding_gyp_with_gypfile_false_runs_nothing() -> None:
+    texts = {"package.json": json.dumps({"name": "n", "version": "1.0.0", "gypfile": False})}
+    off = PackageFacts(name="n", version="1.0.0", tarball=tarball(["binding.gyp"], texts))
+    assert check(InstallScript, off) == []
+    texts = {"package.json": json.dumps({"name": "n", "version": "1.0.0"})}
+    on = PackageFacts(name="n", version="1.0.0", tarball=tarball(["binding.gyp"], texts))
+    assert "node-gyp rebuild (implicit" in check(InstallScript, on)[0].evidence[0].value
