@@ -136,7 +136,13 @@ def all_rules() -> dict[str, type[Rule]]:
         for module in RULE_MODULES:
             importlib.import_module(module)
         _LOADED = True
-    return dict(_REGISTRY)
+    # the order of RULE_MODULES, whatever order the modules happened to be imported in
+    order = {name: i for i, name in enumerate(RULE_MODULES)}
+    ranked = sorted(
+        enumerate(_REGISTRY.items()),
+        key=lambda item: (order.get(item[1][1].__module__, len(order)), item[0]),
+    )
+    return {rid: cls for _, (rid, cls) in ranked}
 
 
 def get_rule(rule_id: str) -> type[Rule]:
