@@ -222,17 +222,13 @@ def emit(report: Report, args: argparse.Namespace) -> None:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file and rename, so Ctrl-C never leaves half a report."""
-    tmp = path.with_name(f".{path.name}.npmguard-tmp")
+    """Write the report through a temporary file, so Ctrl-C never leaves half of it."""
+    from npmguard.fsutil import write_atomic as write
+
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write(path, text)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise UsageError(f"{path}: cannot write the report: {e.strerror}") from e
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _progress(args: argparse.Namespace) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -125,12 +124,11 @@ def run_init(args: argparse.Namespace) -> int:
     path = Path(args.output)
     if path.exists() and not args.force:
         raise UsageError(f"{path}: already exists", hint="use --force to overwrite it")
-    tmp = path.with_name(f".{path.name}.npmguard-tmp")
+    from npmguard.fsutil import write_atomic
+
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, text)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise UsageError(f"{path}: cannot write: {e.strerror}") from e
     if not getattr(args, "quiet", False):
         print(f"npmguard: wrote {path} (extends npmguard:{args.preset})", file=sys.stderr)

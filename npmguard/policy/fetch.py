@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -101,11 +100,10 @@ def _download(url: str) -> str:
 
 def _store(path: Path, text: str) -> None:
     """Write the cache atomically; a cache that cannot be written only costs a warning."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    from npmguard.fsutil import write_atomic
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, text)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         log.warning("cannot cache the policy in %s: %s", path.parent, e.strerror)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from npmguard.errors import ExitCode, NpmguardError
+from npmguard.fsutil import write_atomic
 from npmguard.model import Lockfile, Report, Verdict
 from npmguard.policy.model import Policy
 from npmguard.wrapper.args import Guarded, NpmInvocation
@@ -29,7 +30,6 @@ from npmguard.wrapper.project import (
     ProjectFiles,
     lockfile_in_sync,
     project_root,
-    write_atomic,
 )
 from npmguard.wrapper.scripts import approved_scripts, run_approved_scripts
 

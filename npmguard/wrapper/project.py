@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import glob
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,15 +159,6 @@ def _add_local(files: dict[str, bytes], root: Path, base: Path, spec: str) -> No
         files[rel] = target.read_bytes()
     elif (target / "package.json").is_file():
         files[f"{rel}/package.json"] = (target / "package.json").read_bytes()
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.npmguard-tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def lockfile_in_sync(root: Path) -> bool:
