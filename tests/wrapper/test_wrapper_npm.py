@@ -256,3 +256,34 @@ def _run_on_pty(project: Project, args: list[str], answer: str) -> tuple[int, st
                 answered = True
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+
+
+def test_npx_checks_the_package_before_running_it(project: Project, registry: FakeRegistry) -> None:
+    registry.add_version(
+        "hello-cli",
+        "1.0.0",
+        bin={"hello-cli": "cli.js"},
+        files={"cli.js": "#!/usr/bin/env node\nconsole.log('hello from cli');\n"},
+    )
+    ok = subprocess.run(
+        [sys.executable, "-m", "npmguard", "npx", "--yes", "hello-cli"],
+        cwd=project.root,
+        env=project.env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "hello from cli" in ok.stdout
+
+    blocked = subprocess.run(
+        [sys.executable, "-m", "npmguard", "npx", "--yes", "evil-pkg"],
+        cwd=project.root,
+        env=project.env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert blocked.returncode == 1, blocked.stderr
+    assert "security-holder" in blocked.stderr
+    assert project.markers() == []
