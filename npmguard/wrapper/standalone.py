@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from npmguard.errors import ExitCode
-from npmguard.wrapper.args import Guarded, NpmInvocation
+from npmguard.wrapper.args import Guarded, NpmInvocation, parse_npm_args
 from npmguard.wrapper.guard import GuardOptions, _check, _decide, say
 from npmguard.wrapper.main import pass_through
 from npmguard.wrapper.npmrun import run_npm
@@ -37,7 +37,8 @@ def installed_locally(root: Path, spec: str) -> bool:
 
 def run_standalone(inv: NpmInvocation, opts: GuardOptions) -> int:
     specs = packages_to_check(inv)
-    root = project_root(inv)
+    # global mode has no project: npm reads no project .npmrc and no allowScripts then
+    root = project_root(parse_npm_args([])) if inv.is_global else project_root(inv)
     if not specs or (
         inv.guarded is Guarded.EXEC
         and not inv.all_values("package")
@@ -50,7 +51,7 @@ def run_standalone(inv: NpmInvocation, opts: GuardOptions) -> int:
             json.dumps({"name": "npmguard-standalone", "version": "0.0.0", "private": True}),
             encoding="utf-8",
         )
-        if (root / ".npmrc").is_file():
+        if not inv.is_global and (root / ".npmrc").is_file():
             (work / ".npmrc").write_bytes((root / ".npmrc").read_bytes())
         say(f"resolving {', '.join(specs)} in an empty project")
         code = run_npm(

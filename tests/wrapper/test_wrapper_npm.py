@@ -287,3 +287,16 @@ def test_npx_checks_the_package_before_running_it(project: Project, registry: Fa
     assert blocked.returncode == 1, blocked.stderr
     assert "security-holder" in blocked.stderr
     assert project.markers() == []
+
+
+def test_global_install_is_checked_too(project: Project, tmp_path: Path) -> None:
+    prefix = tmp_path / "global"
+    # npm ignores a project's .npmrc in global mode: the registry comes from the user config
+    Path(project.env["npm_config_userconfig"]).write_text(f"registry={project.registry_url}\n")
+    blocked = project.guard("install", "-g", "--prefix", str(prefix), "evil-pkg")
+    assert blocked.returncode == 1, blocked.stderr
+    assert "security-holder" in blocked.stderr
+    assert not prefix.exists() or not any(prefix.rglob("evil-pkg"))
+    ok = project.guard("install", "-g", "--prefix", str(prefix), "left-pad@1.3.0")
+    assert ok.returncode == 0, ok.stderr
+    assert (prefix / "lib" / "node_modules" / "left-pad" / "package.json").is_file()
