@@ -8,7 +8,8 @@ talks to the network. Every run is a fresh ``python -m npmguard check`` subproce
 include interpreter start; peak memory is the child's own ``ru_maxrss`` (``os.wait4``).
 Cold starts from an empty cache directory; warm runs reuse it; the offline run adds
 ``--offline``. ``facts_*`` figures time the facts stage alone (a child that reads the lockfile
-and asks the reputation source, nothing else), to tell it apart from the rules' time. The verdicts of all runs must agree. Targets (issue 3): cold <= 3 s, warm <= 0.3 s,
+and asks the reputation source, nothing else), to tell it apart from the rules' time.
+The verdicts of all runs must agree. Targets (issue 3): cold <= 3 s, warm <= 0.3 s,
 peak <= 250 MB, facts store <= 10 KB per package.
 """
 

@@ -170,7 +170,7 @@ def check_lockfiles(
     if engine.needs - {Need.LOCKFILE}:
         from npmguard.reputation.source import open_facts_source
 
-        engine.facts_source = open_facts_source(args, config, policy)
+        engine.facts_source = open_facts_source(args, config, policy, engine.progress)
     return engine.run(lockfiles), policy
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from npmguard.names import words
-from npmguard.names.popularity import popular_names, popular_words
+from npmguard.names.popularity import downloads, popular_words
 from npmguard.names.syllables import campaign_lean
 from npmguard.names.tokens import parts, split_scope
 
@@ -225,8 +225,7 @@ def _star_mashup(bare: str) -> NameVerdict | None:
     score = 0.4 * strong + 0.15 * (len(stars) - strong) + 0.1 * (len(ps) - 3)
     score += 0.2 * science
     # other popular one-word package names mixed in ("parcel", "rimraf", "sqlite")
-    pop = popular_names()
-    score += 0.1 * sum(1 for p in ps if p not in stars and pop.get(p, 0) >= 300_000)
+    score += 0.1 * sum(1 for p in ps if p not in stars and (downloads(p) or 0) >= 300_000)
     why = (f"{len(ps)} words", *(f"star/astronomy {s!r}" for s in stars))
     return NameVerdict("star-mashup", round(min(score, 1.0), 2), why)
 
@@ -252,9 +251,11 @@ def _star_combo(bare: str) -> NameVerdict | None:
     sky = [p for p in ps if p in words.astronomy() and len(p) > 2]
     if not sky:
         return None
-    npm_words, pop = popular_words(), popular_names()
+    npm_words = popular_words()
     unknown = [p for p in ps if p not in npm_words]
-    projects = [p for p in ps[1:] if len(p) >= 3 and p not in _GLUE and pop.get(p, 0) >= 1_000_000]
+    projects = [
+        p for p in ps[1:] if len(p) >= 3 and p not in _GLUE and (downloads(p) or 0) >= 1_000_000
+    ]
     if not (len(unknown) >= 2 or (unknown and projects) or len(projects) >= 2 or len(sky) >= 2):
         return None
     why = (
@@ -266,10 +267,77 @@ def _star_combo(bare: str) -> NameVerdict | None:
     return NameVerdict("star-mashup", 0.6, why)
 
 
+_TEA_NUMBER = re.compile(r"^[a-z]{3,}[-_.]tea\d{1,3}$")
+
+
+def _farming_suffix(bare: str) -> NameVerdict | None:
+    """A word and a suffix glued from farming words only: ``halibut-notthedevs``, ``x-devapp``.
+
+    The suffix must be at least two such words and not a word npm people use (``devtools``).
+    """
+    head, sep, tail = bare.rpartition("-")
+    if not sep or not head or tail in popular_words():
+        return None
+    glued = words.split_into(tail, _TEA_GLUE, 2)
+    if glued is None or len(glued) < 2:
+        return None
+    why = (f"word {head!r}", f"farming suffix {'+'.join(glued)!r}")
+    return NameVerdict("tea-farming", 0.6, why)
+
+
+_FOOD_NUMBER = re.compile(r"^([a-z]{4,16})(\d{1,3})$")
+
+
+def _food_number(bare: str) -> NameVerdict | None:
+    """A food word glued to a counter: ``karedok24``, ``baso101``."""
+    m = _FOOD_NUMBER.match(bare)
+    if m is None or m.group(1) not in words.foods():
+        return None
+    return NameVerdict("food-digits", 0.6, (f"food {m.group(1)!r}", f"digits {m.group(2)!r}"))
+
+
+# Greek letters name stars (Bayer designations) and turn up in the mashups; the common ones
+# (alpha, beta, delta, lambda, ...) are everyday package words, so one alone counts only if rare
+_GREEK = _wordset(
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho "
+    "sigma tau upsilon phi chi psi omega"
+)
+_RARE_GREEK = _wordset("zeta eta iota kappa mu nu xi omicron rho tau upsilon phi chi psi epsilon")
+
+
+def _greek_mashup(bare: str) -> NameVerdict | None:
+    """Four or more words with a rare Greek letter (or two of any) among package and unknown
+    words: ``wind-psi-zeta-debug-zeta``, ``byte-nu-monitor-module-static``. Unscoped only."""
+    if not _HYPHENATED.fullmatch(bare):
+        return None
+    ps = bare.split("-")
+    if len(ps) < 4:
+        return None
+    greek = [p for p in ps if p in _GREEK]
+    if not any(p in _RARE_GREEK for p in greek) and len(greek) < 2:
+        return None
+    npm_words = popular_words()
+    unknown = [p for p in ps if p not in npm_words]
+    projects = [
+        p for p in ps if len(p) >= 3 and p not in _GLUE and (downloads(p) or 0) >= 1_000_000
+    ]
+    if not (unknown or projects or len(greek) >= 2):
+        return None
+    why = (
+        f"{len(ps)} words",
+        *(f"Greek letter {p!r}" for p in greek),
+        *(f"unknown word {p!r}" for p in unknown if p not in greek),
+        *(f"package name {p!r}" for p in projects),
+    )
+    return NameVerdict("star-mashup", 0.6, why)
+
+
 def _tea_farming(bare: str) -> NameVerdict | None:
     """A "tea" word glued to farming words (``teagooddev``, ``appteadev``) anywhere in the name."""
     ps = re.split(r"[-_.]+|(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", bare)
     teas = [p for p in ps if _tea_token(p) is not None]
+    if not teas and _TEA_NUMBER.search(bare) and len(ps) > 2:
+        teas = ["tea"]  # "lintang-tea27": a word, then "tea" and a counter
     if not teas:
         return None
     score = 0.45 + 0.15 * (len(ps) > 1)
@@ -284,9 +352,10 @@ def _glued_name_food(bare: str) -> NameVerdict | None:
     if m is None:
         return None
     word, num = m.groups()
+    given = words.given_names()
     for cut in range(3, len(word) - 2):
         first, rest = word[:cut], word[cut:]
-        if first in words.first_names():
+        if first in given:
             eaten = _food(rest)
             if eaten is not None:
                 why = [f"first name {first!r}", f"food {'+'.join(eaten)!r}"]
@@ -340,7 +409,7 @@ def _glued_full_name(bare: str) -> NameVerdict | None:
     """A given name glued to a surname: ``emilyjohnson``, ``budisantoso``."""
     if not bare.isalpha() or not 8 <= len(bare) <= 24 or bare in popular_words():
         return None
-    given = words.en_first_names() | words.first_names()
+    given = words.given_names()
     for cut in range(3, len(bare) - 3):
         first, last = bare[:cut], bare[cut:]
         if first in given and last in words.surnames():
@@ -360,6 +429,7 @@ SHAPES: tuple[Callable[[str], NameVerdict | None], ...] = (
     _glued_name_food,
     _unknown_words_digits,
     _glued_full_name,
+    _food_number,
 )
 
 
@@ -369,6 +439,8 @@ UNSCOPED_SHAPES: tuple[Callable[[str], NameVerdict | None], ...] = (
     _star_combo,
     _name_like_number,
     _random_syllables,
+    _farming_suffix,
+    _greek_mashup,
 )
 
 

@@ -4,23 +4,24 @@
 month (from a snapshot; regenerate with ``benchmarks/build_popular_names.py``), as
 ``name<TAB>decibels`` where decibels = round(10 * log10(downloads)). A name that is absent has
 fewer than ``FLOOR`` downloads a month, or is not in the snapshot.
+
+Look-ups (``downloads``, ``popular_words``) go through the derived SQLite tables of
+``npmguard.names.store``, so a run pays for the names it asks about, not for the whole list;
+``popular_names`` parses the whole snapshot (for builds, tests and bulk use).
 """
 
 from __future__ import annotations
 
 import functools
-import gzip
-import re
 from collections.abc import Mapping
-from importlib import resources
 
 FLOOR = 30_000  # the build script's --min-downloads
 
 
-@functools.cache
-def popular_names() -> Mapping[str, int]:
-    """name -> approximate monthly downloads, for every name the shipped data lists."""
-    raw = resources.files("npmguard").joinpath("data/popular-names.txt.gz").read_bytes()
+def parse_snapshot(raw: bytes) -> dict[str, int]:
+    """name -> approximate monthly downloads from the gzipped ``name<TAB>decibels`` lines."""
+    import gzip
+
     out: dict[str, int] = {}
     for line in gzip.decompress(raw).decode("utf-8").splitlines():
         name, _, db = line.partition("\t")
@@ -28,15 +29,33 @@ def popular_names() -> Mapping[str, int]:
     return out
 
 
+@functools.cache
+def popular_names() -> Mapping[str, int]:
+    """name -> approximate monthly downloads, for every name the shipped data lists."""
+    from npmguard.names.store import _shipped_snapshot
+
+    return parse_snapshot(_shipped_snapshot())
+
+
 def downloads(name: str) -> int | None:
     """Approximate monthly downloads of ``name``, or None if below ``FLOOR`` / unknown."""
-    return popular_names().get(name)
+    from npmguard.names.store import name_store
+
+    return name_store().downloads(name)
 
 
-@functools.cache
-def popular_words() -> frozenset[str]:
+class PopularWords:
     """Every letter run in the popular names (scope dropped): the words npm people use."""
-    found: set[str] = set()
-    for name in popular_names():
-        found.update(w for w in re.split(r"[^a-z]+", name.lower().rsplit("/", 1)[-1]) if w)
-    return frozenset(found)
+
+    def __contains__(self, word: object) -> bool:
+        from npmguard.names.store import name_store
+
+        return isinstance(word, str) and name_store().is_word(word)
+
+
+_WORDS = PopularWords()
+
+
+def popular_words() -> PopularWords:
+    """The words npm people use, as a container (``word in popular_words()``)."""
+    return _WORDS

@@ -13,7 +13,6 @@ import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 
 _SMOOTH = 0.5
 _ALPHABET = 28  # a-z, ^ and $
@@ -37,7 +36,9 @@ class BigramModel:
 @functools.cache
 def models() -> tuple[BigramModel, BigramModel]:
     """(legit, campaign) bigram models from the shipped counts."""
-    text = resources.files("npmguard").joinpath("data/names/syllables.tsv").read_text("utf-8")
+    from npmguard.names.words import _read
+
+    text = _read("data/names/syllables.tsv")
     tables: dict[str, dict[str, int]] = {"legit": {}, "campaign": {}}
     for line in text.splitlines():
         if line.startswith("#") or not line.strip():

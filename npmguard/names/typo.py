@@ -14,8 +14,12 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from npmguard.names.popularity import popular_names
+
+if TYPE_CHECKING:
+    from npmguard.names.store import NameStore
 
 _SEPARATORS = re.compile(r"[-_.]")
 _JS_SUFFIX = re.compile(r"(?:[-_.]?js)$")
@@ -31,28 +35,43 @@ class TyposquatMatch:
     kind: str  # "insertion", "deletion", "substitution", "transposition", "separator", "js-suffix"
 
 
-@dataclass(frozen=True)
-class TypoIndex:
-    targets: Mapping[str, int]  # popular name -> monthly downloads
-    deletes: Mapping[str, tuple[str, ...]]  # name or one-deletion variant -> targets
-    squashed: Mapping[str, tuple[str, ...]]  # name without separators -> targets
+class NearNames:
+    """What ``matches`` needs from an index; ``TypoIndex`` (in memory) and ``StoredTypoIndex``
+    (the SQLite tables of ``npmguard.names.store``) answer it."""
+
+    def target_downloads(self, name: str) -> int | None:
+        """Downloads of ``name`` if it is a target (popular enough), else None."""
+        raise NotImplementedError
+
+    def _near(self, variants: set[str]) -> dict[str, int]:
+        """Targets sharing a deletion variant with the candidate: name -> downloads."""
+        raise NotImplementedError
+
+    def _squashed(self, key: str) -> dict[str, int]:
+        """Targets whose name without separators is ``key``: name -> downloads."""
+        raise NotImplementedError
 
     def matches(self, name: str) -> list[TyposquatMatch]:
         """Every popular target ``name`` is one slip from (never ``name`` itself)."""
         found: dict[str, str] = {}
+        known: dict[str, int] = {}
         scope = name[1:].split("/", 1)[0] if name.startswith("@") and "/" in name else None
-        for target in self.squashed.get(_SEPARATORS.sub("", name), ()):
+        for target, dl in self._squashed(_SEPARATORS.sub("", name)).items():
             if target != name:
                 found[target] = "separator"
-        for variant in {name, *_deletions(name)}:
-            for target in self.deletes.get(variant, ()):
-                if target != name and target not in found:
-                    kind = edit_kind(name, target)
-                    if kind is not None:
-                        found[target] = kind
+                known[target] = dl
+        for target, dl in self._near({name, *_deletions(name)}).items():
+            if target != name and target not in found:
+                kind = edit_kind(name, target)
+                if kind is not None:
+                    found[target] = kind
+                    known[target] = dl
         stripped = _JS_SUFFIX.sub("", name)
-        if stripped != name and stripped in self.targets and stripped not in found:
-            found[stripped] = "js-suffix"
+        if stripped != name and stripped not in found:
+            dl_stripped = self.target_downloads(stripped)
+            if dl_stripped is not None:
+                found[stripped] = "js-suffix"
+                known[stripped] = dl_stripped
         if scope is not None:
             # inside one scope only its owner publishes: a near name there is no squat
             found = {t: k for t, k in found.items() if not t.startswith(f"@{scope}/")}
@@ -65,9 +84,46 @@ class TypoIndex:
             and name.lower() != t
         }
         return sorted(
-            (TyposquatMatch(name, t, self.targets[t], k) for t, k in found.items()),
+            (TyposquatMatch(name, t, known[t], k) for t, k in found.items()),
             key=lambda m: -m.target_downloads,
         )
+
+
+@dataclass(frozen=True)
+class TypoIndex(NearNames):
+    """The index in memory: built from a mapping of targets (tests, non-default thresholds)."""
+
+    targets: Mapping[str, int]  # popular name -> monthly downloads
+    deletes: Mapping[str, tuple[str, ...]]  # name or one-deletion variant -> targets
+    squashed: Mapping[str, tuple[str, ...]]  # name without separators -> targets
+
+    def target_downloads(self, name: str) -> int | None:
+        return self.targets.get(name)
+
+    def _near(self, variants: set[str]) -> dict[str, int]:
+        return {t: self.targets[t] for v in variants for t in self.deletes.get(v, ())}
+
+    def _squashed(self, key: str) -> dict[str, int]:
+        return {t: self.targets[t] for t in self.squashed.get(key, ())}
+
+
+@dataclass(frozen=True)
+class StoredTypoIndex(NearNames):
+    """The index in the derived SQLite tables: a few indexed look-ups per candidate."""
+
+    store: NameStore
+    min_downloads: int
+    min_length: int
+
+    def target_downloads(self, name: str) -> int | None:
+        dl = self.store.downloads(name)
+        return dl if dl is not None and dl >= self.min_downloads else None
+
+    def _near(self, variants: set[str]) -> dict[str, int]:
+        return self.store.near_targets(variants, self.min_downloads, self.min_length)
+
+    def _squashed(self, key: str) -> dict[str, int]:
+        return self.store.squashed_targets(key, self.min_downloads, self.min_length)
 
 
 def _deletions(word: str) -> set[str]:
@@ -96,9 +152,22 @@ def edit_kind(a: str, b: str) -> str | None:
 
 
 @functools.cache
-def build_index(min_downloads: int = 1_000_000, min_length: int = 4) -> TypoIndex:
-    """The index over shipped popular names with at least ``min_downloads`` a month."""
-    # short names are one edit from too much; they are only matched with a ".js" suffix added
+def build_index(min_downloads: int = 1_000_000, min_length: int = 4) -> NearNames:
+    """The index over shipped popular names with at least ``min_downloads`` a month.
+
+    Short names are one edit from too much: targets shorter than ``min_length`` are only
+    matched with a ``.js`` suffix added. The default thresholds (and stricter ones) use the
+    stored tables; looser ones build the index in memory (about 0.4 s).
+    """
+    from npmguard.names.store import INDEX_MIN_DOWNLOADS, INDEX_MIN_LENGTH, name_store
+
+    if min_downloads >= INDEX_MIN_DOWNLOADS and min_length >= INDEX_MIN_LENGTH:
+        return StoredTypoIndex(name_store(), min_downloads, min_length)
+    return build_memory_index(min_downloads, min_length)
+
+
+def build_memory_index(min_downloads: int, min_length: int) -> TypoIndex:
+    """The whole index in memory, from the parsed snapshot."""
     targets = {n: d for n, d in popular_names().items() if d >= min_downloads}
     deletes: defaultdict[str, list[str]] = defaultdict(list)
     squashed: defaultdict[str, list[str]] = defaultdict(list)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
-from importlib import resources
+from pathlib import Path
 
 LISTS = (
     "id-first-names",
     "en-first-names",
+    "world-first-names",
     "surnames",
     "foods",
     "adjectives",
@@ -17,12 +18,24 @@ LISTS = (
 )
 
 
+def _read(relative: str) -> str:
+    """A package data file: a plain read where the package is plain files (the usual case,
+    and it spares importing ``importlib.resources``), else through the resource loader."""
+    path = Path(__file__).resolve().parents[1] / relative
+    try:
+        return path.read_text("utf-8")
+    except OSError:
+        from importlib import resources
+
+        return resources.files("npmguard").joinpath(relative).read_text("utf-8")
+
+
 @functools.cache
 def word_list(name: str) -> frozenset[str]:
     """The words of ``npmguard/data/names/<name>.txt``: whitespace-separated, ``#`` comments."""
     if name not in LISTS:
         raise KeyError(name)
-    text = resources.files("npmguard").joinpath(f"data/names/{name}.txt").read_text("utf-8")
+    text = _read(f"data/names/{name}.txt")
     return frozenset(
         word
         for line in text.splitlines()
@@ -78,3 +91,13 @@ def en_first_names() -> frozenset[str]:
 
 def surnames() -> frozenset[str]:
     return word_list("surnames")
+
+
+def world_first_names() -> frozenset[str]:
+    return word_list("world-first-names")
+
+
+@functools.cache
+def given_names() -> frozenset[str]:
+    """Given names of every list: Indonesian, English and the many-language list."""
+    return first_names() | en_first_names() | world_first_names()

@@ -22,11 +22,12 @@ import logging
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from npmguard.errors import RegistryError
 from npmguard.facts import FactsStatus, ManifestFacts, Need, PackageFacts, TarballFacts
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OFFLINE_MISSING = "not in cache (offline)"
-TARBALL_WORKERS = 16
+TARBALL_WORKERS = 8
 PACKUMENT_WORKERS = 8  # downloads in flight; parsing (one thread) is the bottleneck
 
 
@@ -165,7 +166,12 @@ class ReputationSource:
         to_fetch: list[str] = []
         for name in versions:
             row = rows.get((registry[name], name))
-            known[name] = self._from_row(registry[name], row)
+            try:
+                known[name] = self._from_row(registry[name], row)
+            except (zlib.error, ValueError, KeyError, TypeError) as e:  # a damaged row: refetch
+                log.warning("%s: cached facts are unreadable (%s); ignoring them", name, e)
+                row = None
+                known[name] = self._from_row(registry[name], None)
             if self.offline:
                 continue
             item = known[name]
@@ -363,9 +369,9 @@ class ReputationSource:
             registry = known[name].registry
             for v in vs:
                 manifest = fresh.get((registry, name, v))
-                if manifest is None:
-                    blob = self._stored_manifests.get((registry, name, v))
-                    manifest = codec.decode_manifest(blob) if blob is not None else None
+                blob = self._stored_manifests.get((registry, name, v))
+                if manifest is None and blob is not None:
+                    manifest = _decoded(codec.decode_manifest, blob, f"{name}@{v}")
                 if manifest is not None:
                     out[(name, v)] = manifest
         self._fresh_manifests = {}
@@ -390,9 +396,12 @@ class ReputationSource:
             if integrity:
                 targets[pkg.key] = (pkg, integrity, url or manifest.dist_tarball)
         stored = self.store.tarballs(t[1] for t in targets.values())
-        out = {
-            key: codec.decode_tarball(stored[t[1]]) for key, t in targets.items() if t[1] in stored
-        }
+        out: dict[str, TarballFacts] = {}
+        for key, target in targets.items():
+            blob = stored.get(target[1])
+            decoded = _decoded(codec.decode_tarball, blob, key) if blob is not None else None
+            if decoded is not None:
+                out[key] = decoded
         missing = [t for key, t in targets.items() if key not in out and t[2]]
         if missing and not self.offline:
             out.update(self._fetch_tarballs(missing))
@@ -403,14 +412,23 @@ class ReputationSource:
     ) -> dict[str, TarballFacts]:
         from npmguard.errors import NpmguardError
         from npmguard.registry.tarball import read_tarball
+        from npmguard.reputation.tarballs import ByteBudget, fetch_and_read
 
         client = self.client
+        budget = ByteBudget()
+        # as for package documents: reading is CPU-bound, so one reader thread (one malloc
+        # arena) reads every tarball while the download threads fetch the next ones
+        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="npmguard-tarball")
+        _limit_malloc_arenas()
 
         def one(target: tuple[LockedPackage, str, str | None]) -> TarballFacts | str:
             pkg, integrity, url = target
+
+            def read(data: bytes) -> TarballFacts:
+                return reader.submit(read_tarball, data, name=pkg.key).result()
+
             try:
-                data = client.get_tarball(url or "", integrity, name=pkg.name)
-                return read_tarball(data, name=pkg.key)
+                return fetch_and_read(client, url or "", integrity, pkg.name, budget, read)
             except NpmguardError as e:
                 return str(e)
 
@@ -431,6 +449,7 @@ class ReputationSource:
                     out[target[0].key] = got
                     blobs[target[1]] = codec.encode_tarball(got)
         finally:
+            reader.shutdown()
             if progress is not None:
                 progress.close()
         for message in failures[:5]:
@@ -489,6 +508,18 @@ class ReputationSource:
         )
 
 
+T = TypeVar("T")
+
+
+def _decoded(decode: Callable[[bytes], T], blob: bytes, what: str) -> T | None:
+    """A stored value, or None (fetched again where possible) when the row is damaged."""
+    try:
+        return decode(blob)
+    except (zlib.error, ValueError, KeyError, TypeError) as e:
+        log.warning("%s: cached facts are unreadable (%s); ignoring them", what, e)
+        return None
+
+
 def _limit_malloc_arenas(arenas: int = 2) -> None:
     """Cap glibc's malloc arenas before the download threads start (``MALLOC_ARENA_MAX``).
 
@@ -525,10 +556,26 @@ def _conflicts(locked: str | None, registry: str | None) -> bool:
     return any(not (a[algo] & b[algo]) for algo in a.keys() & b.keys())
 
 
-def open_facts_source(args: Any, config: Any, policy: Any) -> ReputationSource:
+class _Borrowed:
+    """Someone else's progress display (the engine's): advanced, never closed here."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def advance(self, done: int, total: int, message: str = "") -> None:
+        self.inner.advance(done, total, message)
+
+    def close(self) -> None:
+        pass
+
+
+def open_facts_source(
+    args: Any, config: Any, policy: Any, progress: Any | None = None
+) -> ReputationSource:
     """The facts source for a CLI run: the store under the cache dir, a client made only if
     something must be fetched. ``args`` carries ``offline``, ``refresh``, ``cache_dir``,
-    ``quiet``; ``policy`` its ``on_unreachable``."""
+    ``quiet``; ``policy`` its ``on_unreachable``; ``progress`` is the display already on
+    screen (the engine's), so that two never draw at once."""
     from npmguard.paths import cache_dir
 
     directory = cache_dir(getattr(args, "cache_dir", None))
@@ -543,6 +590,8 @@ def open_facts_source(args: Any, config: Any, policy: Any) -> ReputationSource:
         return RegistryClient(config, make_session(config, None, offline))
 
     def make_progress() -> _Progress:
+        if progress is not None and hasattr(progress, "advance"):
+            return _Borrowed(progress)
         from npmguard.progress import make_progress as make
 
         return make(enabled=not quiet)

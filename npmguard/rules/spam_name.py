@@ -6,7 +6,6 @@ from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
 from npmguard.model import Evidence, Finding, Level, LockedPackage
-from npmguard.names.classify import classify
 from npmguard.names.popularity import downloads
 from npmguard.rules.base import CheckContext, Option, PackageRule, register
 from npmguard.rules.history import allow_entry
@@ -40,12 +39,16 @@ class SpamName(PackageRule):
     }
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
+        # most of a real tree is popular: one indexed look-up settles those packages
+        guard = int(ctx.option(self, "popular-downloads"))
+        if guard:
+            monthly = downloads(pkg.name)
+            if monthly is not None and monthly >= guard:
+                return
+        from npmguard.names.classify import classify
+
         verdict = classify(pkg.name)
         if verdict is None or verdict.score < float(ctx.option(self, "min-score")):
-            return
-        guard = int(ctx.option(self, "popular-downloads"))
-        monthly = downloads(pkg.name)
-        if guard and monthly is not None and monthly >= guard:
             return
         yield self.finding(
             pkg,

@@ -7,7 +7,6 @@ from typing import ClassVar
 
 from npmguard.model import Evidence, Finding, Level, LockedPackage
 from npmguard.names.popularity import FLOOR, downloads
-from npmguard.names.typo import build_index
 from npmguard.rules.base import CheckContext, Option, PackageRule, register
 from npmguard.rules.history import allow_entry
 
@@ -40,17 +39,20 @@ class Typosquat(PackageRule):
     }
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
-        index = build_index(
-            int(ctx.option(self, "target-downloads")), int(ctx.option(self, "min-length"))
-        )
-        if pkg.name in index.targets:
-            return
-        matches = index.matches(pkg.name)
-        if not matches:
-            return
+        # most of a real tree is popular: one indexed look-up settles those packages
         own = downloads(pkg.name)
         guard = int(ctx.option(self, "popular-downloads"))
         if guard and own is not None and own >= guard:
+            return
+        from npmguard.names.typo import build_index
+
+        index = build_index(
+            int(ctx.option(self, "target-downloads")), int(ctx.option(self, "min-length"))
+        )
+        if index.target_downloads(pkg.name) is not None:
+            return
+        matches = index.matches(pkg.name)
+        if not matches:
             return
         ratio = float(ctx.option(self, "max-ratio"))
         best = next((m for m in matches if own is None or own < m.target_downloads * ratio), None)

@@ -41,6 +41,18 @@ def flagged(name: str) -> NameVerdict | None:
         ("budirendang", "glued-name-food"),
         ("emilyjohnson", "glued-full-name"),
         ("mobakiu-fasugi-ilamuao", "random-syllables"),
+        # glued names from other languages, a food word with a counter, farming suffixes,
+        # "tea" with a counter, Greek letters in a mashup
+        ("siobhanmurphy", "glued-full-name"),
+        ("arjunkapoor", "glued-full-name"),
+        ("matteoconti", "glued-full-name"),
+        ("giuliatiramisu", "glued-name-food"),
+        ("karedok57", "food-digits"),
+        ("marmalade-notthedevs", "tea-farming"),
+        ("kelapa-devapp", "tea-farming"),
+        ("senja-tea42", "tea-farming"),
+        ("lodash-psi-fetch-yaml", "star-mashup"),
+        ("chalk-upsilon-stream-kappa", "star-mashup"),
     ],
 )
 def test_campaign_shapes_are_flagged(name: str, pattern: str) -> None:
@@ -76,6 +88,17 @@ def test_explanation_names_the_parts() -> None:
         "rupiah-format",
         "terbilang",
         "indonesia-area",
+        # ordinary names near the newer shapes
+        "react-devtools",
+        "redux-devtools",
+        "quill-delta-to-html",
+        "serverless-plugin-lambda-insights",
+        "iso-3166-1-alpha-2",
+        "tea-time",
+        "crossfit-tea",
+        "pizza",
+        "pizza-js",
+        "sushi",
         # popular shapes that resemble the grammar
         "lightningcss-linux-x64-musl",
         "is-es6-generator-function",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,8 @@ from npmguard.reputation.store import DEFAULT_TTL, FactsStore
 REG = "https://registry.example/"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "reputation"
 PACKUMENT = frozenset({Need.PACKUMENT})
+TARBALL = b"tarball bytes"
+TARBALL_SRI = "sha512-" + base64.b64encode(hashlib.sha512(TARBALL).digest()).decode()
 
 
 class Config:
@@ -32,6 +37,13 @@ class FakeResponse:
     def __init__(self, status_code: int, content: bytes = b"") -> None:
         self.status_code = status_code
         self.content = content
+        self.headers = {"Content-Length": str(len(content))}
+
+    def iter_content(self, size: int) -> Iterator[bytes]:
+        yield self.content
+
+    def close(self) -> None:
+        pass
 
 
 class FakeSession:
@@ -41,6 +53,9 @@ class FakeSession:
         self.client = client
 
     def get(self, url: str, **kw: Any) -> FakeResponse:
+        if url.endswith(".tgz"):
+            self.client.tarballs.append(url)
+            return FakeResponse(200, TARBALL)
         name = url.removeprefix(REG).replace("%2f", "/")
         self.client.asked.append(name)
         if self.client.down:
@@ -60,10 +75,7 @@ class FakeClient:
         self.down = down
         self.asked: list[str] = []
         self.tarballs: list[str] = []
-
-    def get_tarball(self, url: str, integrity: str | None, *, name: str | None = None) -> bytes:
-        self.tarballs.append(url)
-        return b"tarball"
+        self.tarball_limit = 1024 * 1024
 
 
 def locked(name: str, version: str, integrity: str | None = "sha512-AAAA") -> LockedPackage:
@@ -206,13 +218,16 @@ def test_tarballs_only_when_needed_and_kept(
         )
 
     monkeypatch.setattr(tarball, "read_tarball", fake_read)
-    client = FakeClient({"demo-cli": demo_doc()})
-    pkgs = [locked("demo-cli", "1.0.0")]
+    doc = demo_doc()
+    for version in doc["versions"].values():
+        version["dist"]["integrity"] = TARBALL_SRI
+    client = FakeClient({"demo-cli": doc})
+    pkgs = [locked("demo-cli", "1.0.0", TARBALL_SRI)]
     facts = source(tmp_path, client).facts_for(pkgs, PACKUMENT)
     assert client.tarballs == [] and facts["demo-cli@1.0.0"].tarball is None
     both = frozenset({Need.PACKUMENT, Need.TARBALL})
     facts = source(tmp_path, client, now=1001.0).facts_for(pkgs, both)
-    assert client.tarballs == [f"{REG}demo-cli/-/demo-cli-1.0.0.tgz"] and read == [b"tarball"]
+    assert client.tarballs == [f"{REG}demo-cli/-/demo-cli-1.0.0.tgz"] and read == [TARBALL]
     assert facts["demo-cli@1.0.0"].tarball is not None
     warm = source(tmp_path, now=1002.0).facts_for(pkgs, both)  # from the store, no client
     assert warm["demo-cli@1.0.0"].tarball == facts["demo-cli@1.0.0"].tarball
@@ -235,6 +250,7 @@ def test_warm_path_imports_no_http_stack(tmp_path: Path) -> None:
     )
     code = f"""
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from npmguard.facts import Need
 from npmguard.model import LockedPackage, Occurrence, SourceKind
@@ -251,3 +267,36 @@ print(sorted(m for m in ("requests", "requests_cache", "urllib3", "rich") if m i
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_damaged_rows_are_fetched_again(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    client = FakeClient({"demo-cli": demo_doc()})
+    source(tmp_path, client).facts_for([locked("demo-cli", "1.0.0")], PACKUMENT)
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "facts.sqlite")
+    db.execute("UPDATE package SET picture = X'00ff'")
+    db.execute("UPDATE version SET manifest = X'00ff'")
+    db.commit()
+    db.close()
+    with caplog.at_level(logging.WARNING):
+        src = source(tmp_path, client, now=1001.0)
+        facts = src.facts_for([locked("demo-cli", "1.0.0")], PACKUMENT)
+    assert src.fetched == ["demo-cli"] and "unreadable" in caplog.text
+    assert facts["demo-cli@1.0.0"].status is FactsStatus.KNOWN
+    assert facts["demo-cli@1.0.0"].manifest is not None  # the fresh one
+
+
+def test_http_errors_leave_facts_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = FakeClient({})
+    monkeypatch.setattr(client.session, "get", lambda url, **kw: FakeResponse(503))
+    with caplog.at_level(logging.WARNING):
+        facts = source(tmp_path, client).facts_for([locked("demo-cli", "1.0.0")], PACKUMENT)
+    assert facts["demo-cli@1.0.0"].status is FactsStatus.UNKNOWN
+    assert facts["demo-cli@1.0.0"].error == f"HTTP 503 from {REG}"
+    assert "no registry facts for demo-cli" in caplog.text
+    monkeypatch.setattr(client.session, "get", lambda url, **kw: FakeResponse(200, b"{nope"))
+    facts = source(tmp_path, client).facts_for([locked("demo-cli", "1.0.0")], PACKUMENT)
+    assert "not a JSON package document" in (facts["demo-cli@1.0.0"].error or "")

@@ -1,0 +1,225 @@
+"""The derived name data, built once into a SQLite file in the cache dir and looked up there.
+
+Parsing the shipped popular-names snapshot (61k names), deriving the words npm people use and
+building the typosquat deletion index take about a second together; a warm ``npmguard check``
+only needs a few hundred look-ups. So the derived tables live in ``<cache
+dir>/names-<hash>.sqlite``, where the hash covers the shipped snapshot (its path, size and
+mtime) and ``SCHEMA``: a new snapshot or a new layout gets a new file, and an existing file is
+never written again (it is opened immutable). The first process builds it into a temporary file
+and renames it into place, so concurrent processes never see half a file (the last rename wins;
+both copies are identical). Where the cache dir cannot be written, the tables are built in
+memory for this process only.
+
+Tables: ``popular(id, name, downloads)``; ``words(word)``, every letter run of the popular
+names; ``deletes(variant, target)`` and ``squashed(key, target)``, the typosquat index over
+targets with at least ``INDEX_MIN_DOWNLOADS`` downloads and ``INDEX_MIN_LENGTH`` characters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Collection
+from pathlib import Path
+
+SCHEMA = "names-store 1"
+INDEX_MIN_DOWNLOADS = 1_000_000  # typosquat targets kept in the index (the rule's default)
+INDEX_MIN_LENGTH = 4
+_SEPARATORS = re.compile(r"[-_.]")
+_STALE_SECONDS = 30 * 86_400
+_CHUNK = 400  # bound parameters per IN (...) query
+
+
+_SNAPSHOT = "data/popular-names.txt.gz"
+
+
+def _shipped_snapshot() -> bytes:
+    from importlib import resources
+
+    return resources.files("npmguard").joinpath(_SNAPSHOT).read_bytes()
+
+
+def _snapshot_key() -> bytes:
+    """What identifies the shipped snapshot: its size and mtime when it is a plain file (a
+    stat, no read: regenerating or reinstalling it changes them), else its content."""
+    import npmguard
+
+    path = Path(npmguard.__file__).parent / _SNAPSHOT
+    try:
+        st = path.stat()
+    except OSError:
+        return _shipped_snapshot()
+    return f"{path}\0{st.st_size}\0{st.st_mtime_ns}".encode()
+
+
+def deletions(word: str) -> set[str]:
+    """Every string one character shorter than ``word``."""
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+def _build(conn: sqlite3.Connection, snapshot: bytes) -> None:
+    """Fill an empty database from the shipped snapshot."""
+    from npmguard.names.popularity import parse_snapshot
+
+    popular = parse_snapshot(snapshot)
+    conn.executescript(
+        """
+        PRAGMA journal_mode = OFF;
+        PRAGMA synchronous = OFF;
+        CREATE TABLE popular (
+            id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, downloads INTEGER NOT NULL);
+        CREATE TABLE words (word TEXT PRIMARY KEY) WITHOUT ROWID;
+        CREATE TABLE deletes (
+            variant TEXT NOT NULL, target INTEGER NOT NULL, PRIMARY KEY (variant, target)
+        ) WITHOUT ROWID;
+        CREATE TABLE squashed (
+            key TEXT NOT NULL, target INTEGER NOT NULL, PRIMARY KEY (key, target)
+        ) WITHOUT ROWID;
+        """
+    )
+    names = sorted(popular)
+    conn.executemany(
+        "INSERT INTO popular VALUES (?, ?, ?)",
+        ((i, n, popular[n]) for i, n in enumerate(names)),
+    )
+    found: set[str] = set()
+    for name in names:
+        found.update(w for w in re.split(r"[^a-z]+", name.lower().rsplit("/", 1)[-1]) if w)
+    conn.executemany("INSERT INTO words VALUES (?)", ((w,) for w in sorted(found)))
+    deletes: set[tuple[str, int]] = set()
+    squashed: set[tuple[str, int]] = set()
+    for i, name in enumerate(names):
+        if popular[name] < INDEX_MIN_DOWNLOADS or len(name) < INDEX_MIN_LENGTH:
+            continue
+        deletes.add((name, i))
+        deletes.update((v, i) for v in deletions(name))
+        squashed.add((_SEPARATORS.sub("", name), i))
+    conn.executemany("INSERT INTO deletes VALUES (?, ?)", sorted(deletes))
+    conn.executemany("INSERT INTO squashed VALUES (?, ?)", sorted(squashed))
+    conn.commit()
+
+
+class NameStore:
+    """Indexed look-ups in the derived name data; answers are memoised per process."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path | None) -> None:
+        self._conn = conn
+        self.path = path  # None: built in memory
+        self._downloads: dict[str, int | None] = {}
+        self._words: dict[str, bool] = {}
+
+    def downloads(self, name: str) -> int | None:
+        """Approximate monthly downloads of a name the snapshot lists, else None."""
+        try:
+            return self._downloads[name]
+        except KeyError:
+            pass
+        row = self._conn.execute("SELECT downloads FROM popular WHERE name = ?", (name,)).fetchone()
+        value = None if row is None else int(row[0])
+        self._downloads[name] = value
+        return value
+
+    def is_word(self, word: str) -> bool:
+        """Whether ``word`` is a letter run of some popular name."""
+        try:
+            return self._words[word]
+        except KeyError:
+            pass
+        row = self._conn.execute("SELECT 1 FROM words WHERE word = ?", (word,)).fetchone()
+        self._words[word] = row is not None
+        return row is not None
+
+    def near_targets(
+        self, variants: Collection[str], min_downloads: int, min_length: int
+    ) -> dict[str, int]:
+        """Targets (name -> downloads) that share one of ``variants`` in the deletion index."""
+        if min_downloads < INDEX_MIN_DOWNLOADS or min_length < INDEX_MIN_LENGTH:
+            raise ValueError("the stored index does not cover these thresholds")
+        keys = list(variants)
+        out: dict[str, int] = {}
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(
+                "SELECT DISTINCT p.name, p.downloads FROM deletes d JOIN popular p "
+                f"ON p.id = d.target WHERE d.variant IN ({marks}) "
+                "AND p.downloads >= ? AND length(p.name) >= ?",
+                (*chunk, min_downloads, min_length),
+            )
+            out.update((str(n), int(d)) for n, d in rows)
+        return out
+
+    def squashed_targets(self, key: str, min_downloads: int, min_length: int) -> dict[str, int]:
+        """Targets whose name without separators is ``key``."""
+        if min_downloads < INDEX_MIN_DOWNLOADS or min_length < INDEX_MIN_LENGTH:
+            raise ValueError("the stored index does not cover these thresholds")
+        rows = self._conn.execute(
+            "SELECT p.name, p.downloads FROM squashed s JOIN popular p ON p.id = s.target "
+            "WHERE s.key = ? AND p.downloads >= ? AND length(p.name) >= ?",
+            (key, min_downloads, min_length),
+        )
+        return {str(n): int(d) for n, d in rows}
+
+
+def _open_file(path: Path) -> sqlite3.Connection:
+    # never written after the rename: immutable skips locking and change detection
+    return sqlite3.connect(
+        f"{path.as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False
+    )
+
+
+def _build_file(directory: Path, path: Path) -> None:
+    import tempfile
+
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=directory)
+    os.close(fd)
+    try:
+        conn = sqlite3.connect(tmp)
+        try:
+            _build(conn, _shipped_snapshot())
+        finally:
+            conn.close()
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    # an older snapshot's tables, unused for a month (another install may share the dir)
+    for old in directory.glob("names-*.sqlite"):
+        with contextlib.suppress(OSError):
+            if old != path and time.time() - old.stat().st_mtime > _STALE_SECONDS:
+                old.unlink()
+
+
+def store_path(directory: Path, key: bytes) -> Path:
+    """The store's file for the snapshot identified by ``key``."""
+    digest = hashlib.sha256(SCHEMA.encode() + b"\0" + key).hexdigest()[:16]
+    return directory / f"names-{digest}.sqlite"
+
+
+def open_store(directory: Path | None = None) -> NameStore:
+    """The store for the shipped snapshot under ``directory`` (default: the cache dir),
+    built there first if missing; in memory if the directory cannot be written."""
+    from npmguard.paths import cache_dir
+
+    directory = cache_dir() if directory is None else directory
+    path = store_path(directory, _snapshot_key())
+    try:
+        if not path.is_file():
+            _build_file(directory, path)
+        return NameStore(_open_file(path), path)
+    except (OSError, sqlite3.Error):
+        conn = sqlite3.connect(":memory:", check_same_thread=False)
+        _build(conn, _shipped_snapshot())
+        return NameStore(conn, None)
+
+
+@functools.cache
+def name_store() -> NameStore:
+    """The process-wide store (opened, or built, on first use)."""
+    return open_store()

@@ -1,0 +1,81 @@
+"""The derived name store: built once per snapshot, atomically, and the same answers as memory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from npmguard.names import store as store_module
+from npmguard.names.popularity import popular_names
+from npmguard.names.store import open_store, store_path
+from npmguard.names.typo import StoredTypoIndex, build_memory_index
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> store_module.NameStore:
+    return open_store(tmp_path_factory.mktemp("names"))
+
+
+def test_built_once_into_a_content_named_file(built: store_module.NameStore) -> None:
+    assert built.path is not None and built.path.is_file()
+    assert built.path == store_path(built.path.parent, store_module._snapshot_key())
+    assert not [p for p in built.path.parent.iterdir() if p.suffix == ".tmp"]
+    mtime = built.path.stat().st_mtime_ns
+    again = open_store(built.path.parent)  # warm: opened, not rebuilt
+    assert again.path == built.path and built.path.stat().st_mtime_ns == mtime
+    assert again.downloads("lodash") == popular_names()["lodash"]
+
+
+def test_lookups_match_the_snapshot(built: store_module.NameStore) -> None:
+    names = popular_names()
+    for name in ("lodash", "@types/node", "react-dom", "express"):
+        assert built.downloads(name) == names[name]
+    assert built.downloads("surely-not-a-popular-package-name") is None
+    assert built.is_word("webpack") and built.is_word("types")
+    assert not built.is_word("rendangkyu")
+
+
+def test_stored_index_answers_like_the_memory_index(built: store_module.NameStore) -> None:
+    memory = build_memory_index(1_000_000, 5)
+    stored = StoredTypoIndex(built, 1_000_000, 5)
+    probes = [
+        "electorn",
+        "mongose",
+        "crossenv",
+        "cross_env",
+        "jquery.js",
+        "d3.js",
+        "lodashs",
+        "lodahs",
+        "@types/nodee",
+        "expres",
+        "reactt",
+        "babelcli",
+        "toastr2",
+        "some-new-name",
+    ]
+    for name in probes:
+        assert stored.matches(name) == memory.matches(name), name
+        assert stored.target_downloads(name) == memory.target_downloads(name)
+    with pytest.raises(ValueError):
+        built.near_targets({"x"}, 1000, 5)  # below the stored index's threshold
+
+
+def test_unwritable_dir_falls_back_to_memory(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    fallback = open_store(blocked / "sub")
+    assert fallback.path is None
+    assert fallback.downloads("lodash") == popular_names()["lodash"]
+
+
+def test_interrupted_build_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*_: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store_module, "_build", boom)
+    with pytest.raises(OSError):
+        store_module._build_file(tmp_path, tmp_path / "names-x.sqlite")
+    assert os.listdir(tmp_path) == []
