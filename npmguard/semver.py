@@ -1,13 +1,47 @@
-"""npm's version and range semantics (node-semver), in one place."""
+"""npm's version and range semantics (node-semver), in one place.
+
+Ranges go through node-semver, which implements npm's rules exactly. Versions are parsed
+here into sort keys (semver 2.0 precedence, as node-semver orders them) and cached: rules
+compare the versions of every package in a tree, and node-semver's own parsing is far too
+slow to call millions of times.
+"""
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
 
 import nodesemver
 
+# semver 2.0.0, with node-semver's tolerance for a leading "v"
+_VERSION = re.compile(
+    r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?$"
+)
+_MAX_SAFE = 2**53 - 1  # node-semver refuses numbers JavaScript cannot hold exactly
 
+VersionKey = tuple[int, int, int, int, tuple[tuple[int, int | str], ...]]
+
+
+@functools.lru_cache(maxsize=65536)
+def version_key(version: str) -> VersionKey | None:
+    """A key that sorts valid versions as npm does, or None for an invalid version."""
+    match = _VERSION.fullmatch(version.strip())
+    if match is None:
+        return None
+    major, minor, patch = (int(match.group(i)) for i in (1, 2, 3))
+    if max(major, minor, patch) > _MAX_SAFE or len(version) > 256:
+        return None
+    pre = match.group(4)
+    if pre is None:
+        return (major, minor, patch, 1, ())
+    parts = tuple((0, int(p)) if p.isdigit() else (1, p) for p in pre.split("."))
+    return (major, minor, patch, 0, parts)
+
+
+@functools.lru_cache(maxsize=65536)
 def satisfies(version: str, spec: str, *, include_prerelease: bool = False) -> bool:
     """Whether ``version`` is in npm range ``spec``, exactly as npm decides it."""
     try:
@@ -18,6 +52,7 @@ def satisfies(version: str, spec: str, *, include_prerelease: bool = False) -> b
         return False
 
 
+@functools.lru_cache(maxsize=4096)
 def valid_range(spec: str) -> bool:
     try:
         return nodesemver.valid_range(spec, loose=False) is not None
@@ -26,18 +61,19 @@ def valid_range(spec: str) -> bool:
 
 
 def valid_version(version: str) -> bool:
-    try:
-        return nodesemver.valid(version, loose=False) is not None
-    except (ValueError, TypeError):
-        return False
+    return version_key(version) is not None
 
 
 def sort_versions(versions: Iterable[str]) -> list[str]:
     """Valid semver versions in ascending order; invalid ones are dropped."""
-    good = [v for v in versions if valid_version(v)]
-    return sorted(good, key=functools.cmp_to_key(compare))
+    keyed = [(k, v) for v in versions if (k := version_key(v)) is not None]
+    keyed.sort(key=lambda pair: pair[0])
+    return [v for _, v in keyed]
 
 
 def compare(a: str, b: str) -> int:
-    """-1, 0 or 1 as npm orders two valid versions."""
-    return int(nodesemver.compare(a, b, loose=False))
+    """-1, 0 or 1 as npm orders two valid versions (ValueError for an invalid one)."""
+    ka, kb = version_key(a), version_key(b)
+    if ka is None or kb is None:
+        raise ValueError(f"invalid version: {a if ka is None else b!r}")
+    return (ka > kb) - (ka < kb)
