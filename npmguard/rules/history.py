@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from npmguard.facts import PackageFacts, VersionInfo
-from npmguard.semver import compare, sort_versions, valid_version
+from npmguard.semver import compare, sort_versions, valid_version, version_key
 
 
 def _is_prerelease(version: str) -> bool:
@@ -25,37 +25,58 @@ def earlier_versions(facts: PackageFacts) -> list[VersionInfo]:
     """Versions released before the locked one: by publish time when both times are known,
     else by semver order. Oldest first (by time where known)."""
     current = facts.version_info()
-    infos = [v for v in facts.versions or () if v.version != facts.version]
     when = current.published if current is not None else None
+    mine = version_key(facts.version)
     out: list[VersionInfo] = []
-    for info in infos:
+    for info in facts.versions or ():
+        if info.version == facts.version:
+            continue
         if when is not None and info.published is not None:
             if info.published < when:
                 out.append(info)
-        elif (
-            valid_version(info.version)
-            and valid_version(facts.version)
-            and compare(info.version, facts.version) < 0
-        ):
-            out.append(info)
-    return sorted(out, key=_time_key)
+        elif mine is not None:
+            key = version_key(info.version)
+            if key is not None and key < mine:
+                out.append(info)
+    out.sort(key=_time_key)
+    return out
 
 
 def _time_key(info: VersionInfo) -> tuple[int, float]:
     return (0, info.published.timestamp()) if info.published is not None else (1, 0.0)
 
 
+# Several rules ask for the same package's previous version; facts objects are immutable,
+# so the answer is kept per object (checked by identity) for the life of the process.
+_PREVIOUS: dict[int, tuple[PackageFacts, VersionInfo | None]] = {}
+
+
 def previous_version(facts: PackageFacts) -> VersionInfo | None:
     """The version this one should be compared with (see the module docs)."""
+    cached = _PREVIOUS.get(id(facts))
+    if cached is not None and cached[0] is facts:
+        return cached[1]
+    found = _previous_version(facts)
+    if len(_PREVIOUS) > 100_000:
+        _PREVIOUS.clear()
+    _PREVIOUS[id(facts)] = (facts, found)
+    return found
+
+
+def _previous_version(facts: PackageFacts) -> VersionInfo | None:
     before = earlier_versions(facts)
     if not before:
         return None
-    if valid_version(facts.version):
-        lower = [v.version for v in before if valid_version(v.version)]
-        lower = [v for v in lower if compare(v, facts.version) < 0]
-        if lower:
-            best = sort_versions(lower)[-1]
-            return next(v for v in before if v.version == best)
+    mine = version_key(facts.version)
+    if mine is not None:
+        best: VersionInfo | None = None
+        best_key = None
+        for info in before:
+            key = version_key(info.version)
+            if key is not None and key < mine and (best_key is None or key > best_key):
+                best, best_key = info, key
+        if best is not None:
+            return best
     timed = [v for v in before if v.published is not None]
     return timed[-1] if timed else before[-1]
 

@@ -220,6 +220,8 @@ def autopublish_evidence(texts: Mapping[str, str], scripts: Mapping[str, str]) -
         sources[f"scripts.{key}"] = command
     out: list[Evidence] = []
     for where, text in sources.items():
+        if "publish" not in text.lower():  # a plain substring test first: texts can be large
+            continue
         publish = _PUBLISH.search(text)
         if publish is None:
             continue
