@@ -78,6 +78,14 @@ def add_check_options(p: argparse.ArgumentParser) -> None:
         help="where the HTTP cache and facts live (env NPMGUARD_CACHE_DIR)",
     )
     group.add_argument(
+        "--all-tarballs",
+        action="store_true",
+        help=(
+            "read every package's tarball (default: only packages with install scripts "
+            "or fewer than 100k downloads a month, whose content can change a verdict)"
+        ),
+    )
+    group.add_argument(
         "--changed-since",
         metavar="REV",
         help=(

@@ -99,6 +99,7 @@ class ReputationSource:
         progress: Callable[[], _Progress] | None = None,
         on_unreachable: str = "fail",
         now: Callable[[], float] = time.time,
+        all_tarballs: bool = False,
     ) -> None:
         if config is None and client is None:
             raise ValueError("ReputationSource needs a client or a config")
@@ -116,6 +117,7 @@ class ReputationSource:
         self.ttl = ttl
         self._progress = progress
         self.on_unreachable = on_unreachable
+        self.all_tarballs = all_tarballs
         self._now = now
         self.fetched: list[str] = []  # names fetched by the last call (for tests and explain)
         self._stored_manifests: dict[tuple[str, str, str], bytes] = {}
@@ -393,7 +395,7 @@ class ReputationSource:
                 continue  # integrity-mismatch blocks it; the bytes could never be verified
             integrity = pkg.integrity or manifest.dist_integrity
             url = pkg.resolved if (pkg.resolved or "").startswith(("https:", "http:")) else None
-            if integrity:
+            if integrity and (self.all_tarballs or content_matters(pkg, manifest)):
                 targets[pkg.key] = (pkg, integrity, url or manifest.dist_tarball)
         stored = self.store.tarballs(t[1] for t in targets.values())
         out: dict[str, TarballFacts] = {}
@@ -511,6 +513,30 @@ class ReputationSource:
 T = TypeVar("T")
 
 
+# Packages with at least this many downloads a month (shipped popularity data) are not spam:
+# their tarballs are read only when they run install scripts (see ``content_matters``).
+ESTABLISHED_DOWNLOADS = 100_000
+INSTALL_SCRIPTS = ("preinstall", "install", "postinstall")
+
+
+def content_matters(pkg: LockedPackage, manifest: ManifestFacts) -> bool:
+    """Whether the tarball's content can change a verdict, so it is worth downloading.
+
+    Content rules look for two things: spam (tea.yaml, no code, autopublish loops, clones),
+    which never reaches an established package's download counts, and what install scripts
+    run, which matters for every package that has them. So a tarball is read when the
+    package runs install scripts, or is not established (few or unknown downloads).
+    ``--all-tarballs`` reads every one.
+    """
+    if pkg.has_install_script or manifest.gyp_file:
+        return True
+    if any(name in manifest.scripts for name in INSTALL_SCRIPTS):
+        return True
+    from npmguard.names.popularity import downloads
+
+    return (downloads(pkg.name) or 0) < ESTABLISHED_DOWNLOADS
+
+
 def _decoded(decode: Callable[[bytes], T], blob: bytes, what: str) -> T | None:
     """A stored value, or None (fetched again where possible) when the row is damaged."""
     try:
@@ -604,4 +630,5 @@ def open_facts_source(
         refresh=bool(getattr(args, "refresh", False)),
         progress=make_progress,
         on_unreachable=str(getattr(policy, "on_unreachable", "fail")),
+        all_tarballs=bool(getattr(args, "all_tarballs", False)),
     )
