@@ -14,6 +14,9 @@ from npmguard.model import Lockfile
 NPM_LOCKFILE_NAMES = ("npm-shrinkwrap.json", "package-lock.json", "node_modules/.package-lock.json")
 
 
+UNSUPPORTED = {"pnpm-lock.yaml": "pnpm", "yarn.lock": "yarn", "bun.lockb": "bun", "bun.lock": "bun"}
+
+
 def find_lockfile(directory: Path) -> Path:
     """The lockfile npm would read in ``directory``."""
     for name in NPM_LOCKFILE_NAMES:
@@ -34,6 +37,12 @@ def load_lockfile(path: Path, *, display_name: str | None = None) -> Lockfile:
         raise UsageError(f"{path}: no such file")
     if path.is_dir():
         path = find_lockfile(path)
+    if path.name in UNSUPPORTED:
+        raise UsageError(
+            f"{path}: {UNSUPPORTED[path.name]} lockfiles are not supported yet",
+            hint="npmguard reads package-lock.json, npm-shrinkwrap.json and "
+            "node_modules/.package-lock.json",
+        )
     try:
         data = path.read_bytes()
     except OSError as e:

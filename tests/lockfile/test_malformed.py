@@ -87,3 +87,14 @@ def test_check_exits_2_in_a_subprocess() -> None:
 def test_missing_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ls", str(tmp_path / "nope.json")]) == 2
     assert "nope.json: no such file" in capsys.readouterr().err
+
+
+def test_pnpm_and_yarn_lockfiles_are_named_as_unsupported(tmp_path: Path) -> None:
+    from npmguard.errors import UsageError
+    from npmguard.lockfile import load_lockfile
+
+    for name in ("pnpm-lock.yaml", "yarn.lock"):
+        path = tmp_path / name
+        path.write_text("lockfileVersion: '9.0'\n")
+        with pytest.raises(UsageError, match="not supported yet"):
+            load_lockfile(path)
