@@ -73,7 +73,7 @@ class SourceKind(str, enum.Enum):
 class Occurrence:
     """One place a package sits in the tree (one lockfile entry)."""
 
-    path: str  # "node_modules/a/node_modules/b" (v2/v3) or "a/b" style keys (v1)
+    path: str  # "node_modules/a/node_modules/b" (v1 nesting is written in the same shape)
     installed_as: str  # the folder name: differs from the real name for aliases
     resolved: str | None
     integrity: str | None
