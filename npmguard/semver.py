@@ -25,9 +25,14 @@ _MAX_SAFE = 2**53 - 1  # node-semver refuses numbers JavaScript cannot hold exac
 VersionKey = tuple[int, int, int, int, tuple[tuple[int, int | str], ...]]
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=262144)
 def version_key(version: str) -> VersionKey | None:
     """A key that sorts valid versions as npm does, or None for an invalid version."""
+    parts = version.split(".")
+    if len(parts) == 3 and all(
+        p.isdigit() and p.isascii() and (p == "0" or p[0] != "0") and len(p) < 16 for p in parts
+    ):  # the common plain "1.2.3": no regex needed
+        return (int(parts[0]), int(parts[1]), int(parts[2]), 1, ())
     match = _VERSION.fullmatch(version.strip())
     if match is None:
         return None
