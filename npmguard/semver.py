@@ -28,11 +28,11 @@ VersionKey = tuple[int, int, int, int, tuple[tuple[int, int | str], ...]]
 @functools.lru_cache(maxsize=262144)
 def version_key(version: str) -> VersionKey | None:
     """A key that sorts valid versions as npm does, or None for an invalid version."""
-    parts = version.split(".")
-    if len(parts) == 3 and all(
-        p.isdigit() and p.isascii() and (p == "0" or p[0] != "0") and len(p) < 16 for p in parts
+    plain = version.split(".")
+    if len(plain) == 3 and all(
+        p.isdigit() and p.isascii() and (p == "0" or p[0] != "0") and len(p) < 16 for p in plain
     ):  # the common plain "1.2.3": no regex needed
-        return (int(parts[0]), int(parts[1]), int(parts[2]), 1, ())
+        return (int(plain[0]), int(plain[1]), int(plain[2]), 1, ())
     match = _VERSION.fullmatch(version.strip())
     if match is None:
         return None

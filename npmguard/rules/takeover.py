@@ -7,11 +7,11 @@ version" is defined in :mod:`npmguard.rules.history`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from npmguard.facts import Need, PackageFacts, VersionInfo
+from npmguard.facts import ManifestFacts, Need, PackageFacts, VersionInfo
 from npmguard.model import Evidence, Finding, Level, LockedPackage
 from npmguard.rules.base import CheckContext, Option, PackageRule, register
 from npmguard.rules.history import (
@@ -60,6 +60,27 @@ SHADOWED_COMMANDS = frozenset(
         "kubectl",
     ]
 )
+
+
+def _added_since_previous(
+    facts: PackageFacts,
+    from_manifest: Callable[[ManifestFacts], Iterable[str]],
+    from_info: Callable[[VersionInfo], tuple[str, ...] | None],
+) -> tuple[list[str], VersionInfo] | None:
+    """Names (bins, dependencies) the locked version has and its previous version had not,
+    with that previous version; None when either side is unknown or nothing was added."""
+    info = facts.version_info()
+    current: set[str] | None = None
+    if facts.manifest is not None:
+        current = set(from_manifest(facts.manifest))
+    elif info is not None and (names := from_info(info)) is not None:
+        current = set(names)
+    prev = previous_version(facts)
+    before = from_info(prev) if prev is not None else None
+    if not current or prev is None or before is None:
+        return None
+    added = sorted(current - set(before))
+    return (added, prev) if added else None
 
 
 def _registry_facts(pkg: LockedPackage, ctx: CheckContext) -> PackageFacts | None:
@@ -245,25 +266,16 @@ class NewBin(PackageRule):
         facts = _registry_facts(pkg, ctx)
         if facts is None:
             return
-        info = facts.version_info()
-        if facts.manifest is not None:
-            current: set[str] | None = set(facts.manifest.bin)
-        elif info is not None and info.bin_names is not None:
-            current = set(info.bin_names)
-        else:
-            current = None
-        prev = previous_version(facts)
-        if not current or prev is None or prev.bin_names is None:
+        found = _added_since_previous(facts, lambda m: m.bin, lambda v: v.bin_names)
+        if found is None:
             return
-        added = sorted(current - set(prev.bin_names))
-        if not added:
-            return
+        added, prev = found
         shadows = [b for b in added if b in SHADOWED_COMMANDS]
         evidence = [Evidence("new bin", b, "registry") for b in added]
         evidence.append(
             Evidence(
                 "previous version bins",
-                f"{prev.version}: {', '.join(prev.bin_names) or '(none)'}",
+                f"{prev.version}: {', '.join(prev.bin_names or ()) or '(none)'}",
                 "registry",
             )
         )
@@ -301,19 +313,10 @@ class NewDependency(PackageRule):
         facts = _registry_facts(pkg, ctx)
         if facts is None:
             return
-        info = facts.version_info()
-        if facts.manifest is not None:
-            current: set[str] | None = set(facts.manifest.dependencies)
-        elif info is not None and info.dependency_names is not None:
-            current = set(info.dependency_names)
-        else:
-            current = None
-        prev = previous_version(facts)
-        if not current or prev is None or prev.dependency_names is None:
+        found = _added_since_previous(facts, lambda m: m.dependencies, lambda v: v.dependency_names)
+        if found is None:
             return
-        added = sorted(current - set(prev.dependency_names))
-        if not added:
-            return
+        added, prev = found
         when = _published(facts) or ctx.now
         window = timedelta(days=int(ctx.option(self, "new_days")))
         created = self._created(pkg, ctx)
