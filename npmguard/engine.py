@@ -123,12 +123,18 @@ class Engine:
         used_allows: set[int] = set()
         for lockfile in lockfiles:
             scoped = self._scope(lockfile)
-            facts = self._facts(scoped)
+            # With `only` (--changed-since), facts are gathered and verdicts given for the
+            # changed packages alone, but rules still see the whole tree, so a new package
+            # that depends on (or clones) an existing spam package is still caught.
+            focus = scoped if self.only is None else self._focus(scoped)
+            facts = self._facts(focus)
             findings = self._findings(scoped, facts)
-            findings += self._denials(scoped)
+            if self.only is not None:
+                findings = [f for f in findings if f.key in self.only]
+            findings += self._denials(focus)
             findings = [self._apply_allow(f, used_allows) for f in findings]
             all_findings += findings
-            verdicts += self._verdicts(scoped, findings)
+            verdicts += self._verdicts(focus, findings)
         verdict = max((v.verdict for v in verdicts), key=lambda v: v.rank, default=Verdict.OK)
         return Report(
             lockfiles=tuple(lockfiles),
@@ -142,12 +148,12 @@ class Engine:
     # -- stages -----------------------------------------------------------------------------
 
     def _scope(self, lockfile: Lockfile) -> Lockfile:
-        packages = tuple(
-            p
-            for p in lockfile.packages
-            if _in_scope(p, self.policy) and (self.only is None or p.key in self.only)
-        )
+        packages = tuple(p for p in lockfile.packages if _in_scope(p, self.policy))
         return replace(lockfile, packages=packages)
+
+    def _focus(self, lockfile: Lockfile) -> Lockfile:
+        only = self.only or set()
+        return replace(lockfile, packages=tuple(p for p in lockfile.packages if p.key in only))
 
     def _facts(self, lockfile: Lockfile) -> Mapping[str, PackageFacts]:
         needs = self.needs - {Need.LOCKFILE}

@@ -249,3 +249,32 @@ def test_clone_cluster_splits_by_size_and_one_scope_is_info() -> None:
     found = list(CloneCluster().check(context(lockfile, facts)))
     assert len(found) == 3 and {f.level for f in found} == {Level.INFO}
     assert any(e.label == "one scope" for e in found[0].evidence)
+
+
+def test_changed_entries_still_see_the_whole_tree() -> None:
+    """--changed-since: only the new package is judged, and only its facts are gathered, but
+    its ring into existing spam packages (which are not re-checked) is still found."""
+    from npmguard.engine import Engine
+
+    lockfile, facts = chain_tree()
+    first = f"{CHAIN[0]}@1.0.0"
+    asked: list[str] = []
+
+    class Recording:
+        def facts_for(self, packages, needs):  # type: ignore[no-untyped-def]
+            asked.extend(p.key for p in packages)
+            return {p.key: facts[p.key] for p in packages if p.key in facts}
+
+    registry = all_rules()
+    engine = Engine(
+        Policy(),
+        rules=[registry[r]() for r in ("spam-name", *SPAM_RULES)],
+        facts_source=Recording(),
+        allowed_registries=("https://registry.npmjs.org/",),
+        only={first},
+    )
+    report = engine.run([lockfile])
+    assert {p.package.key for p in report.packages} == {first}
+    assert {f.key for f in report.findings} == {first}
+    assert "spam-ring" in {f.rule for f in report.findings}
+    assert asked == [first]
