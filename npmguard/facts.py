@@ -8,7 +8,7 @@ publishers, no real publish dates and no attestations. Rules must treat ``None``
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -101,7 +101,8 @@ class PackageFacts:
     status: FactsStatus = FactsStatus.UNKNOWN
     registry: str | None = None
     # package-level picture (refreshes on a TTL)
-    versions: tuple[VersionInfo, ...] | None = None
+    # a tuple, or the facts store's lazy sequence (npmguard.reputation.versions.VersionList)
+    versions: Sequence[VersionInfo] | None = None
     dist_tags: Mapping[str, str] | None = None
     created: datetime | None = None
     modified: datetime | None = None
@@ -126,6 +127,10 @@ class PackageFacts:
 
     def version_info(self, version: str | None = None) -> VersionInfo | None:
         wanted = self.version if version is None else version
+        find = getattr(self.versions, "find", None)  # VersionList: no scan, no objects built
+        if find is not None:
+            found: VersionInfo | None = find(wanted)
+            return found
         for info in self.versions or ():
             if info.version == wanted:
                 return info

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 
@@ -10,12 +11,27 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``.
 
     The temporary name carries the process id, so concurrent writers never share one.
+    A symlink is followed (its target is replaced, the link stays), an existing file keeps
+    its permission bits, and something that is not a regular file (``/dev/stdout``,
+    ``/dev/null``, a FIFO) is written to directly: there is nothing to replace atomically,
+    and replacing a device node would break the system.
     Raises OSError (the temporary file removed) when the write fails.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.npmguard-tmp")
     payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
+        mode: int | None = os.stat(path).st_mode  # through symlinks and /proc magic links
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        with open(path, "wb") as fh:
+            fh.write(payload)
+        return
+    target = Path(os.path.realpath(path))
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.npmguard-tmp")
+    try:
         tmp.write_bytes(payload)
-        os.replace(tmp, path)
+        if mode is not None:
+            os.chmod(tmp, stat.S_IMODE(mode))
+        os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -49,3 +49,32 @@ def config_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def writable_cache_dir(override: Path | None = None) -> Path:
+    """:func:`cache_dir`, created if missing; a clear :class:`~npmguard.errors.UsageError`
+    (naming the folder and where it was set) when it cannot be created or written."""
+    import errno
+
+    from npmguard.errors import UsageError
+
+    directory = cache_dir(override)
+    env = _from_env("NPMGUARD_CACHE_DIR")
+    if override is not None and Path(override).expanduser() != env:
+        origin = "--cache-dir"
+    elif env is not None:  # the CLI's --cache-dir defaults to the variable
+        origin = "NPMGUARD_CACHE_DIR"
+    else:
+        origin = "the user cache folder"
+    hint = "point --cache-dir or NPMGUARD_CACHE_DIR at a folder you can write"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        reason = os.strerror(errno.ENOTDIR)
+    except OSError as e:
+        reason = e.strerror or str(e)
+    else:
+        if os.access(directory, os.W_OK | os.X_OK):
+            return directory
+        reason = os.strerror(errno.EACCES)
+    raise UsageError(f"{directory}: cannot use as the cache folder ({origin}): {reason}", hint=hint)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sqlite3
 import sys
@@ -21,7 +22,8 @@ def register(sub: Any) -> None:
         description=(
             "The cache holds what npmguard learned from registries: compact facts per package\n"
             "(refreshed after 24 hours), per version and per tarball (kept: published\n"
-            "versions never change), in facts.sqlite, and the HTTP cache, in http.sqlite.\n"
+            "versions never change), in facts.sqlite, and the HTTP cache, in http.sqlite;\n"
+            "names-*.sqlite is an index of popular package names, rebuilt when missing.\n"
             "Location: --cache-dir, else $NPMGUARD_CACHE_DIR, else the user cache folder.\n"
             "Imported feeds (npmguard db) live elsewhere and are not touched."
         ),
@@ -109,6 +111,12 @@ def run_info(args: argparse.Namespace) -> int:
         out.append(f"http:     {http_path.name}, {_human(_size(http_path))}: {count}")
     else:
         out.append("http:     empty")
+    for names in sorted(directory.glob("names-*.sqlite")):
+        total += _size(names)
+        out.append(
+            f"names:    {names.name}, {_human(_size(names))}: popular-name index "
+            "(rebuilt from the list shipped with npmguard)"
+        )
     out.append(f"total:    {_human(total)}")
     print("\n".join(out))
     return 0
@@ -137,6 +145,12 @@ def run_clear(args: argparse.Namespace) -> int:
                 part.unlink()
             except OSError as e:
                 raise UsageError(f"{part}: cannot delete: {e.strerror}") from e
+    for names in directory.glob("names-*.sqlite"):
+        # rebuilt on demand; a process reading it keeps its open file (Windows: kept)
+        with contextlib.suppress(OSError):
+            size = names.stat().st_size
+            names.unlink()
+            freed += size
     if not getattr(args, "quiet", False):
         print(f"cleared {directory} ({_human(max(freed, 0))} freed)", file=sys.stderr)
     return 0

@@ -37,7 +37,10 @@ def register(sub: Any) -> None:
         nargs="*",
         type=Path,
         metavar="LOCKFILE",
-        help="package-lock.json, npm-shrinkwrap.json or a folder (default: the current folder)",
+        help=(
+            "package-lock.json, npm-shrinkwrap.json or a folder (default: the current "
+            "folder); - reads one lockfile from stdin (policy and .npmrc: the current folder)"
+        ),
     )
     add_report_options(p)
     add_check_options(p)
@@ -47,23 +50,34 @@ def register(sub: Any) -> None:
 
 def add_report_options(p: argparse.ArgumentParser) -> None:
     group = p.add_argument_group("report")
-    group.add_argument("--format", choices=("text", "json", "sarif"), default="text")
     group.add_argument(
-        "-o", "--output", type=Path, help="write the report to this file instead of stdout"
+        "--format", choices=("text", "json", "sarif"), default="text", help="(default: text)"
+    )
+    group.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="write the report to this file (replaced atomically) instead of stdout (-)",
     )
     group.add_argument(
         "--color",
         choices=("auto", "always", "never"),
         default="auto",
-        help="colour in the text report (auto: only on a terminal)",
+        help="colour in the text report (default: auto, only on a terminal without NO_COLOR)",
     )
 
 
-def add_check_options(p: argparse.ArgumentParser) -> None:
-    """Flags shared by every command that checks a tree (check, explain, the wrapper)."""
+def add_check_options(p: argparse.ArgumentParser, *, tree: bool = True) -> None:
+    """Flags shared by every command that checks a tree (check, explain, the wrapper);
+    ``tree=False`` leaves out the ones that choose entries of a whole lockfile."""
     group = p.add_argument_group("facts and policy")
     group.add_argument(
-        "--policy", type=Path, help="the policy file (default: found next to the lockfile)"
+        "--policy",
+        metavar="FILE|URL",
+        help=(
+            "the policy: a file, npmguard:PRESET or an https URL "
+            "(default: npmguard.toml found next to the lockfile or above it)"
+        ),
     )
     group.add_argument("--offline", action="store_true", help="no network: use only the cache")
     group.add_argument(
@@ -85,6 +99,8 @@ def add_check_options(p: argparse.ArgumentParser) -> None:
             "or fewer than 100k downloads a month, whose content can change a verdict)"
         ),
     )
+    if not tree:
+        return
     group.add_argument(
         "--changed-since",
         metavar="REV",
@@ -106,12 +122,17 @@ def add_check_options(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from npmguard.lockfile import find_lockfile, load_lockfile
+    from npmguard.lockfile import find_lockfile, is_stdin, load_lockfile
 
     paths = list(args.lockfiles) or [find_lockfile(Path.cwd())]
+    if any(is_stdin(p) for p in paths) and (len(paths) > 1 or args.changed_since):
+        raise UsageError(
+            "-: a lockfile on stdin is checked alone and without --changed-since",
+            hint="name the lockfile files instead",
+        )
     lockfiles = []
     for path in paths:
-        if not path.exists():
+        if not is_stdin(path) and not path.exists():
             raise UsageError(f"{path}: no such file", hint="name a package-lock.json or its folder")
         lockfiles.append(load_lockfile(find_lockfile(path) if path.is_dir() else path))
     only = (
@@ -176,8 +197,10 @@ def check_lockfiles(
         if feed is not None:
             engine.extra["feed"] = feed
     if engine.needs - {Need.LOCKFILE}:
+        from npmguard.paths import writable_cache_dir
         from npmguard.reputation.source import open_facts_source
 
+        writable_cache_dir(getattr(args, "cache_dir", None))  # a clear error, not a traceback
         engine.facts_source = open_facts_source(args, config, policy, engine.progress)
     return engine.run(lockfiles), policy
 
@@ -215,7 +238,7 @@ def emit(report: Report, args: argparse.Namespace) -> None:
         and not os.environ.get("NO_COLOR")
     )
     text = render(report, args.format, color=color)
-    if args.output is None:
+    if args.output is None or str(args.output) == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
     else:

@@ -68,7 +68,7 @@ def register(sub: Any) -> None:
         description="Show the "
         "feed store: where it is, its sources, record counts and how old each import is.",
     )
-    info.add_argument("--format", choices=("text", "json"), default="text")
+    info.add_argument("--format", choices=("text", "json"), default="text", help="(default: text)")
     add_common(info)
     info.set_defaults(func=run_info)
     p.set_defaults(func=lambda args: _usage(p))
@@ -123,7 +123,7 @@ def run_info(args: argparse.Namespace) -> int:
     if args.format == "json":
         data = {
             "path": str(info.path),
-            "imported": True,
+            "imported": bool(info.sources),  # an import that failed leaves an empty store
             "size": info.size,
             "records": info.records,
             "withdrawn": info.withdrawn,
@@ -151,6 +151,8 @@ def run_info(args: argparse.Namespace) -> int:
         f"records:    {info.records} ({info.records - info.withdrawn} active, "
         f"{info.withdrawn} withdrawn) for {info.names} package names, {info.hashes} tarball hashes"
     )
+    if not info.sources:
+        print("sources:    none (nothing imported; run `npmguard db update`)")
     for s in info.sources:
         print(f"source:     {s.source} ({s.kind})")
         print(f"  imported  {s.imported_at:%Y-%m-%d %H:%M} UTC, {_age(now - s.imported_at)} ago")

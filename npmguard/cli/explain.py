@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from npmguard.errors import UsageError
-from npmguard.facts import Need, PackageFacts
+from npmguard.facts import FactsStatus, Need, PackageFacts
 from npmguard.model import Finding, LockedPackage, Lockfile, Occurrence, SourceKind
 
 PLACEHOLDER_VERSION = "0.0.0-npmguard-explain"
@@ -39,7 +39,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("package", metavar="NAME[@VERSION]")
     p.add_argument("--lockfile", type=Path, help="explain the package's entries in this lockfile")
-    add_check_options(p)
+    add_check_options(p, tree=False)  # one package: no --changed-since / --lockfile-only
     add_common(p)
     p.set_defaults(func=run)
 
@@ -89,12 +89,56 @@ def _probe(source: Any, name: str, version: str, project_dir: Path) -> PackageFa
     return facts
 
 
+def pick_version(name: str, wanted: str | None, probe: PackageFacts | None) -> str:
+    """The version to explain when no lockfile has the package: ``wanted`` as given, a
+    dist-tag's or the highest version a range allows, else the latest. Errors when the
+    registry has no such package, or nothing the range allows."""
+    from npmguard.semver import satisfies, sort_versions, valid_range, valid_version
+    from npmguard.urls import redact
+
+    if probe is not None and probe.status is FactsStatus.NOT_FOUND:
+        where = redact(probe.registry) or "the registry"
+        raise UsageError(
+            f"{name}: no such package on {where} (it answered 404)",
+            hint="check the spelling; for a private package, its registry in .npmrc",
+        )
+    known = probe is not None and probe.status is FactsStatus.KNOWN and probe.versions is not None
+    tags = dict(probe.dist_tags or {}) if probe is not None else {}
+    if wanted is None:
+        if tags.get("latest"):
+            return tags["latest"]
+        why = f" ({probe.error})" if probe is not None and probe.error else ""
+        raise UsageError(
+            f"{name}: the registry names no latest version{why}; give one: {name}@VERSION",
+            hint=f"npmguard explain {name}@VERSION",
+        )
+    if valid_version(wanted) or not known or probe is None:
+        return wanted  # an exact version is explained even when it is gone (version-missing)
+    if wanted in tags:
+        return tags[wanted]
+    if valid_range(wanted):
+        allowed = [v.version for v in probe.versions or () if satisfies(v.version, wanted)]
+        if allowed:
+            return sort_versions(allowed)[-1]
+        raise UsageError(
+            f"{name}@{wanted}: no version on the registry is in that range "
+            f"(latest: {tags.get('latest', 'none')})",
+            hint=f"npmguard explain {name}@VERSION",
+        )
+    raise UsageError(
+        f"{name}@{wanted}: not a version, a range or a dist-tag of {name}",
+        hint=f"npmguard explain {name}@VERSION",
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     from npmguard.cli.check import read_project
     from npmguard.engine import Engine
     from npmguard.lockfile import load_lockfile
+    from npmguard.paths import writable_cache_dir
     from npmguard.policy.load import load_policy
     from npmguard.registry.npmrc import load_npm_config
+    from npmguard.report.common import scrub
     from npmguard.reputation.source import open_facts_source
 
     name, version = split_spec(args.package)
@@ -106,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
     project_dir = lock_path.resolve().parent if lock_path else Path.cwd().resolve()
     policy = load_policy(args.policy, project_dir)
     config = load_npm_config(project_dir)
+    writable_cache_dir(args.cache_dir)  # a clear error, not a traceback
     source = _Recording(open_facts_source(args, config, policy))
     lockfile: Lockfile | None = None
     if lock_path is not None:
@@ -119,17 +164,17 @@ def run(args: argparse.Namespace) -> int:
             lockfile = full
             keys = {p.key for p in mine}
     if lockfile is None:
-        if version is None:
-            probe = _probe(source.inner, name, PLACEHOLDER_VERSION, project_dir)
-            version = probe.latest if probe is not None and probe.latest else None
-            if version is None:
-                raise UsageError(
-                    f"{name}: the registry names no latest version; give one: {name}@VERSION",
-                    hint=f"npmguard explain {name}@VERSION",
-                )
+        probe = _probe(source.inner, name, PLACEHOLDER_VERSION, project_dir)
+        version = pick_version(name, version, probe)
         facts = _probe(source.inner, name, version, project_dir)
         lockfile = _synthetic(name, version, project_dir, facts)
         keys = {f"{name}@{version}"}
+        if lock_path is not None and not getattr(args, "quiet", False):
+            print(
+                f"npmguard: {args.package} is not in {lock_path}; "
+                f"explaining {name}@{version} as the registry has it",
+                file=sys.stderr,
+            )
     engine = Engine(
         policy,
         facts_source=source,
@@ -137,17 +182,21 @@ def run(args: argparse.Namespace) -> int:
         allowed_registries=config.registry_urls(),
         only=keys,
     )
+    if lockfile.format == "synthetic":  # no lockfile: the lockfile rules would judge our stand-in
+        engine.rules = [r for r in engine.rules if not r.needs <= {Need.LOCKFILE}]
     report = engine.run([lockfile])
     for verdict in report.packages:
         pkg = verdict.package
         print(
-            "\n".join(
-                describe(
-                    pkg,
-                    source.facts.get(pkg.key),
-                    [f for f in report.findings if f.key == pkg.key],
-                    synthetic=lockfile.format == "synthetic",
-                    verdict=str(verdict.verdict),
+            scrub(  # output: every URL in it loses credentials and secret query values
+                "\n".join(
+                    describe(
+                        pkg,
+                        source.facts.get(pkg.key),
+                        [f for f in report.findings if f.key == pkg.key],
+                        synthetic=lockfile.format == "synthetic",
+                        verdict=str(verdict.verdict),
+                    )
                 )
             )
         )

@@ -31,9 +31,12 @@ def register(sub: Any) -> None:
         nargs="?",
         type=Path,
         metavar="LOCKFILE",
-        help="package-lock.json, npm-shrinkwrap.json or a folder (default: the current folder)",
+        help=(
+            "package-lock.json, npm-shrinkwrap.json or a folder (default: the current "
+            "folder); - reads it from stdin"
+        ),
     )
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="(default: text)")
     add_common(p)
     p.set_defaults(func=run)
 

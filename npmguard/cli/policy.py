@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +42,16 @@ def register(sub: Any) -> None:
         type=Path,
         help="the lockfile (or its folder) the policy is for (default: the current folder)",
     )
-    show.add_argument("--policy", type=Path, help="this policy file instead of the one found")
+    show.add_argument(
+        "--policy",
+        metavar="FILE|URL",
+        help="this policy (a file, npmguard:PRESET or an https URL) instead of the one found",
+    )
     show.add_argument(
         "--format",
         choices=("text", "toml", "json"),
         default="text",
-        help="text: TOML annotated with sources; toml: plain TOML; json",
+        help="text: TOML annotated with sources (the default); toml: plain TOML; json",
     )
     add_common(show)
     show.set_defaults(func=run_show)
@@ -60,7 +65,10 @@ def register(sub: Any) -> None:
         ),
     )
     validate.add_argument(
-        "file", nargs="?", type=Path, help="the policy file (default: the one found from here)"
+        "file",
+        nargs="?",
+        metavar="FILE|URL",
+        help="the policy file, npmguard:PRESET or https URL (default: the one found from here)",
     )
     add_common(validate)
     validate.set_defaults(func=run_validate)
@@ -70,7 +78,12 @@ def register(sub: Any) -> None:
         help="write a commented starting policy that extends a preset",
         description="Write a commented npmguard.toml that extends one of the built-in presets.",
     )
-    init.add_argument("--preset", choices=("default", "strict", "ci"), default="default")
+    init.add_argument(
+        "--preset",
+        choices=("default", "strict", "ci"),
+        default="default",
+        help="the preset it extends (default: default)",
+    )
     init.add_argument(
         "-o",
         "--output",
@@ -111,6 +124,14 @@ def run_validate(args: argparse.Namespace) -> int:
     policy = load_source(source)
     extra = f" (with {', '.join(policy.files[1:])})" if len(policy.files) > 1 else ""
     print(f"{source.display}: ok{extra}")
+    today = date.today()
+    for entry in policy.allow:  # valid, but no longer allowing anything: say so now
+        if entry.expired(today):
+            print(
+                f"npmguard: warning: {entry.source or source.display}: the allow entry for "
+                f"{entry.matcher.package} expired on {entry.expires}; it no longer allows",
+                file=sys.stderr,
+            )
     return 0
 
 

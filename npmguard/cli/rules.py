@@ -16,7 +16,12 @@ def register(sub: Any) -> None:
         help="list every rule with its id, default level and description",
         description="List every rule npmguard knows, with its id, default level and description.",
     )
-    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    p.add_argument(
+        "--format",
+        choices=("text", "json", "markdown"),
+        default="text",
+        help="(default: text; markdown: docs/rules.md)",
+    )
     p.set_defaults(func=run)
 
 

@@ -24,15 +24,17 @@ MAX_BYTES = 1_000_000
 
 
 def check_url(url: str, where: str) -> None:
-    """Refuse URLs npmguard will not fetch a policy from (``where`` names the extends line)."""
+    """Refuse URLs npmguard will not fetch a policy from (``where`` names the extends line;
+    empty for ``--policy URL``)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.scheme == "https" and host:
         return
     if parts.scheme == "http" and host and is_loopback(host):
         return
+    prefix = f"{where}: extends: " if where else ""
     raise PolicyError(
-        f"{where}: extends: {redact(url)}: only https URLs (or http on this machine) are allowed",
+        f"{prefix}{redact(url)}: only https URLs (or http on this machine) are allowed",
         hint="publish the shared policy over https",
     )
 
@@ -59,8 +61,9 @@ def fetch_policy_text(url: str, where: str, *, now: float | None = None) -> str:
         text = _download(url)
     except PolicyError as e:
         if age is None:
+            prefix = f"{where}: extends: " if where else ""
             raise PolicyError(
-                f"{where}: extends: {e}; no cached copy to fall back on",
+                f"{prefix}{e}; no cached copy to fall back on",
                 hint="check the URL and the network, then run again",
             ) from e
         log.warning("%s; using the copy cached %d minutes ago", e, int(age // 60))

@@ -58,10 +58,17 @@ def user_policy_path() -> Path:
     return config_dir() / "npmguard.toml"
 
 
-def find_policy(explicit: Path | None, start_dir: Path) -> PolicySource:
-    """Which policy applies: see the module docstring for the order."""
+def find_policy(explicit: Path | str | None, start_dir: Path) -> PolicySource:
+    """Which policy applies: see the module docstring for the order. ``explicit`` (``--policy``)
+    may be a path, ``npmguard:PRESET`` or an https URL (pass URLs as ``str``: ``Path``
+    would fold their ``//``)."""
     if explicit is not None and str(explicit).startswith(BUILTIN_PREFIX):
         return PolicySource("builtin", str(explicit)[len(BUILTIN_PREFIX) :])
+    if isinstance(explicit, str) and "://" in explicit:
+        from npmguard.policy.fetch import check_url
+
+        check_url(explicit, "")
+        return PolicySource("url", explicit)
     if explicit is not None:
         path = Path(explicit).expanduser()
         if not path.is_file():
@@ -80,14 +87,14 @@ def find_policy(explicit: Path | None, start_dir: Path) -> PolicySource:
     return PolicySource("builtin", "default")
 
 
-def load_policy(explicit: Path | None, start_dir: Path) -> Policy:
+def load_policy(explicit: Path | str | None, start_dir: Path) -> Policy:
     """The effective policy for a project in ``start_dir`` (``--policy`` wins)."""
     source = find_policy(explicit, start_dir)
     log.info("policy: %s", source.display)
     return load_source(source)
 
 
-def load_policy_file(path: Path) -> Policy:
+def load_policy_file(path: Path | str) -> Policy:
     """Load one named file (and what it extends), as ``npmguard policy validate`` does."""
     return load_policy(path, Path.cwd())
 
@@ -115,7 +122,7 @@ def _read(source: PolicySource, where: str) -> str:
     if source.kind == "url":
         from npmguard.policy.fetch import fetch_policy_text
 
-        return fetch_policy_text(source.location, where or source.display)
+        return fetch_policy_text(source.location, where)
     path = Path(source.location)
     prefix = f"{where}: extends: " if where else ""
     try:

@@ -14,14 +14,17 @@ from collections.abc import Hashable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from npmguard.facts import ManifestFacts, TarballFacts, VersionInfo
+from npmguard.facts import ManifestFacts, TarballFacts
 from npmguard.reputation.extract import PackagePicture
+from npmguard.reputation.versions import REF_BASE, VersionList
+from npmguard.semver import version_key
 
-FORMAT = 2  # bump when an encoding changes; the store's schema version follows it
+FORMAT = 4  # bump when an encoding changes; the store's schema version follows it
 
 
 def _pack(doc: Any) -> bytes:
-    return zlib.compress(json.dumps(doc, separators=(",", ":")).encode("utf-8"), 6)
+    text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+    return zlib.compress(text.encode("utf-8", "surrogatepass"), 6)
 
 
 def _unpack(blob: bytes) -> Any:
@@ -52,23 +55,33 @@ class _Table:
         return self._index[value]
 
 
-def _flag(value: bool | None) -> int | None:
-    return None if value is None else int(value)
+def _flag(value: bool | None) -> int:
+    return -1 if value is None else int(value)
+
+
+def encode_refs(refs: Sequence[int]) -> str:
+    """Small integers >= -1 as one character each (a JSON string parses far faster than a
+    list of numbers); :func:`npmguard.reputation.versions.ref_at` reads one back."""
+    return "".join(map(chr, (r + REF_BASE + (r + REF_BASE >= 0xD800) * 0x800 for r in refs)))
 
 
 def encode_picture(picture: PackagePicture) -> bytes:
     publishers, messages, bins, deps = _Table(), _Table(), _Table(), _Table()
+    versions = picture.versions
     doc = {
         "v": [i.version for i in picture.versions],
+        "r": _ranks([i.version for i in picture.versions]),
         "t": _deltas([i.published for i in picture.versions]),
-        "p": [publishers.ref(i.publisher) for i in picture.versions],
-        "i": [_flag(i.has_install_script) for i in picture.versions],
-        "a": [_flag(i.has_provenance) for i in picture.versions],
-        "x": [messages.ref(i.deprecated) for i in picture.versions],
-        "b": [bins.ref(i.bin_names, list(i.bin_names or ())) for i in picture.versions],
-        "d": [
-            deps.ref(i.dependency_names, list(i.dependency_names or ())) for i in picture.versions
-        ],
+        "p": encode_refs([publishers.ref(i.publisher) for i in picture.versions]),
+        "i": encode_refs([_flag(i.has_install_script) for i in picture.versions]),
+        "a": encode_refs([_flag(i.has_provenance) for i in picture.versions]),
+        "x": encode_refs([messages.ref(i.deprecated) for i in picture.versions]),
+        "b": encode_refs(
+            [bins.ref(i.bin_names, list(i.bin_names or ())) for i in picture.versions]
+        ),
+        "d": encode_refs(
+            [deps.ref(i.dependency_names, list(i.dependency_names or ())) for i in versions]
+        ),
         "P": publishers.values,
         "X": messages.values,
         "B": bins.values,
@@ -99,54 +112,50 @@ def _deltas(times: Sequence[datetime | None]) -> list[int | None]:
     return out
 
 
-def _undeltas(deltas: Sequence[int | None]) -> list[datetime | None]:
-    out: list[datetime | None] = []
+def _ranks(versions: Sequence[str]) -> list[int]:
+    """Each version's dense rank in npm semver order (-1: not a valid version), computed once
+    when the picture is stored so that a warm run orders versions without parsing them."""
+    keys = [version_key(v) for v in versions]
+    order = sorted({k for k in keys if k is not None})
+    rank = {k: i for i, k in enumerate(order)}
+    return [-1 if k is None else rank[k] for k in keys]
+
+
+def _absolute(deltas: list[int | None]) -> list[int | None]:
+    if deltas.count(None) == len(deltas):
+        return deltas  # no times known (a mirror's stripped documents)
+    out: list[int | None] = []
     previous = 0
-    fromts = datetime.fromtimestamp
-    utc = timezone.utc
     for delta in deltas:
         if delta is None:
             out.append(None)
-            continue
-        previous += delta
-        out.append(fromts(previous / 1000, utc))
+        else:
+            previous += delta
+            out.append(previous)
     return out
 
 
-def _refs(table: Sequence[Any], refs: Sequence[int]) -> list[Any]:
-    return [None if r < 0 else table[r] for r in refs]
-
-
 def decode_picture(name: str, blob: bytes) -> PackagePicture:
-    doc = _unpack(blob)
+    """The stored picture; its versions are a lazy :class:`VersionList`."""
+    doc = json.loads(zlib.decompress(blob).decode("utf-8", "surrogatepass"))
+    names: list[str] = doc["v"]
+    size = len(names)
+    columns = [doc["t"], doc["r"], doc["p"], doc["i"], doc["a"], doc["x"], doc["b"], doc["d"]]
+    if any(len(c) != size for c in columns):
+        raise ValueError(f"{name}: stored picture columns differ in length")
+    times = _absolute(doc["t"])
     bins = [tuple(b) for b in doc["B"]]
     deps = [tuple(d) for d in doc["D"]]
-    infos = tuple(
-        VersionInfo(
-            version,
-            t,
-            publisher,
-            None if i is None else bool(i),
-            None if a is None else bool(a),
-            deprecated,
-            bin_names,
-            dependency_names,
-        )
-        for version, t, publisher, i, a, deprecated, bin_names, dependency_names in zip(
-            doc["v"],
-            _undeltas(doc["t"]),
-            _refs(doc["P"], doc["p"]),
-            doc["i"],
-            doc["a"],
-            _refs(doc["X"], doc["x"]),
-            _refs(bins, doc["b"]),
-            _refs(deps, doc["d"]),
-            strict=True,
-        )
+    versions = VersionList(
+        names,
+        times,
+        doc["r"],
+        (doc["p"], doc["i"], doc["a"], doc["x"], doc["b"], doc["d"]),
+        (doc["P"], doc["X"], bins, deps),
     )
     return PackagePicture(
         name=name,
-        versions=infos,
+        versions=versions,
         dist_tags=doc["tags"],
         created=_dt(doc["c"]),
         modified=_dt(doc["m"]),

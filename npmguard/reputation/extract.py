@@ -19,7 +19,7 @@ stripped document drops those too.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -36,7 +36,7 @@ class PackagePicture:
     """The package-level facts of one packument (what refreshes on a TTL)."""
 
     name: str
-    versions: tuple[VersionInfo, ...]
+    versions: Sequence[VersionInfo]  # a tuple when parsed, a lazy VersionList when stored
     dist_tags: Mapping[str, str] | None
     created: datetime | None
     modified: datetime | None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import threading
 import time
@@ -30,11 +31,20 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from npmguard.errors import RegistryError
-from npmguard.facts import FactsStatus, ManifestFacts, Need, PackageFacts, TarballFacts
+from npmguard.facts import (
+    FactsStatus,
+    ManifestFacts,
+    Need,
+    PackageFacts,
+    TarballFacts,
+    VersionInfo,
+)
 from npmguard.model import LockedPackage
 from npmguard.reputation import codec
 from npmguard.reputation.extract import PackagePicture, extract_package
 from npmguard.reputation.store import DEFAULT_TTL, FactsStore, NewPackage, StoredPackage
+from npmguard.reputation.versions import VersionList
+from npmguard.reputation.workers import ParserPool, Reduced
 
 if TYPE_CHECKING:
     from npmguard.registry.client import RegistryClient
@@ -123,6 +133,21 @@ class ReputationSource:
         self._stored_manifests: dict[tuple[str, str, str], bytes] = {}
         self._down: dict[str, str] = {}  # registry -> why it could not be reached (this run)
         self._fresh_manifests: dict[tuple[str, str, str], ManifestFacts] = {}
+        self._workers: _ThreadParser | ParserPool | None = None  # for one facts_for call
+
+    def _parser(self, jobs: int) -> _ThreadParser | ParserPool:
+        """The worker processes of this call (started for the first big batch), else a
+        thread for this batch alone (closed by the caller: see ``_parser_done``)."""
+        if self._workers is not None:
+            return self._workers
+        parser = _parser_pool(jobs)
+        if isinstance(parser, ParserPool):
+            self._workers = parser
+        return parser
+
+    def _parser_done(self, parser: _ThreadParser | ParserPool) -> None:
+        if parser is not self._workers:
+            parser.close()
 
     @property
     def client(self) -> RegistryClient:
@@ -146,11 +171,16 @@ class ReputationSource:
         versions: dict[str, set[str]] = {}
         for pkg in wanted_pkgs:
             versions.setdefault(pkg.name, set()).add(pkg.version)
-        known = self._packages(versions)
-        manifests = self._manifests(known, versions)
-        tarballs: dict[str, TarballFacts] = {}
-        if Need.TARBALL in needs:
-            tarballs = self._tarballs(wanted_pkgs, known, manifests)
+        try:
+            known = self._packages(versions)
+            manifests = self._manifests(known, versions)
+            tarballs: dict[str, TarballFacts] = {}
+            if Need.TARBALL in needs:
+                tarballs = self._tarballs(wanted_pkgs, known, manifests)
+        finally:
+            if self._workers is not None:
+                self._workers.close()
+                self._workers = None
         return {
             pkg.key: self._facts(pkg, known[pkg.name], manifests, tarballs) for pkg in wanted_pkgs
         }
@@ -197,7 +227,7 @@ class ReputationSource:
         if row.status != "ok" or row.picture is None:
             return _Known(registry, "not-found", fetched_at=row.fetched_at)
         picture = codec.decode_picture(row.name, row.picture)
-        present = frozenset(i.version for i in picture.versions)
+        present = frozenset(_names(picture.versions))
         return _Known(registry, "ok", picture, present, row.fetched_at)
 
     def _fetch(
@@ -212,15 +242,15 @@ class ReputationSource:
         lock = threading.Lock()
         client = self.client
 
-        # Parsing holds the GIL, so one parser thread is as fast as many, and it keeps the
-        # parsed documents (a 21 MB one is ~70 MB as objects) in one malloc arena: with a
-        # parser per download thread, glibc keeps an arena per thread and peak memory grows
-        # by half.
-        parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="npmguard-parse")
+        # Parsing holds the GIL: with many documents it goes to worker processes (the
+        # download threads keep this one), else to one parser thread, which keeps the parsed
+        # documents (a 21 MB one is ~70 MB as objects) in one malloc arena: with a parser per
+        # download thread, glibc keeps an arena per thread and peak memory grows by half.
+        parser = self._parser(len(names))
         _limit_malloc_arenas()
 
         def parse(name: str, body: bytes, wanted: tuple[str, ...]) -> _Fetched:
-            return parser.submit(self._reduce, name, body, wanted).result()
+            return _from_blobs(name, parser.reduce(name, body, wanted))
 
         def one(name: str) -> _Fetched:
             nonlocal done
@@ -235,7 +265,7 @@ class ReputationSource:
             with ThreadPoolExecutor(max_workers=min(PACKUMENT_WORKERS, len(names))) as pool:
                 results = dict(zip(names, pool.map(one, names), strict=True))
         finally:
-            parser.shutdown()
+            self._parser_done(parser)
             if progress is not None:
                 progress.close()
         now = self._now()
@@ -244,7 +274,7 @@ class ReputationSource:
         for name, got in results.items():
             item = known[name]
             if got.status == "ok" and got.picture is not None:
-                present = frozenset(i.version for i in got.picture.versions)
+                present = frozenset(_names(got.picture.versions))
                 known[name] = _Known(item.registry, "ok", got.picture, present, now, False)
                 for version, manifest in got.manifests.items():
                     self._fresh_manifests[(item.registry, name, version)] = manifest
@@ -276,6 +306,8 @@ class ReputationSource:
     ) -> _Fetched:
         """GET one package document (no HTTP body cache: the compact facts are what is kept)
         and hand its bytes to ``parse``."""
+        from requests import RequestException
+
         from npmguard.registry.client import escape_name
         from npmguard.registry.http import UnreachableError
         from npmguard.urls import host_of, redact
@@ -286,42 +318,35 @@ class ReputationSource:
             return _Fetched("error", error=down, unreachable=True)
         url = registry + escape_name(name)
         try:
-            response = client.session.get(url, use_cache=False, registry=registry)
+            # streamed and read in large chunks: requests' default 10 KB reads cost a fifth
+            # of a cold run's CPU on big documents
+            response = client.session.get(url, use_cache=False, registry=registry, stream=True)
         except UnreachableError as e:
             self._down.setdefault(registry, str(e))
             return _Fetched("error", error=str(e), unreachable=True)
         except RegistryError as e:
             return _Fetched("error", error=str(e))
-        status = response.status_code
-        if status == 404:
-            return _Fetched("not-found")
-        if status != 200:
-            why = f"HTTP {status} from {redact(registry)}"
-            if status in (401, 403):
-                why += f": access denied; check the credentials for {host_of(url)} in .npmrc"
-            return _Fetched("error", error=why)
-        body = response.content
+        try:
+            status = response.status_code
+            if status != 200:
+                _ = response.content  # read the (short) answer: the connection stays reusable
+            if status == 404:
+                return _Fetched("not-found")
+            if status != 200:
+                why = f"HTTP {status} from {redact(registry)}"
+                if status in (401, 403):
+                    why += f": access denied; check the credentials for {host_of(url)} in .npmrc"
+                return _Fetched("error", error=why)
+            try:
+                body = b"".join(response.iter_content(_READ_CHUNK))
+            except (RequestException, OSError) as e:
+                return _Fetched("error", error=f"{name}: download failed: {type(e).__name__}")
+        finally:
+            close = getattr(response, "close", None)
+            if close is not None:
+                close()
         del response
         return parse(name, body, tuple(wanted))
-
-    @staticmethod
-    def _reduce(name: str, body: bytes, wanted: tuple[str, ...]) -> _Fetched:
-        try:
-            data = json.loads(body)
-        except ValueError as e:
-            return _Fetched("error", error=f"{name}: not a JSON package document ({e})")
-        del body
-        if not isinstance(data, dict):
-            return _Fetched("error", error=f"{name}: not a JSON object")
-        got = extract_package(name, data, wanted)
-        del data
-        return _Fetched(
-            "ok",
-            picture=got.picture,
-            picture_blob=codec.encode_picture(got.picture),
-            manifests=got.manifests,
-            manifest_blobs={v: codec.encode_manifest(m) for v, m in got.manifests.items()},
-        )
 
     def _check_unknown(self, known: Mapping[str, _Known]) -> None:
         missing = [n for n, k in known.items() if k.status == "unknown"]
@@ -413,21 +438,20 @@ class ReputationSource:
         self, targets: Sequence[tuple[LockedPackage, str, str | None]]
     ) -> dict[str, TarballFacts]:
         from npmguard.errors import NpmguardError
-        from npmguard.registry.tarball import read_tarball
         from npmguard.reputation.tarballs import ByteBudget, fetch_and_read
 
         client = self.client
         budget = ByteBudget()
-        # as for package documents: reading is CPU-bound, so one reader thread (one malloc
-        # arena) reads every tarball while the download threads fetch the next ones
-        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="npmguard-tarball")
+        # as for package documents: reading is CPU-bound, so the worker processes read them
+        # (or one reader thread, one malloc arena) while the download threads fetch the next
+        reader = self._parser(len(targets) * TARBALL_JOB)
         _limit_malloc_arenas()
 
         def one(target: tuple[LockedPackage, str, str | None]) -> TarballFacts | str:
             pkg, integrity, url = target
 
             def read(data: bytes) -> TarballFacts:
-                return reader.submit(read_tarball, data, name=pkg.key).result()
+                return reader.read_tarball(data, pkg.key)
 
             try:
                 return fetch_and_read(client, url or "", integrity, pkg.name, budget, read)
@@ -451,7 +475,7 @@ class ReputationSource:
                     out[target[0].key] = got
                     blobs[target[1]] = codec.encode_tarball(got)
         finally:
-            reader.shutdown()
+            self._parser_done(reader)
             if progress is not None:
                 progress.close()
         for message in failures[:5]:
@@ -511,6 +535,79 @@ class ReputationSource:
 
 
 T = TypeVar("T")
+
+_READ_CHUNK = 1 << 20
+PROCESS_MIN = 64  # documents to fetch before parsing moves to worker processes
+TARBALL_JOB = 16  # a tarball to read counts as this many documents (for PROCESS_MIN)
+WARM_NAMES = True  # have a worker build the popular-names store meanwhile (a cold cache)
+
+
+def reduce_document(name: str, body: bytes, wanted: tuple[str, ...]) -> Reduced:
+    """Parse one package document and encode its compact facts (in a worker process, where
+    the parsed document never reaches the parent: only the small encoded facts do)."""
+    try:
+        data = json.loads(body)
+    except ValueError as e:
+        return ("error", f"{name}: not a JSON package document ({e})", None, {})
+    del body
+    if not isinstance(data, dict):
+        return ("error", f"{name}: not a JSON object", None, {})
+    got = extract_package(name, data, wanted)
+    del data
+    manifests = {v: codec.encode_manifest(m) for v, m in got.manifests.items()}
+    return ("ok", None, codec.encode_picture(got.picture), manifests)
+
+
+def _from_blobs(name: str, reduced: Reduced) -> _Fetched:
+    status, error, picture_blob, manifest_blobs = reduced
+    if status != "ok" or picture_blob is None:
+        return _Fetched("error", error=error)
+    return _Fetched(
+        "ok",
+        picture=codec.decode_picture(name, picture_blob),
+        picture_blob=picture_blob,
+        manifests={v: codec.decode_manifest(b) for v, b in manifest_blobs.items()},
+        manifest_blobs=manifest_blobs,
+    )
+
+
+class _ThreadParser:
+    """One parser thread (few documents, or one core): see ``_fetch``."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="npmguard-parse")
+
+    def reduce(self, name: str, body: bytes, wanted: tuple[str, ...]) -> Reduced:
+        return self._pool.submit(reduce_document, name, body, wanted).result()
+
+    def read_tarball(self, data: bytes, name: str) -> TarballFacts:
+        from npmguard.registry.tarball import read_tarball
+
+        return self._pool.submit(read_tarball, data, name=name).result()
+
+    def warm_names(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self._pool.shutdown()
+
+
+def _parser_pool(documents: int) -> _ThreadParser | ParserPool:
+    """Worker processes for many documents (one per core, at most two: the download threads
+    need this process's core too), else one thread."""
+    cores = os.cpu_count() or 1
+    if documents >= PROCESS_MIN and cores > 1:
+        pool = ParserPool(min(2, cores), reduce_document)
+        if WARM_NAMES:
+            pool.warm_names()
+        return pool
+    return _ThreadParser()
+
+
+def _names(versions: Sequence[VersionInfo]) -> Iterable[str]:
+    if isinstance(versions, VersionList):
+        return versions.names
+    return (i.version for i in versions)
 
 
 # Packages with at least this many downloads a month (shipped popularity data) are not spam:

@@ -6,6 +6,11 @@
 version published right after ``2.0.0`` on the same line is compared with ``2.0.0``. When no
 lower version was published earlier (a backport line's first release), the version published
 last before it is used. Without publish times, the order is semver alone.
+
+Facts read from the store carry a lazy :class:`~npmguard.reputation.versions.VersionList`;
+for it, these questions are answered from its columns (publish times in ms, semver ranks
+computed when the picture was stored), with the same answers, building only the objects
+returned.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from npmguard.facts import PackageFacts, VersionInfo
+from npmguard.reputation.versions import VersionList
 from npmguard.semver import compare, sort_versions, valid_version, version_key
 
 
@@ -24,6 +30,11 @@ def _is_prerelease(version: str) -> bool:
 def earlier_versions(facts: PackageFacts) -> list[VersionInfo]:
     """Versions released before the locked one: by publish time when both times are known,
     else by semver order. Oldest first (by time where known)."""
+    listed = facts.versions
+    if isinstance(listed, VersionList):
+        indexes = _earlier_indexes(facts, listed)
+        if indexes is not None:
+            return [listed.item(i) for i in indexes]
     current = facts.version_info()
     when = current.published if current is not None else None
     mine = version_key(facts.version)
@@ -46,6 +57,35 @@ def _time_key(info: VersionInfo) -> tuple[int, float]:
     return (0, info.published.timestamp()) if info.published is not None else (1, 0.0)
 
 
+def _earlier_indexes(facts: PackageFacts, listed: VersionList) -> list[int] | None:
+    """``earlier_versions`` as positions in ``listed`` (same order), or None when the locked
+    version is not listed (its semver rank is then unknown: the general path answers)."""
+    me = listed.index_of(facts.version)
+    if me is None:
+        return None
+    names, times, ranks = listed.names, listed.times, listed.ranks
+    when = times[me]
+    mine = ranks[me]
+    if not listed.timed:  # semver order alone, in listing order (the common mirror case)
+        return [i for i, r in enumerate(ranks) if 0 <= r < mine] if mine >= 0 else []
+    version = facts.version
+    out: list[int] = []
+    for i, name in enumerate(names):
+        if name == version:
+            continue
+        t = times[i]
+        if when is not None and t is not None:
+            if t < when:
+                out.append(i)
+        elif mine >= 0:
+            r = ranks[i]
+            if 0 <= r < mine:
+                out.append(i)
+    # as _time_key: timed ones by time, then the rest; a stable sort keeps listing order
+    out.sort(key=lambda i: (0, times[i]) if times[i] is not None else (1, 0))
+    return out
+
+
 # Several rules ask for the same package's previous version; facts objects are immutable,
 # so the answer is kept per object (checked by identity) for the life of the process.
 _PREVIOUS: dict[int, tuple[PackageFacts, VersionInfo | None]] = {}
@@ -64,6 +104,17 @@ def previous_version(facts: PackageFacts) -> VersionInfo | None:
 
 
 def _previous_version(facts: PackageFacts) -> VersionInfo | None:
+    listed = facts.versions
+    if isinstance(listed, VersionList):
+        me = listed.index_of(facts.version)
+        if me is not None and not listed.timed:
+            # semver order alone: the first listed of the highest rank below this one
+            rank, ranks = listed.ranks[me], listed.ranks
+            top = max(filter(rank.__gt__, ranks), default=-1) if rank >= 0 else -1
+            return listed.item(ranks.index(top)) if top >= 0 else None
+        indexes = _earlier_indexes(facts, listed)
+        if indexes is not None:
+            return _previous_from_columns(facts, listed, indexes)
     before = earlier_versions(facts)
     if not before:
         return None
@@ -81,8 +132,39 @@ def _previous_version(facts: PackageFacts) -> VersionInfo | None:
     return timed[-1] if timed else before[-1]
 
 
+def _previous_from_columns(
+    facts: PackageFacts, listed: VersionList, before: list[int]
+) -> VersionInfo | None:
+    if not before:
+        return None
+    ranks, times = listed.ranks, listed.times
+    me = listed.index_of(facts.version)
+    mine = -1 if me is None else ranks[me]
+    if mine >= 0:
+        best, best_rank = -1, -1
+        for i in before:  # the first of the highest lower rank, in ``before`` order
+            r = ranks[i]
+            if 0 <= r < mine and r > best_rank:
+                best, best_rank = i, r
+        if best >= 0:
+            return listed.item(best)
+    timed = [i for i in before if times[i] is not None]
+    return listed.item(timed[-1] if timed else before[-1])
+
+
 def last_release_before(facts: PackageFacts) -> VersionInfo | None:
     """The version published most recently before the locked one (publish times needed)."""
+    listed = facts.versions
+    if isinstance(listed, VersionList):
+        me = listed.index_of(facts.version)
+        at = None if me is None else listed.times[me]
+        if at is None:
+            return None
+        best, best_time = -1, None
+        for i, t in enumerate(listed.times):  # the first of the latest, as max() picks
+            if t is not None and t < at and (best_time is None or t > best_time):
+                best, best_time = i, t
+        return None if best < 0 else listed.item(best)
     current = facts.version_info()
     if current is None or current.published is None:
         return None
@@ -104,6 +186,14 @@ def newest(
         pool = {k: v for k, v in pool.items() if compare(k, below) < 0}
     ordered = sort_versions(pool)
     return pool[ordered[-1]] if ordered else None
+
+
+def has_publish_times(facts: PackageFacts) -> bool:
+    """Whether any version of the package has a known publish time."""
+    listed = facts.versions
+    if isinstance(listed, VersionList):
+        return listed.timed
+    return any(v.published is not None for v in listed or ())
 
 
 def day(when: datetime | None) -> str:

@@ -16,6 +16,7 @@ from npmguard.model import Evidence, Finding, Level, LockedPackage
 from npmguard.rules.base import CheckContext, PackageRule, register
 from npmguard.rules.history import day
 from npmguard.semver import compare, sort_versions, valid_version
+from npmguard.urls import redact
 
 FAMILY = "known-bad"
 PACKUMENT = frozenset({Need.PACKUMENT})
@@ -59,7 +60,7 @@ class RemovedPackage(PackageRule):
         if facts is None or facts.registry is None:
             return
         hint = f"remove {pkg.name}; {_dependents(pkg)}"
-        where = Evidence("registry", facts.registry, "npm config")
+        where = Evidence("registry", redact(facts.registry), "npm config")
         if facts.status is FactsStatus.NOT_FOUND:
             resolved = pkg.resolved
             if resolved is not None and not resolved.startswith(facts.registry):
@@ -70,7 +71,9 @@ class RemovedPackage(PackageRule):
                 evidence=(
                     where,
                     Evidence("registry answer", "404 Not Found", "registry"),
-                    Evidence("resolved", resolved or "(none: the default registry)", "lockfile"),
+                    Evidence(
+                        "resolved", redact(resolved) or "(none: the default registry)", "lockfile"
+                    ),
                 ),
                 hint=hint,
             )

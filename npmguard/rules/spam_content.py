@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from npmguard.facts import Need, PackageFacts, TarballFacts
 from npmguard.model import Evidence, Finding, Level, LockedPackage
 from npmguard.rules.base import CheckContext, Option, PackageRule, register
-from npmguard.rules.history import allow_entry, day, is_prerelease, newest
+from npmguard.rules.history import allow_entry, day, has_publish_times, is_prerelease, newest
 
 FAMILY = "spam"
 CONTENT = frozenset({Need.PACKUMENT, Need.TARBALL})
@@ -291,7 +291,7 @@ class VersionFlood(PackageRule):
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
         facts = _facts(pkg, ctx)
-        if facts is None or not facts.versions:
+        if facts is None or not facts.versions or not has_publish_times(facts):
             return
         count_pre = bool(ctx.option(self, "prereleases"))
         wanted = int(ctx.option(self, "versions"))

@@ -100,6 +100,9 @@ def _run(inv: NpmInvocation, opts: GuardOptions) -> int:
         if opts.dry_run:
             say("dry run: the tree passed; not installing")
             return 0
+        if inv.flag("dry-run"):
+            # npm's own --dry-run: npm shows what it would do and writes nothing; so do we
+            return run_npm(list(opts.argv), cwd=Path.cwd())
         return _install(inv, opts, root, before, changed, report)
 
 
@@ -116,7 +119,8 @@ def _local_positionals(inv: NpmInvocation, root: Path) -> tuple[str, ...]:
 
 
 def _resolution_argv(inv: NpmInvocation) -> list[str]:
-    """The user's command for npm's resolver: no prefix (the copy is the project), no scripts."""
+    """The user's command for npm's resolver: no prefix (the copy is the project), no scripts,
+    no ``--dry-run`` (the resolver must write the lockfile it resolved, in the copy)."""
     argv: list[str] = []
     skip_next = False
     for arg in inv.argv:
@@ -128,6 +132,8 @@ def _resolution_argv(inv: NpmInvocation) -> list[str]:
             continue
         if arg.startswith("--prefix=") or (arg.startswith("-C") and len(arg) > 2):
             continue
+        if arg == "--dry-run" or arg.startswith("--dry-run="):
+            continue  # npm's --dry-run writes no lockfile: the copy must get one to check
         argv.append(arg)
     if inv.guarded is Guarded.CLEAN_INSTALL:
         argv = ["install" if a == inv.command else a for a in argv]
@@ -153,7 +159,7 @@ def _check(lock_path: Path, root: Path, before: ProjectFiles) -> tuple[Report, P
     if before.lockfile_name:
         old = parse_lockfile_text(before.files[before.lockfile_name], root / before.lockfile_name)
     args = argparse.Namespace(
-        policy=Path(os.environ["NPMGUARD_POLICY"]) if os.environ.get("NPMGUARD_POLICY") else None,
+        policy=os.environ.get("NPMGUARD_POLICY") or None,  # str: a URL keeps its //
         offline=os.environ.get("NPMGUARD_OFFLINE") == "1",
         refresh=False,
         cache_dir=Path(os.environ["NPMGUARD_CACHE_DIR"])

@@ -1,0 +1,134 @@
+"""A package's versions as the facts store keeps them: columns, made into objects on demand.
+
+A big tree's pictures list ~90,000 versions, and building a :class:`VersionInfo` for each on
+every warm run costs more than everything else the run does. :class:`VersionList` keeps the
+decoded columns (version strings, publish times, semver ranks, ...) and behaves as a
+read-only sequence of ``VersionInfo``: an item is built the first time it is asked for, and the
+questions the rules ask of every package (this version's info, the previous version, the last
+release before it; see :mod:`npmguard.rules.history`) are answered from the columns, building
+only the objects they return.
+
+It compares equal to a tuple of the same ``VersionInfo`` objects, so code that builds
+``PackageFacts`` from tuples (tests, the cold path) and code that reads the store agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from typing import overload
+
+from npmguard.facts import VersionInfo
+
+_UTC = timezone.utc
+REF_BASE = 0x31  # a stored reference r is the character chr(r + REF_BASE), skipping surrogates
+
+
+def ref_at(column: str, index: int) -> int:
+    """The reference stored at ``index`` of an encoded column (-1: none)."""
+    code = ord(column[index])
+    return (code - 0x800 if code >= 0xD800 else code) - REF_BASE
+
+
+class VersionList(Sequence[VersionInfo]):
+    """Versions in packument order. ``times`` are absolute milliseconds (None: unknown);
+    ``ranks`` are dense npm-semver ranks (-1: not a valid version); ``columns`` are the
+    stored publisher, install-script, provenance, deprecation, bin-names and dependency-names
+    columns, one character per version (:func:`ref_at`), where publishers, deprecations, bins
+    and dependencies are indexes into ``tables`` (-1: unknown) and the flags are 0, 1 or -1
+    (unknown)."""
+
+    __slots__ = ("_all", "_columns", "_items", "_tables", "names", "ranks", "timed", "times")
+
+    def __init__(
+        self,
+        names: list[str],
+        times: list[int | None],
+        ranks: list[int],
+        columns: tuple[str, str, str, str, str, str],
+        tables: tuple[list[str], list[str], list[tuple[str, ...]], list[tuple[str, ...]]],
+    ) -> None:
+        self.names = names
+        self.times = times
+        self.ranks = ranks
+        self.timed = any(t is not None for t in times)  # any publish time known
+        self._columns = columns
+        self._tables = tables
+        self._items: dict[int, VersionInfo] = {}
+        self._all: tuple[VersionInfo, ...] | None = None
+
+    def item(self, index: int) -> VersionInfo:
+        got = self._items.get(index)
+        if got is None:
+            ms = self.times[index]
+            p, i, a, x, b, d = (ref_at(column, index) for column in self._columns)
+            publishers, messages, bins, deps = self._tables
+            got = VersionInfo(
+                self.names[index],
+                None if ms is None else datetime.fromtimestamp(ms / 1000, _UTC),
+                None if p < 0 else publishers[p],
+                None if i < 0 else bool(i),
+                None if a < 0 else bool(a),
+                None if x < 0 else messages[x],
+                None if b < 0 else bins[b],
+                None if d < 0 else deps[d],
+            )
+            self._items[index] = got
+        return got
+
+    def index_of(self, version: str) -> int | None:
+        """The position of ``version`` (its first listing), or None."""
+        try:
+            return self.names.index(version)
+        except ValueError:
+            return None
+
+    def find(self, version: str) -> VersionInfo | None:
+        index = self.index_of(version)
+        return None if index is None else self.item(index)
+
+    def materialize(self) -> tuple[VersionInfo, ...]:
+        if self._all is None:
+            self._all = tuple(self.item(i) for i in range(len(self.names)))
+        return self._all
+
+    # -- Sequence ------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @overload
+    def __getitem__(self, index: int) -> VersionInfo: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[VersionInfo, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> VersionInfo | tuple[VersionInfo, ...]:
+        if isinstance(index, slice):
+            return self.materialize()[index]
+        size = len(self.names)
+        if not -size <= index < size:
+            raise IndexError("version index out of range")
+        return self.item(index % size)
+
+    def __iter__(self) -> Iterator[VersionInfo]:
+        return iter(self.materialize())
+
+    def __contains__(self, value: object) -> bool:
+        if not isinstance(value, VersionInfo):
+            return False
+        index = self.index_of(value.version)
+        return index is not None and value in self.materialize()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, VersionList):
+            return self.materialize() == other.materialize()
+        if isinstance(other, Sequence):
+            return self.materialize() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.materialize())
+
+    def __repr__(self) -> str:
+        return f"VersionList({len(self.names)} versions)"

@@ -1,0 +1,121 @@
+"""The store's lazy VersionList: same answers as a plain tuple, for every history question."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from npmguard.facts import PackageFacts, VersionInfo
+from npmguard.reputation import codec
+from npmguard.reputation.extract import PackagePicture
+from npmguard.reputation.versions import REF_BASE, VersionList, ref_at
+from npmguard.rules import history
+
+START = datetime(2020, 1, 1, tzinfo=timezone.utc)
+POOL = [
+    "0.0.1",
+    "0.1.0",
+    "1.0.0",
+    "1.0.0+build.1",  # same precedence as 1.0.0
+    "1.0.1",
+    "1.1.0-beta.1",
+    "1.1.0-beta.10",
+    "1.1.0-beta.2",
+    "1.1.0",
+    "1.2.9",
+    "2.0.0-rc.1",
+    "2.0.0",
+    "2.0.1",
+    "v2.1.0",
+    "not-a-version",
+    "01.2.3",  # invalid: leading zero
+    "3.0.0",
+    "10.0.0",
+]
+
+
+def _picture(infos: tuple[VersionInfo, ...]) -> PackagePicture:
+    return PackagePicture(
+        "demo", infos, {"latest": infos[-1].version}, None, None, None, None, None, True
+    )
+
+
+def _random_infos(rng: random.Random, timed: str) -> tuple[VersionInfo, ...]:
+    names = rng.sample(POOL, rng.randint(1, len(POOL)))
+    out = []
+    for name in names:
+        when = None
+        if timed == "all" or (timed == "some" and rng.random() < 0.7):
+            when = START + timedelta(days=rng.randint(0, 40), milliseconds=rng.randint(0, 999))
+        out.append(
+            VersionInfo(
+                name,
+                when,
+                rng.choice([None, "alice", "bob"]),
+                rng.choice([None, True, False]),
+                rng.choice([None, True, False]),
+                rng.choice([None, "old"]),
+                rng.choice([None, (), ("cli",)]),
+                rng.choice([None, (), ("a", "b")]),
+            )
+        )
+    return tuple(out)
+
+
+def _both(infos: tuple[VersionInfo, ...], locked: str) -> tuple[PackageFacts, PackageFacts]:
+    stored = codec.decode_picture("demo", codec.encode_picture(_picture(infos)))
+    assert isinstance(stored.versions, VersionList)
+    plain = PackageFacts("demo", locked, versions=infos)
+    lazy = PackageFacts("demo", locked, versions=stored.versions)
+    return plain, lazy
+
+
+@pytest.mark.parametrize("timed", ["none", "some", "all"])
+def test_history_answers_match_the_plain_tuple(timed: str) -> None:
+    rng = random.Random(f"versions-{timed}")
+    for _ in range(300):
+        infos = _random_infos(rng, timed)
+        for locked in {rng.choice(infos).version, rng.choice(POOL)}:
+            plain, lazy = _both(infos, locked)
+            assert lazy.version_info() == plain.version_info()
+            assert history.previous_version(lazy) == history.previous_version(plain)
+            assert history.last_release_before(lazy) == history.last_release_before(plain)
+            assert history.earlier_versions(lazy) == history.earlier_versions(plain)
+            assert history.has_publish_times(lazy) == history.has_publish_times(plain)
+
+
+def test_version_list_is_a_sequence_equal_to_its_tuple() -> None:
+    infos = _random_infos(random.Random(7), "some")
+    _, lazy = _both(infos, infos[0].version)
+    listed = lazy.versions
+    assert isinstance(listed, VersionList)
+    assert len(listed) == len(infos) and bool(listed)
+    assert listed == infos and infos == listed and tuple(listed) == infos
+    assert listed[0] == infos[0] and listed[-1] == infos[-1] and listed[1:3] == infos[1:3]
+    assert infos[0] in listed and VersionInfo("99.0.0") not in listed
+    assert listed.find("nope") is None
+    with pytest.raises(IndexError):
+        listed[len(infos)]
+    assert hash(listed) == hash(infos)
+
+
+def test_times_decode_to_the_same_instants() -> None:
+    when = datetime(2024, 2, 29, 23, 59, 59, 123000, tzinfo=timezone.utc)
+    infos = (VersionInfo("1.0.0", when), VersionInfo("1.0.1", None), VersionInfo("1.0.2", when))
+    stored = codec.decode_picture("demo", codec.encode_picture(_picture(infos)))
+    assert [v.published for v in stored.versions] == [when, None, when]
+
+
+def test_reference_columns_skip_surrogates() -> None:
+    refs = [-1, 0, 1, 0xD800 - REF_BASE - 1, 0xD800 - REF_BASE, 70_000]
+    column = codec.encode_refs(refs)
+    column.encode("utf-8")  # no lone surrogates
+    assert [ref_at(column, i) for i in range(len(refs))] == refs
+
+
+def test_many_publishers_round_trip() -> None:
+    infos = tuple(VersionInfo(f"1.0.{i}", publisher=f"user{i}") for i in range(3000))
+    stored = codec.decode_picture("demo", codec.encode_picture(_picture(infos)))
+    assert stored.versions == infos
