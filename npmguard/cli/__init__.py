@@ -38,10 +38,16 @@ examples:
   npmguard check --format sarif -o npmguard.sarif
   npmguard ls package-lock.json          the packages as read
   npmguard rules                         every rule, its id and default level
-  alias npm='npmguard npm'               guard installs (see `npmguard shell-init`)
+  npmguard npm install left-pad          resolve, check, then install what was checked
+  eval "$(npmguard shell-init bash)"     make `npm` and `npx` go through npmguard
+
+the npm wrapper (`npmguard npm ...`, `npmguard npx ...`) passes every command that does not
+install straight to npm; --npmguard-yes (or NPMGUARD_YES=1) accepts warnings,
+--npmguard-dry-run checks without installing.
 
 exit codes: 0 ok or warnings only, 1 blocked, 2 usage/policy/lockfile error,
-            3 registry unreachable with nothing cached, 130 interrupted
+            3 registry unreachable with nothing cached, 4 internal error (a bug),
+            130 interrupted
 """
 
 
@@ -142,6 +148,9 @@ def _write_crash_log() -> str:
     with tempfile.NamedTemporaryFile(
         "w", prefix="npmguard-crash-", suffix=".log", delete=False
     ) as fh:
-        fh.write(f"npmguard {__version__}\nargv: {sys.argv!r}\n\n")
+        from npmguard.urls import redact
+
+        argv = [redact(a) if "://" in a else a for a in sys.argv]
+        fh.write(f"npmguard {__version__}\nargv: {argv!r}\n\n")
         traceback.print_exc(file=fh)
         return fh.name

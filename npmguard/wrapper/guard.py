@@ -180,7 +180,8 @@ def _check(lock_path: Path, root: Path, before: ProjectFiles) -> tuple[Report, P
     if report.verdict is not Verdict.OK or report.notes:
         sys.stderr.write(render(report, "text", color=sys.stderr.isatty()))
     else:
-        say(f"checked {len(report.packages)} packages: ok")
+        count = len(report.packages)
+        say(f"checked {count} package{'' if count == 1 else 's'}: ok")
     return report, policy
 
 
