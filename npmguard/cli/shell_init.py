@@ -9,23 +9,23 @@ from typing import Any
 SNIPPETS = {
     "bash": (
         "# npmguard: check what npm installs before it lands (npmguard shell-init bash)\n"
-        'npm() { command npmguard npm "$@"; }\n'
-        'npx() { command npmguard npx "$@"; }\n'
+        'npm() {{ command {exe} npm "$@"; }}\n'
+        'npx() {{ command {exe} npx "$@"; }}\n'
     ),
     "zsh": (
         "# npmguard: check what npm installs before it lands (npmguard shell-init zsh)\n"
-        'npm() { command npmguard npm "$@"; }\n'
-        'npx() { command npmguard npx "$@"; }\n'
+        'npm() {{ command {exe} npm "$@"; }}\n'
+        'npx() {{ command {exe} npx "$@"; }}\n'
     ),
     "fish": (
         "# npmguard: check what npm installs before it lands (npmguard shell-init fish)\n"
-        "function npm --wraps npm; command npmguard npm $argv; end\n"
-        "function npx --wraps npx; command npmguard npx $argv; end\n"
+        "function npm --wraps npm; command {exe} npm $argv; end\n"
+        "function npx --wraps npx; command {exe} npx $argv; end\n"
     ),
     "powershell": (
         "# npmguard: check what npm installs before it lands (npmguard shell-init powershell)\n"
-        "function npm { npmguard npm @args }\n"
-        "function npx { npmguard npx @args }\n"
+        "function npm {{ & {exe} npm @args }}\n"
+        "function npx {{ & {exe} npx @args }}\n"
     ),
 }
 
@@ -51,6 +51,24 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+def npmguard_command() -> str:
+    """How the shell should call npmguard: by name when the PATH finds this same install,
+    else by the full path of this install's script (a virtual environment not on the PATH)."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    here = Path(sys.executable).parent / ("npmguard.exe" if os.name == "nt" else "npmguard")
+    found = shutil.which("npmguard")
+    if not here.is_file() or (found and Path(found).resolve() == here.resolve()):
+        return "npmguard"
+    return str(here)
+
+
 def run(args: argparse.Namespace) -> int:
-    sys.stdout.write(SNIPPETS[args.shell])
+    import shlex
+
+    exe = npmguard_command()
+    quoted = f"'{exe}'" if args.shell == "powershell" and exe != "npmguard" else shlex.quote(exe)
+    sys.stdout.write(SNIPPETS[args.shell].format(exe=quoted))
     return 0
