@@ -176,6 +176,9 @@ def check_lockfiles(
     from npmguard.policy.load import load_policy
     from npmguard.registry.npmrc import load_npm_config
 
+    if getattr(args, "cache_dir", None):
+        # every cache (facts, names index, fetched policies) follows --cache-dir
+        os.environ["NPMGUARD_CACHE_DIR"] = str(args.cache_dir)
     project_dir = getattr(args, "project_dir", None) or lockfiles[0].path.resolve().parent
     if project_dir.name == "node_modules":  # the hidden lockfile
         project_dir = project_dir.parent
