@@ -183,9 +183,10 @@ def _encode_fields(value: Any, fields: Sequence[str]) -> bytes:
     return _pack(doc)
 
 
-def _decode_fields(blob: bytes, fields: Sequence[str]) -> dict[str, Any]:
-    # fields a newer or older npmguard wrote and this one lacks are dropped
-    doc: dict[str, Any] = {k: v for k, v in _unpack(blob).items() if k in fields}
+def _decode_fields(blob: bytes, fields: frozenset[str]) -> dict[str, Any]:
+    doc: dict[str, Any] = _unpack(blob)
+    if not doc.keys() <= fields:  # fields a newer or older npmguard wrote, this one lacks
+        doc = {k: v for k, v in doc.items() if k in fields}
     for name in _TUPLE_FIELDS & doc.keys():
         doc[name] = tuple(doc[name])
     return doc
@@ -193,6 +194,8 @@ def _decode_fields(blob: bytes, fields: Sequence[str]) -> dict[str, Any]:
 
 _MANIFEST_FIELDS = tuple(ManifestFacts.__dataclass_fields__)
 _TARBALL_FIELDS = tuple(TarballFacts.__dataclass_fields__)
+_MANIFEST_SET = frozenset(_MANIFEST_FIELDS)
+_TARBALL_SET = frozenset(_TARBALL_FIELDS)
 
 
 def encode_manifest(manifest: ManifestFacts) -> bytes:
@@ -200,7 +203,7 @@ def encode_manifest(manifest: ManifestFacts) -> bytes:
 
 
 def decode_manifest(blob: bytes) -> ManifestFacts:
-    return ManifestFacts(**_decode_fields(blob, _MANIFEST_FIELDS))
+    return ManifestFacts(**_decode_fields(blob, _MANIFEST_SET))
 
 
 def encode_tarball(tarball: TarballFacts) -> bytes:
@@ -208,4 +211,4 @@ def encode_tarball(tarball: TarballFacts) -> bytes:
 
 
 def decode_tarball(blob: bytes) -> TarballFacts:
-    return TarballFacts(**_decode_fields(blob, _TARBALL_FIELDS))
+    return TarballFacts(**_decode_fields(blob, _TARBALL_SET))

@@ -1,10 +1,13 @@
 """The facts source the engine asks: the facts store first, the registry for what is missing.
 
 Warm path: every package picture is fresh (younger than the TTL) and every locked version's
-manifest is stored, so facts come from SQLite alone: no packument is parsed and the HTTP
-stack is never imported. Cold path: the missing or stale package documents are fetched
-concurrently (each parsed and reduced to compact facts in its worker as it arrives, never
-all held at once), then written in one transaction. Tarballs are fetched only when a rule
+manifest is stored, so facts come from SQLite alone: no packument is parsed, the HTTP stack
+is never imported, and versions stay columns until a rule asks for one
+(:class:`~npmguard.reputation.versions.VersionList`). Cold path: the missing or stale package
+documents are fetched concurrently, each parsed and reduced to compact facts as it arrives
+(never all held at once) by worker processes when there are many
+(:mod:`npmguard.reputation.workers`), else by one thread; then written in one transaction.
+Tarballs are fetched only when a rule
 needs their content (``Need.TARBALL``), checked against the lockfile's integrity, read in
 memory, and their facts kept for good under that integrity.
 
@@ -17,6 +20,7 @@ cache with nothing for any of them is the same exit-3 error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -24,8 +28,7 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -44,16 +47,16 @@ from npmguard.reputation import codec
 from npmguard.reputation.extract import PackagePicture, extract_package
 from npmguard.reputation.store import DEFAULT_TTL, FactsStore, NewPackage, StoredPackage
 from npmguard.reputation.versions import VersionList
-from npmguard.reputation.workers import ParserPool, Reduced
 
 if TYPE_CHECKING:
     from npmguard.registry.client import RegistryClient
+    from npmguard.reputation.workers import ParserPool, Reduced
 
 log = logging.getLogger(__name__)
 
 OFFLINE_MISSING = "not in cache (offline)"
 TARBALL_WORKERS = 8
-PACKUMENT_WORKERS = 8  # downloads in flight; parsing (one thread) is the bottleneck
+PACKUMENT_WORKERS = 12  # downloads in flight (measured: 8 slower, 16 no faster, more memory)
 
 
 class RegistryConfig(Protocol):
@@ -86,7 +89,7 @@ class _Known:
     registry: str
     status: str  # "ok" | "not-found" | "unknown"
     picture: PackagePicture | None = None
-    present: frozenset[str] = frozenset()
+    present: Collection[str] = ()  # the listed version strings
     fetched_at: float | None = None
     from_cache: bool = True
     error: str | None = None
@@ -133,21 +136,6 @@ class ReputationSource:
         self._stored_manifests: dict[tuple[str, str, str], bytes] = {}
         self._down: dict[str, str] = {}  # registry -> why it could not be reached (this run)
         self._fresh_manifests: dict[tuple[str, str, str], ManifestFacts] = {}
-        self._workers: _ThreadParser | ParserPool | None = None  # for one facts_for call
-
-    def _parser(self, jobs: int) -> _ThreadParser | ParserPool:
-        """The worker processes of this call (started for the first big batch), else a
-        thread for this batch alone (closed by the caller: see ``_parser_done``)."""
-        if self._workers is not None:
-            return self._workers
-        parser = _parser_pool(jobs)
-        if isinstance(parser, ParserPool):
-            self._workers = parser
-        return parser
-
-    def _parser_done(self, parser: _ThreadParser | ParserPool) -> None:
-        if parser is not self._workers:
-            parser.close()
 
     @property
     def client(self) -> RegistryClient:
@@ -171,16 +159,11 @@ class ReputationSource:
         versions: dict[str, set[str]] = {}
         for pkg in wanted_pkgs:
             versions.setdefault(pkg.name, set()).add(pkg.version)
-        try:
-            known = self._packages(versions)
-            manifests = self._manifests(known, versions)
-            tarballs: dict[str, TarballFacts] = {}
-            if Need.TARBALL in needs:
-                tarballs = self._tarballs(wanted_pkgs, known, manifests)
-        finally:
-            if self._workers is not None:
-                self._workers.close()
-                self._workers = None
+        known = self._packages(versions)
+        manifests = self._manifests(known, versions)
+        tarballs: dict[str, TarballFacts] = {}
+        if Need.TARBALL in needs:
+            tarballs = self._tarballs(wanted_pkgs, known, manifests)
         return {
             pkg.key: self._facts(pkg, known[pkg.name], manifests, tarballs) for pkg in wanted_pkgs
         }
@@ -227,7 +210,7 @@ class ReputationSource:
         if row.status != "ok" or row.picture is None:
             return _Known(registry, "not-found", fetched_at=row.fetched_at)
         picture = codec.decode_picture(row.name, row.picture)
-        present = frozenset(_names(picture.versions))
+        present = _names(picture.versions)
         return _Known(registry, "ok", picture, present, row.fetched_at)
 
     def _fetch(
@@ -237,6 +220,8 @@ class ReputationSource:
         known: dict[str, _Known],
         rows: Mapping[tuple[str, str], StoredPackage],
     ) -> None:
+        from concurrent.futures import ThreadPoolExecutor  # as the HTTP stack: cold runs only
+
         progress = self._progress() if self._progress is not None else None
         done = 0
         lock = threading.Lock()
@@ -246,7 +231,7 @@ class ReputationSource:
         # download threads keep this one), else to one parser thread, which keeps the parsed
         # documents (a 21 MB one is ~70 MB as objects) in one malloc arena: with a parser per
         # download thread, glibc keeps an arena per thread and peak memory grows by half.
-        parser = self._parser(len(names))
+        parser = _parser_pool(len(names))
         _limit_malloc_arenas()
 
         def parse(name: str, body: bytes, wanted: tuple[str, ...]) -> _Fetched:
@@ -265,7 +250,7 @@ class ReputationSource:
             with ThreadPoolExecutor(max_workers=min(PACKUMENT_WORKERS, len(names))) as pool:
                 results = dict(zip(names, pool.map(one, names), strict=True))
         finally:
-            self._parser_done(parser)
+            parser.close()
             if progress is not None:
                 progress.close()
         now = self._now()
@@ -274,7 +259,7 @@ class ReputationSource:
         for name, got in results.items():
             item = known[name]
             if got.status == "ok" and got.picture is not None:
-                present = frozenset(_names(got.picture.versions))
+                present = _names(got.picture.versions)
                 known[name] = _Known(item.registry, "ok", got.picture, present, now, False)
                 for version, manifest in got.manifests.items():
                     self._fresh_manifests[(item.registry, name, version)] = manifest
@@ -328,8 +313,9 @@ class ReputationSource:
             return _Fetched("error", error=str(e))
         try:
             status = response.status_code
-            if status != 200:
-                _ = response.content  # read the (short) answer: the connection stays reusable
+            if status != 200:  # read the (short) answer: the connection stays reusable
+                with contextlib.suppress(RequestException, OSError):
+                    _ = response.content
             if status == 404:
                 return _Fetched("not-found")
             if status != 200:
@@ -437,21 +423,25 @@ class ReputationSource:
     def _fetch_tarballs(
         self, targets: Sequence[tuple[LockedPackage, str, str | None]]
     ) -> dict[str, TarballFacts]:
+        from concurrent.futures import ThreadPoolExecutor
+
         from npmguard.errors import NpmguardError
+        from npmguard.registry.tarball import read_tarball
         from npmguard.reputation.tarballs import ByteBudget, fetch_and_read
 
         client = self.client
         budget = ByteBudget()
-        # as for package documents: reading is CPU-bound, so the worker processes read them
-        # (or one reader thread, one malloc arena) while the download threads fetch the next
-        reader = self._parser(len(targets) * TARBALL_JOB)
+        # as for package documents: reading is CPU-bound, so one reader thread (one malloc
+        # arena) reads every tarball while the download threads fetch the next ones (worker
+        # processes measured slower here: a few big tarballs, each read whole by one reader)
+        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="npmguard-tarball")
         _limit_malloc_arenas()
 
         def one(target: tuple[LockedPackage, str, str | None]) -> TarballFacts | str:
             pkg, integrity, url = target
 
             def read(data: bytes) -> TarballFacts:
-                return reader.read_tarball(data, pkg.key)
+                return reader.submit(read_tarball, data, name=pkg.key).result()
 
             try:
                 return fetch_and_read(client, url or "", integrity, pkg.name, budget, read)
@@ -475,7 +465,7 @@ class ReputationSource:
                     out[target[0].key] = got
                     blobs[target[1]] = codec.encode_tarball(got)
         finally:
-            self._parser_done(reader)
+            reader.shutdown()
             if progress is not None:
                 progress.close()
         for message in failures[:5]:
@@ -538,7 +528,6 @@ T = TypeVar("T")
 
 _READ_CHUNK = 1 << 20
 PROCESS_MIN = 64  # documents to fetch before parsing moves to worker processes
-TARBALL_JOB = 16  # a tarball to read counts as this many documents (for PROCESS_MIN)
 WARM_NAMES = True  # have a worker build the popular-names store meanwhile (a cold cache)
 
 
@@ -575,15 +564,12 @@ class _ThreadParser:
     """One parser thread (few documents, or one core): see ``_fetch``."""
 
     def __init__(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="npmguard-parse")
 
     def reduce(self, name: str, body: bytes, wanted: tuple[str, ...]) -> Reduced:
         return self._pool.submit(reduce_document, name, body, wanted).result()
-
-    def read_tarball(self, data: bytes, name: str) -> TarballFacts:
-        from npmguard.registry.tarball import read_tarball
-
-        return self._pool.submit(read_tarball, data, name=name).result()
 
     def warm_names(self) -> None:
         pass
@@ -597,6 +583,8 @@ def _parser_pool(documents: int) -> _ThreadParser | ParserPool:
     need this process's core too), else one thread."""
     cores = os.cpu_count() or 1
     if documents >= PROCESS_MIN and cores > 1:
+        from npmguard.reputation.workers import ParserPool  # subprocess: cold runs only
+
         pool = ParserPool(min(2, cores), reduce_document)
         if WARM_NAMES:
             pool.warm_names()
@@ -604,10 +592,10 @@ def _parser_pool(documents: int) -> _ThreadParser | ParserPool:
     return _ThreadParser()
 
 
-def _names(versions: Sequence[VersionInfo]) -> Iterable[str]:
+def _names(versions: Sequence[VersionInfo]) -> Collection[str]:
     if isinstance(versions, VersionList):
-        return versions.names
-    return (i.version for i in versions)
+        return versions.names  # asked once or twice per package: no set worth building
+    return frozenset(i.version for i in versions)
 
 
 # Packages with at least this many downloads a month (shipped popularity data) are not spam:

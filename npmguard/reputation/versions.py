@@ -38,7 +38,17 @@ class VersionList(Sequence[VersionInfo]):
     and dependencies are indexes into ``tables`` (-1: unknown) and the flags are 0, 1 or -1
     (unknown)."""
 
-    __slots__ = ("_all", "_columns", "_items", "_tables", "names", "ranks", "timed", "times")
+    __slots__ = (
+        "_all",
+        "_columns",
+        "_found",
+        "_items",
+        "_tables",
+        "names",
+        "ranks",
+        "timed",
+        "times",
+    )
 
     def __init__(
         self,
@@ -55,6 +65,7 @@ class VersionList(Sequence[VersionInfo]):
         self._columns = columns
         self._tables = tables
         self._items: dict[int, VersionInfo] = {}
+        self._found: dict[str, int] = {}
         self._all: tuple[VersionInfo, ...] | None = None
 
     def item(self, index: int) -> VersionInfo:
@@ -78,10 +89,14 @@ class VersionList(Sequence[VersionInfo]):
 
     def index_of(self, version: str) -> int | None:
         """The position of ``version`` (its first listing), or None."""
-        try:
-            return self.names.index(version)
-        except ValueError:
-            return None
+        found = self._found.get(version, -2)  # rules ask for the locked version many times
+        if found == -2:
+            try:
+                found = self.names.index(version)
+            except ValueError:
+                found = -1
+            self._found[version] = found
+        return None if found < 0 else found
 
     def find(self, version: str) -> VersionInfo | None:
         index = self.index_of(version)

@@ -8,9 +8,8 @@ subprocesses, not ``multiprocessing``: nothing of the caller's ``__main__`` is r
 each a document's bytes over a pipe and gets back only the small encoded facts.
 
 Messages are ``marshal`` data (both ends run the same interpreter) behind an 8-byte length.
-The same workers then read the tarballs the content rules need (gunzip and untar, after this
-process checked their integrity). A worker that dies, or fails on a request, is dropped or
-skipped and the work is done here instead: a worker never costs a result, only speed.
+A worker that dies, or fails on a document, is dropped or skipped and the document is parsed
+here instead: a worker never costs a result, only speed.
 """
 
 from __future__ import annotations
@@ -24,10 +23,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from npmguard.facts import TarballFacts
+from typing import IO, Any
 
 log = logging.getLogger(__name__)
 
@@ -146,17 +142,6 @@ class ParserPool:
         result: Reduced | None = self._run(("parse", name, body, wanted))
         return self._fallback(name, body, wanted) if result is None else result
 
-    def read_tarball(self, data: bytes, name: str) -> TarballFacts:
-        """The facts of a tarball whose integrity was checked (as ``read_tarball``)."""
-        from npmguard.reputation import codec
-
-        blob: bytes | None = self._run(("tarball", name, data))
-        if blob is None:
-            from npmguard.registry.tarball import read_tarball
-
-            return read_tarball(data, name=name)
-        return codec.decode_tarball(blob)
-
     def close(self) -> None:
         with self._lock:
             workers, self._all = self._all, []
@@ -165,12 +150,20 @@ class ParserPool:
 
 
 def _serve() -> None:  # pragma: no cover - runs in the worker process
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    import signal
+
+    # Ctrl-C reaches the whole process group: the parent stops, closes the pipes, and this
+    # process ends at EOF, without a traceback of its own
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _loop(sys.stdin.buffer, sys.stdout.buffer)
+    except (EOFError, OSError):  # the parent is gone, or closed the pipes: nothing to answer
+        return
+
+
+def _loop(stdin: IO[bytes], stdout: IO[bytes]) -> None:  # pragma: no cover - in the worker
     while True:
-        try:
-            request = _receive(stdin)
-        except EOFError:
-            return
+        request = _receive(stdin)
         if request[0] == "names":
             from npmguard.names.store import open_store
 
@@ -188,12 +181,6 @@ def _serve() -> None:  # pragma: no cover - runs in the worker process
 
 
 def _handle(request: tuple[Any, ...]) -> Any:  # pragma: no cover - runs in the worker process
-    if request[0] == "tarball":
-        from npmguard.registry.tarball import read_tarball
-        from npmguard.reputation import codec
-
-        _, name, data = request
-        return codec.encode_tarball(read_tarball(data, name=name))
     from npmguard.reputation.source import reduce_document
 
     _, name, body, wanted = request
