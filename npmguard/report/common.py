@@ -6,6 +6,7 @@ findings in the same order and agree on which lockfile each one belongs to.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -59,6 +60,18 @@ def scrub(text: str) -> str:
 
 def display_path(path: Path) -> str:
     """A lockfile path as shown in reports: relative to the working directory when inside it."""
+    cwd = os.getcwd()
+    key = (str(path), cwd)
+    if key not in _DISPLAY:
+        _DISPLAY[key] = _display_path(path)
+    return _DISPLAY[key]
+
+
+# reports ask for the same few lockfile paths once per package: resolve each only once
+_DISPLAY: dict[tuple[str, str], str] = {}
+
+
+def _display_path(path: Path) -> str:
     try:
         resolved = path.resolve()
         cwd = Path.cwd().resolve()
