@@ -47,8 +47,3 @@ def script_approval(name: str, version: str, allow_scripts: Mapping[str, bool]) 
     if denied:
         return False
     return True if allowed else None
-
-
-def approval_for(name: str, version: str, allow_scripts: Mapping[str, bool]) -> str | None:
-    """A short reason when package.json's allowScripts approves ``name@version``, else None."""
-    return "allowScripts in package.json" if script_approval(name, version, allow_scripts) else None

@@ -232,3 +232,8 @@ class Report:
     verdict: Verdict
     notes: tuple[PolicyNote, ...] = ()
     tool_version: str = ""
+
+    @property
+    def top_level(self) -> Level:
+        """The highest level among findings that count (allowed ones count as info)."""
+        return max((f.effective_level for f in self.findings), default=Level.OFF)

@@ -226,8 +226,7 @@ def read_project(project_dir: Path) -> Any:
 
 def exit_code(report: Report, fail_on: Level) -> ExitCode:
     """1 when a finding (not allowed) reaches the policy's ``fail_on`` level (block by default)."""
-    top = max((f.effective_level for f in report.findings), default=Level.OFF)
-    return ExitCode.BLOCKED if top >= fail_on else ExitCode.OK
+    return ExitCode.BLOCKED if report.top_level >= fail_on else ExitCode.OK
 
 
 def emit(report: Report, args: argparse.Namespace) -> None:

@@ -89,20 +89,18 @@ class NpmInvocation:
     command, and importing ``dataclasses`` costs more than the rest of the fast path.
     """
 
-    __slots__ = ("after_dashdash", "argv", "command", "command_index", "options", "positionals")
+    __slots__ = ("after_dashdash", "argv", "command", "options", "positionals")
 
     def __init__(
         self,
         argv: tuple[str, ...],
         command: str | None,
-        command_index: int | None,
         positionals: tuple[str, ...],
         options: tuple[tuple[str, str | None], ...],
         after_dashdash: tuple[str, ...] = (),
     ) -> None:
         self.argv = argv  # the arguments as given (without "npm")
         self.command = command  # the command word as typed ("i", "ci", "run"), None if absent
-        self.command_index = command_index
         self.positionals = positionals  # arguments after the command that are not options
         self.options = options  # (name, value) in canonical long form
         self.after_dashdash = after_dashdash
@@ -149,7 +147,6 @@ def parse_npm_args(argv: Sequence[str]) -> NpmInvocation:
     options: list[tuple[str, str | None]] = []
     positionals: list[str] = []
     command: str | None = None
-    command_index: int | None = None
     rest: tuple[str, ...] = ()
     i = 0
     args = list(argv)
@@ -187,14 +184,12 @@ def parse_npm_args(argv: Sequence[str]) -> NpmInvocation:
                 options.append((SHORT_FLAGS.get(letter, letter), None))
         elif command is None:
             command = arg
-            command_index = i
         else:
             positionals.append(arg)
         i += 1
     return NpmInvocation(
         argv=tuple(argv),
         command=command,
-        command_index=command_index,
         positionals=tuple(positionals),
         options=tuple(options),
         after_dashdash=rest,

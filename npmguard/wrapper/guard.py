@@ -156,15 +156,15 @@ def _check(lock_path: Path, root: Path, before: ProjectFiles) -> tuple[Report, P
     display = root / lock_path.name
     lockfile = load_lockfile(lock_path, display_name=str(display))
     old: Lockfile | None = None
-    if before.lockfile_name:
+    if lock_path == root / str(before.lockfile_name):
+        old = lockfile  # npm ci / an in-sync install: the project's own lockfile, as it is
+    elif before.lockfile_name:
         old = parse_lockfile_text(before.files[before.lockfile_name], root / before.lockfile_name)
     args = argparse.Namespace(
         policy=os.environ.get("NPMGUARD_POLICY") or None,  # str: a URL keeps its //
         offline=os.environ.get("NPMGUARD_OFFLINE") == "1",
         refresh=False,
-        cache_dir=Path(os.environ["NPMGUARD_CACHE_DIR"])
-        if os.environ.get("NPMGUARD_CACHE_DIR")
-        else None,
+        cache_dir=None,  # npmguard.paths reads NPMGUARD_CACHE_DIR
         lockfile_only=False,
         quiet=False,
         project_dir=root,
@@ -187,10 +187,7 @@ def _check(lock_path: Path, root: Path, before: ProjectFiles) -> tuple[Report, P
 
 def _decide(report: Report, opts: GuardOptions, policy: Policy) -> int:
     """0 to go ahead; otherwise the exit code to stop with."""
-    from npmguard.model import Level
-
-    top = max((f.effective_level for f in report.findings), default=Level.OFF)
-    if report.verdict is Verdict.BLOCK and top >= Level.BLOCK:
+    if report.verdict is Verdict.BLOCK:
         say("blocked: nothing was installed and no file was changed")
         return int(ExitCode.BLOCKED)
     if report.verdict is Verdict.WARN:

@@ -11,7 +11,7 @@ import shutil
 import sys
 from collections.abc import Sequence
 
-from npmguard.wrapper.args import Guarded, parse_npm_args
+from npmguard.wrapper.args import parse_npm_args
 
 # npmguard's own wrapper flags; removed before npm sees the command line
 OWN_FLAGS = {"--npmguard-yes": "yes", "--npmguard-dry-run": "dry-run"}
@@ -53,12 +53,12 @@ def main(tool: str, argv: Sequence[str]) -> int:
     options = GuardOptions(
         tool=tool,
         argv=tuple(argv),
-        yes="yes" in own or os.environ.get("NPMGUARD_YES") == "1" or _yes_flag(inv.guarded, argv),
+        yes="yes" in own or os.environ.get("NPMGUARD_YES") == "1" or _yes_flag(argv),
         dry_run="dry-run" in own,
     )
     return run_guarded(inv, options)
 
 
-def _yes_flag(kind: Guarded, argv: Sequence[str]) -> bool:
+def _yes_flag(argv: Sequence[str]) -> bool:
     """``--yes`` / ``-y`` accepts warnings. For exec it is also npm's own flag; npm keeps it."""
     return any(a in ("--yes", "-y") for a in argv)

@@ -8,7 +8,6 @@ would have run them.
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 from npmguard.model import Report
 from npmguard.wrapper.args import NpmInvocation
 from npmguard.wrapper.npmrun import run_npm
+from npmguard.wrapper.project import read_json
 
 ROOT_LIFECYCLE = (
     "preinstall",
@@ -31,7 +31,7 @@ ROOT_LIFECYCLE = (
 @dataclass(frozen=True)
 class ScriptPlan:
     approved: tuple[str, ...]  # name@version, and why
-    approved_names: tuple[str, ...]
+    approved_specs: tuple[str, ...]  # name@version, for `npm rebuild`
     skipped: tuple[str, ...]
 
 
@@ -42,37 +42,32 @@ def approved_scripts(report: Report, root: Path) -> ScriptPlan:
     the ``install-script`` finding for it. A package whose ``install-script`` finding stands
     (or which has an install script and no approval) is skipped.
     """
-    from npmguard.allow_scripts import approval_for
+    from npmguard.allow_scripts import script_approval
+    from npmguard.cli.check import read_project
 
     approved: list[str] = []
-    names: list[str] = []
+    specs: list[str] = []
     skipped: list[str] = []
     allowed_by_policy = {
         f.key for f in report.findings if f.rule == "install-script" and f.allowed_by is not None
     }
-    allow_scripts = _allow_scripts(root)
+    allow_scripts = read_project(root).allow_scripts
     for verdict in report.packages:
         pkg = verdict.package
         if not pkg.has_install_script:
             continue
-        why = approval_for(pkg.name, pkg.version, allow_scripts)
-        if why is None and pkg.key in allowed_by_policy:
+        if script_approval(pkg.name, pkg.version, allow_scripts):
+            why: str | None = "allowScripts in package.json"
+        elif pkg.key in allowed_by_policy:
             why = "policy allow entry"
+        else:
+            why = None
         if why:
             approved.append(f"{pkg.key} ({why})")
-            names.append(pkg.name)
+            specs.append(pkg.key)  # name@version: other versions of the name stay unapproved
         else:
             skipped.append(pkg.key)
-    return ScriptPlan(tuple(approved), tuple(dict.fromkeys(names)), tuple(skipped))
-
-
-def _allow_scripts(root: Path) -> dict[str, bool]:
-    try:
-        data = json.loads((root / "package.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    raw = data.get("allowScripts") if isinstance(data, dict) else None
-    return {str(k): bool(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+    return ScriptPlan(tuple(approved), tuple(dict.fromkeys(specs)), tuple(skipped))
 
 
 def run_approved_scripts(plan: ScriptPlan, root: Path, inv: NpmInvocation) -> int:
@@ -82,14 +77,10 @@ def run_approved_scripts(plan: ScriptPlan, root: Path, inv: NpmInvocation) -> in
             file=sys.stderr,
             flush=True,
         )
-        code = run_npm(["rebuild", *plan.approved_names], cwd=root)
+        code = run_npm(["rebuild", *plan.approved_specs], cwd=root)
         if code != 0:
             return code
-    try:
-        manifest = json.loads((root / "package.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return 0
-    scripts = manifest.get("scripts") if isinstance(manifest, dict) else None
+    scripts = read_json(root / "package.json").get("scripts")
     if not isinstance(scripts, dict) or inv.flag("ignore-scripts"):
         return 0
     for name in ROOT_LIFECYCLE:
