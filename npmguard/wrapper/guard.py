@@ -190,7 +190,7 @@ def _decide(report: Report, opts: GuardOptions, policy: Policy) -> int:
     if report.verdict is Verdict.BLOCK:
         say("blocked: nothing was installed and no file was changed")
         return int(ExitCode.BLOCKED)
-    if report.verdict is Verdict.WARN:
+    if report.top_level >= policy.prompt_on:  # warnings, unless the policy raised prompt-on
         if opts.yes:
             say("warnings accepted (--yes)")
             return 0

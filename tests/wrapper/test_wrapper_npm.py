@@ -300,3 +300,15 @@ def test_global_install_is_checked_too(project: Project, tmp_path: Path) -> None
     ok = project.guard("install", "-g", "--prefix", str(prefix), "left-pad@1.3.0")
     assert ok.returncode == 0, ok.stderr
     assert (prefix / "lib" / "node_modules" / "left-pad" / "package.json").is_file()
+
+
+def test_prompt_on_block_lets_warnings_through(project: Project) -> None:
+    project.write_policy(
+        '[rules]\nlock-file-source = "warn"\n'
+        '[settings]\nprompt-on = "block"\nnoninteractive-warn = "block"\n'
+    )
+    spec = _local_tarball(project)
+    result = project.guard("install", spec)
+    assert result.returncode == 0, result.stderr
+    assert "lock-file-source" in result.stderr
+    assert (project.root / "node_modules" / "thing").exists()
