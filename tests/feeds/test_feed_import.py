@@ -6,14 +6,12 @@ import json
 import logging
 import shutil
 import sqlite3
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 from feed_helpers import EVIL_SRI, FIXTURES, PLEX_SRI, tar_tree, zip_tree
+from staticserver import StaticServer
 
 from npmguard.errors import ExitCode, FeedError
 from npmguard.feeds import osv
@@ -244,40 +242,11 @@ def test_default_store_location_and_open_without_creating(samples: Path) -> None
         assert ids(reader, "@ctrl/tinycolor", "4.1.2") == ["MAL-2025-47141"]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    files: ClassVar[dict[str, bytes]] = {}
-
-    def do_GET(self) -> None:
-        if self.path == "/moved.zip":
-            self.send_response(302)
-            self.send_header("Location", "/all.zip")
-            self.end_headers()
-            return
-        body = self.files.get(self.path)
-        if body is None:
-            self.send_response(404)
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def server(samples: Path, tmp_path: Path) -> Iterator[str]:
-    _Handler.files = {
-        "/all.zip": zip_tree(samples, tmp_path / "served.zip", flat=True).read_bytes()
-    }
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    served = zip_tree(samples, tmp_path / "served.zip", flat=True).read_bytes()
+    with StaticServer({"/all.zip": served}, redirects={"/moved.zip": "/all.zip"}) as static:
+        yield static.url
 
 
 def test_import_from_a_loopback_url(server: str, store: FeedStore) -> None:

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from staticserver import StaticServer
 
 from npmguard.cli import main
 
@@ -26,31 +25,10 @@ LOCK = {
 }
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        if self.path != "/team.toml":
-            self.send_response(404)
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(POLICY)))
-        self.end_headers()
-        self.wfile.write(POLICY)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def base_url() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with StaticServer({"/team.toml": POLICY}) as server:
+        yield server.url
 
 
 @pytest.fixture

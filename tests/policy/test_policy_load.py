@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import http.server
 import os
-import threading
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
+from staticserver import StaticServer
 
 from npmguard.errors import PolicyError
 from npmguard.model import Level
@@ -261,41 +259,14 @@ def test_allow_entry_fields(tmp_path: Path) -> None:
 # -- URL extends -------------------------------------------------------------------------------
 
 
-class _PolicyServer(http.server.BaseHTTPRequestHandler):
-    files: ClassVar[dict[str, bytes]] = {}
-    hits: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        self.hits.append(self.path)
-        body = self.files.get(self.path)
-        if body is None:
-            self.send_response(404)
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def policy_server() -> Iterator[tuple[str, type[_PolicyServer]]]:
-    handler = type("Handler", (_PolicyServer,), {"files": {}, "hits": []})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    finally:
-        server.shutdown()
-        server.server_close()
+def policy_server() -> Iterator[tuple[str, StaticServer]]:
+    with StaticServer() as server:
+        yield server.url, server
 
 
 def test_url_extends_is_fetched_cached_and_works_offline(
-    tmp_path: Path, policy_server: tuple[str, type[_PolicyServer]]
+    tmp_path: Path, policy_server: tuple[str, StaticServer]
 ) -> None:
     base, handler = policy_server
     handler.files["/org/npmguard.toml"] = b'extends = ["team.toml"]\n[rules]\ndeprecated = "off"\n'
@@ -322,7 +293,7 @@ def test_url_extends_is_fetched_cached_and_works_offline(
 
 
 def test_url_without_cache_that_cannot_be_fetched_is_an_error(
-    tmp_path: Path, policy_server: tuple[str, type[_PolicyServer]]
+    tmp_path: Path, policy_server: tuple[str, StaticServer]
 ) -> None:
     base, _ = policy_server
     main = write(tmp_path / "p.toml", f'extends = ["{base}/missing.toml"]\n')
@@ -333,7 +304,7 @@ def test_url_without_cache_that_cannot_be_fetched_is_an_error(
 
 
 def test_url_that_is_not_toml_is_not_cached(
-    tmp_path: Path, policy_server: tuple[str, type[_PolicyServer]]
+    tmp_path: Path, policy_server: tuple[str, StaticServer]
 ) -> None:
     base, handler = policy_server
     handler.files["/p.toml"] = b"<html>login</html>"
@@ -343,7 +314,7 @@ def test_url_that_is_not_toml_is_not_cached(
     assert not fetch.cache_path(f"{base}/p.toml").exists()
 
 
-def test_url_loop_names_the_chain(policy_server: tuple[str, type[_PolicyServer]]) -> None:
+def test_url_loop_names_the_chain(policy_server: tuple[str, StaticServer]) -> None:
     base, handler = policy_server
     handler.files["/a.toml"] = b'extends = ["b.toml"]\n'
     handler.files["/b.toml"] = f'extends = ["{base}/a.toml"]\n'.encode()
