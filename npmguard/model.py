@@ -97,7 +97,8 @@ class LockedPackage:
     version: str
     source: SourceKind
     occurrences: tuple[Occurrence, ...]
-    has_install_script: bool = False
+    # npm's hasInstallScript; None where the lockfile does not say (npm v1, yarn): unknown
+    has_install_script: bool | None = None
     dependencies: Mapping[str, str] = field(default_factory=dict)  # name -> spec, as locked
     dependents: tuple[str, ...] = ()  # keys (name@version) of packages that depend on this
     requires: tuple[str, ...] = ()  # keys (name@version) of the packages this one resolves to

@@ -1,44 +1,85 @@
-"""Reading lockfiles into ``Lockfile`` values: one module per format.
+"""Reading lockfiles into ``Lockfile`` values: one module per format, one table naming them.
 
-``find_lockfile(directory)`` picks the file npm would use; ``load_lockfile(path)`` reads it.
+:data:`READERS` maps file names to reader modules (see :mod:`npmguard.lockfile.base`);
+``check``, ``ls``, ``explain``, the wrapper, ``--changed-since`` and the pre-commit hook
+manifest all go through it. ``find_lockfile(directory)`` picks the file the package manager
+would use; ``load_lockfile(path)`` reads one; ``parse_lockfile_text`` reads bytes that are
+not on disk (``git show REV:package-lock.json``).
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from npmguard.errors import LockfileError, UsageError
+from npmguard.lockfile.base import ReaderModule, ReaderSpec
 from npmguard.model import Lockfile
 
-# npm's order: a shrinkwrap wins over package-lock.json; the hidden lockfile is last.
-NPM_LOCKFILE_NAMES = ("npm-shrinkwrap.json", "package-lock.json", "node_modules/.package-lock.json")
-
+# In the order a folder's lockfiles are preferred; within a row, the tool's own order
+# (npm: a shrinkwrap wins over package-lock.json; the hidden lockfile is last).
+READERS: tuple[ReaderSpec, ...] = (
+    ReaderSpec(
+        "npm",
+        ("npm-shrinkwrap.json", "package-lock.json", "node_modules/.package-lock.json"),
+        "npmguard.lockfile.npm",
+    ),
+    ReaderSpec(
+        "pnpm",
+        ("pnpm-lock.yaml",),
+        None,
+        "pnpm lockfiles are not supported yet",
+    ),
+    ReaderSpec("yarn", ("yarn.lock",), None, "yarn lockfiles are not supported yet"),
+    ReaderSpec("bun", ("bun.lock", "bun.lockb"), None, "bun lockfiles are not supported yet"),
+)
 
 # the largest real lockfiles are tens of MB; more is not a lockfile (or /dev/zero)
 MAX_BYTES = 512 * 1024 * 1024
 
-UNSUPPORTED = {"pnpm-lock.yaml": "pnpm", "yarn.lock": "yarn", "bun.lockb": "bun", "bun.lock": "bun"}
+
+def readable_names() -> tuple[str, ...]:
+    """Every lockfile file name npmguard can read, in preference order."""
+    return tuple(n for spec in READERS if spec.module for n in spec.file_names)
+
+
+def hook_files_pattern() -> str:
+    """The pre-commit ``files:`` regex matching every readable lockfile name in any folder
+    (``.pre-commit-hooks.yaml`` must say exactly this; a test keeps them in step)."""
+    names = sorted({Path(n).name for n in readable_names()} - {".package-lock.json"})
+    return r"(^|/)(" + "|".join(n.replace(".", r"\.") for n in names) + r")$"
+
+
+def spec_for_name(file_name: str) -> ReaderSpec | None:
+    """The table row that claims this file name (a base name), if any."""
+    return next((spec for spec in READERS if spec.claims(file_name)), None)
 
 
 def find_lockfile(directory: Path) -> Path:
-    """The lockfile npm would read in ``directory``."""
-    for name in NPM_LOCKFILE_NAMES:
+    """The lockfile the package manager would read in ``directory``: the first readable one in
+    :data:`READERS` order."""
+    for name in readable_names():
         candidate = directory / name
         if candidate.is_file():
             return candidate
-    others = sorted({tool for name, tool in UNSUPPORTED.items() if (directory / name).is_file()})
+    others = sorted(
+        {
+            spec.tool
+            for spec in READERS
+            if spec.module is None and any((directory / n).is_file() for n in spec.file_names)
+        }
+    )
     found = f"; found a {' and a '.join(others)} lockfile, not supported yet" if others else ""
     raise UsageError(
-        f"{directory}: no lockfile found (looked for {', '.join(NPM_LOCKFILE_NAMES)})" + found,
+        f"{directory}: no lockfile found (looked for {', '.join(readable_names())})" + found,
         hint="run `npm install --package-lock-only` to create one, or name the file",
     )
 
 
 def load_lockfile(path: Path, *, display_name: str | None = None) -> Lockfile:
-    """Parse the lockfile at ``path``. Errors name the file and the JSON path."""
-    from npmguard.lockfile import npm
-
+    """Parse the lockfile at ``path`` (a folder: the one :func:`find_lockfile` picks; ``-``:
+    standard input). Errors name the file and the place in it."""
     if is_stdin(path):
         import sys
 
@@ -46,23 +87,45 @@ def load_lockfile(path: Path, *, display_name: str | None = None) -> Lockfile:
             data = _read_bounded(sys.stdin.buffer, "(stdin)")
         except OSError as e:
             raise LockfileError(f"(stdin): cannot read: {e.strerror}") from e
-        return npm.parse(data, path, display_name=display_name or "(stdin)")
+        return parse_lockfile_text(data, path, display_name=display_name or "(stdin)")
     if not path.exists():
         raise UsageError(f"{path}: no such file")
     if path.is_dir():
         path = find_lockfile(path)
-    if path.name in UNSUPPORTED:
-        raise UsageError(
-            f"{path}: {UNSUPPORTED[path.name]} lockfiles are not supported yet",
-            hint="npmguard reads package-lock.json, npm-shrinkwrap.json and "
-            "node_modules/.package-lock.json",
-        )
+    _reader(path.name, None, display_name or str(path))  # unsupported kinds: before reading
     try:
         with path.open("rb") as fh:
             data = _read_bounded(fh, display_name or str(path))
     except OSError as e:
         raise LockfileError(f"{path}: cannot read: {e.strerror}") from e
-    return npm.parse(data, path, display_name=display_name)
+    return parse_lockfile_text(data, path, display_name=display_name)
+
+
+def parse_lockfile_text(data: bytes, path: Path, *, display_name: str | None = None) -> Lockfile:
+    """Parse lockfile bytes; the reader is chosen by ``path``'s file name, else by sniffing."""
+    reader = _reader(path.name, data, display_name or str(path))
+    return reader.parse(data, path, display_name=display_name)
+
+
+def _reader(file_name: str, data: bytes | None, shown: str) -> ReaderModule:
+    spec = spec_for_name(file_name)
+    if spec is None and data is not None:
+        spec = next(
+            (s for s in READERS if s.module is not None and _module(s).sniff(data)), READERS[0]
+        )
+    if spec is None:
+        spec = READERS[0]  # an unknown name: npm's format is the one a user names by hand
+    if spec.module is None:
+        raise UsageError(
+            f"{shown}: {spec.unsupported}",
+            hint=f"npmguard reads {', '.join(readable_names())}",
+        )
+    return _module(spec)
+
+
+def _module(spec: ReaderSpec) -> ReaderModule:
+    assert spec.module is not None
+    return cast(ReaderModule, importlib.import_module(spec.module))
 
 
 def _read_bounded(fh: BinaryIO, name: str) -> bytes:
@@ -70,7 +133,7 @@ def _read_bounded(fh: BinaryIO, name: str) -> bytes:
     if len(data) > MAX_BYTES:
         raise LockfileError(
             f"{name}: larger than {MAX_BYTES >> 20} MB; not a lockfile npmguard will read",
-            hint="name the package-lock.json or npm-shrinkwrap.json file",
+            hint="name a lockfile: " + ", ".join(readable_names()),
         )
     return data
 
@@ -80,11 +143,13 @@ def is_stdin(path: Path) -> bool:
     return str(path) == "-"
 
 
-def parse_lockfile_text(text: bytes, path: Path, *, display_name: str | None = None) -> Lockfile:
-    """Parse lockfile content that is not on disk (``git show HEAD:package-lock.json``)."""
-    from npmguard.lockfile import npm
-
-    return npm.parse(text, path, display_name=display_name)
-
-
-__all__ = ["LockfileError", "find_lockfile", "is_stdin", "load_lockfile", "parse_lockfile_text"]
+__all__ = [
+    "READERS",
+    "LockfileError",
+    "find_lockfile",
+    "hook_files_pattern",
+    "is_stdin",
+    "load_lockfile",
+    "parse_lockfile_text",
+    "readable_names",
+]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,7 +194,7 @@ class _Entry:
     version: str
     source: SourceKind
     occurrence: Occurrence
-    has_install_script: bool = False
+    has_install_script: bool | None = None  # None: v1 files do not record it
     license: str | None = None
     dependencies: dict[str, str] = field(default_factory=dict)
     optional_names: frozenset[str] = frozenset()  # optional and peer: only if in the tree
@@ -422,7 +422,7 @@ class _Reader:
                     version=version,
                     source=source,
                     occurrences=tuple(e.occurrence for e in entries),
-                    has_install_script=any(e.has_install_script for e in entries),
+                    has_install_script=_any_known(e.has_install_script for e in entries),
                     dependencies=dict(sorted(specs[key].items())),
                     dependents=tuple(sorted(dependents[key])),
                     requires=tuple(sorted(requires[key])),
@@ -444,6 +444,14 @@ class _Reader:
 
 
 _REGEN = "regenerate the lockfile with `npm install --package-lock-only`"
+
+
+def _any_known(flags: Iterable[bool | None]) -> bool | None:
+    """True if any is true; else unknown (None) if any is unknown; else False."""
+    seen = list(flags)
+    if any(seen):
+        return True
+    return None if None in seen else False
 
 
 def _ancestors(path: str) -> Iterator[str]:
@@ -495,3 +503,11 @@ def _classify(resolved: str | None, version: str) -> SourceKind:
 
 
 __all__ = ["SUPPORTED_VERSIONS", "parse"]
+
+
+def sniff(data: bytes) -> bool:
+    """Whether ``data`` looks like an npm lockfile: a JSON object naming a lockfile field."""
+    head = data[:4096].lstrip()
+    return head[:1] == b"{" and any(
+        key in head for key in (b'"lockfileVersion"', b'"packages"', b'"dependencies"')
+    )

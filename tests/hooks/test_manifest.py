@@ -64,6 +64,14 @@ def test_hook_file_pattern(path: str, matches: bool) -> None:
     assert bool(re.search(str(hook["files"]), path)) is matches
 
 
+def test_hook_files_come_from_the_reader_table() -> None:
+    """The manifest names exactly the lockfiles the reader table can read (one source)."""
+    from npmguard.lockfile import hook_files_pattern
+
+    (hook,) = _hooks()
+    assert hook["files"] == hook_files_pattern()
+
+
 def test_entry_command_exists() -> None:
     """The entry's command and flags are accepted by the CLI this repository ships."""
     from npmguard.cli import build_parser

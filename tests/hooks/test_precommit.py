@@ -209,7 +209,7 @@ def test_hook_refuses_a_security_holder_and_accepts_a_clean_change(project: Proj
     project.write_lock({"left-pad": "1.3.0", "lodash": "4.17.20"})
     first = project.commit("add the lockfile")
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "npm lockfile check" in first.stderr and "Passed" in first.stderr
+    assert "npmguard (lockfile check)" in first.stderr and "Passed" in first.stderr
 
     project.write_lock({"left-pad": "1.3.0", "lodash": "4.17.20", "crossenv": "0.0.1-security"})
     refused = project.commit("add crossenv")
