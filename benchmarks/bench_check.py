@@ -73,18 +73,16 @@ def run_check(lock: Path, env: dict[str, str], *extra: str) -> tuple[float, floa
 
 
 FACTS_ONLY = """
-import sys, types
+import sys
 from pathlib import Path
+from npmguard.app import Options, build
 from npmguard.facts import Need
 from npmguard.lockfile import load_lockfile
-from npmguard.registry.npmrc import load_npm_config
-from npmguard.reputation.source import open_facts_source
 lock = Path(sys.argv[1])
 needs = frozenset(Need(n) for n in sys.argv[2].split(","))
 packages = load_lockfile(lock).packages
-args = types.SimpleNamespace(offline=False, refresh=False, cache_dir=None, quiet=True)
-policy = types.SimpleNamespace(on_unreachable="fail")
-facts = open_facts_source(args, load_npm_config(lock.parent), policy).facts_for(packages, needs)
+with build(Options(progress=False), lock.parent) as checker:
+    facts = checker.gather(packages, needs).packages
 assert len(facts) > 0
 """
 

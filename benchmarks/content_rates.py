@@ -224,6 +224,9 @@ def as_tree(facts: list[PackageFacts]) -> Lockfile:
 
 
 def run_rules(lockfile: Lockfile, facts: dict[str, PackageFacts]) -> dict[str, list[Finding]]:
+    from npmguard.names.store import open_store
+    from npmguard.paths import cache_dir
+
     registry = all_rules()
     earlier: dict[str, tuple[Finding, ...]] = {}
     ctx = CheckContext(
@@ -233,6 +236,7 @@ def run_rules(lockfile: Lockfile, facts: dict[str, PackageFacts]) -> dict[str, l
         allowed_registries=(),
         now=datetime.now(timezone.utc),
         earlier=earlier,
+        names=open_store(cache_dir()),
     )
     out: dict[str, list[Finding]] = {}
     order = ["spam-name", *RULES]  # spam-name first when it exists: the tree rules read it

@@ -86,11 +86,15 @@ def name_flagger(rule_id: str, options: Mapping[str, Any] | None = None) -> Call
     """``name -> flagged?`` through the rule's real ``check_package`` with default options."""
     rule = get_rule(rule_id)()
     assert isinstance(rule, PackageRule)
+    from npmguard.names.store import open_store
+    from npmguard.paths import cache_dir
+
     ctx = CheckContext(
         lockfile=Lockfile(path=Path("names"), format="names", lockfile_version=0, packages=()),
         facts={},
         options={rule_id: dict(options or {})},
         allowed_registries=(),
+        names=open_store(cache_dir()),
     )
     return lambda name: any(True for _ in rule.check_package(_package(name), ctx))
 
@@ -163,34 +167,24 @@ def markdown(rates: Iterable[RuleRates]) -> str:
 def online_top(n: int) -> int:
     """By hand: every rule on the top ``n`` names' latest versions, fetched through the same
     facts source ``npmguard check`` uses (reputation store + registry from ``.npmrc``)."""
-    import argparse as _argparse
-
-    from npmguard.engine import Engine, enabled_rules
+    from npmguard.app import Options, build
     from npmguard.facts import Need
     from npmguard.model import Level
-    from npmguard.policy.model import Policy
-    from npmguard.registry.npmrc import load_npm_config
-    from npmguard.reputation.source import open_facts_source
 
-    policy = Policy()
-    config = load_npm_config(Path.cwd())
-    cli_args = _argparse.Namespace(offline=False, refresh=False, cache_dir=None, quiet=False)
-    source = open_facts_source(cli_args, config, policy)
     names = [name for name, _ in legit_names()[:n]]
-    # first the package documents, for each name's latest version; then the real run
-    pictures = source.facts_for([_package(name) for name in names], frozenset({Need.PACKUMENT}))
-    latest = {f.name: f.latest for f in pictures.values() if f.latest}
-    packages = tuple(_package(name, latest[name]) for name in names if name in latest)
-    lockfile = Lockfile(path=Path("top"), format="names", lockfile_version=0, packages=packages)
-    # lockfile-integrity rules judge a lockfile's entries, and these are made up: left out
-    rules = [r for r in enabled_rules(policy) if r.family != "lockfile integrity"]
-    engine = Engine(
-        policy, rules=rules, facts_source=source, allowed_registries=config.registry_urls()
-    )
-    start = time.perf_counter()
-    report = engine.run([lockfile])
-    seconds = time.perf_counter() - start
-    source.close()
+    # the built-in default policy (an empty folder's policy is npmguard:default)
+    with build(Options(policy="npmguard:default"), Path.cwd()) as checker:
+        # first the package documents, for each name's latest version; then the real run
+        pictures = checker.gather(
+            [_package(name) for name in names], frozenset({Need.PACKUMENT})
+        ).packages
+        latest = {f.name: f.latest for f in pictures.values() if f.latest}
+        packages = tuple(_package(name, latest[name]) for name in names if name in latest)
+        lockfile = Lockfile(path=Path("top"), format="names", lockfile_version=0, packages=packages)
+        start = time.perf_counter()
+        # lockfile-integrity rules judge a lockfile's entries, and these are made up: left out
+        report = checker.check([lockfile], skip=frozenset({Need.LOCKFILE}))
+        seconds = time.perf_counter() - start
     counts: dict[str, list[str]] = {}
     levels: dict[str, Level] = {}
     for f in report.findings:

@@ -1,21 +1,20 @@
 """The engine: lockfile + facts + rules + policy -> findings -> verdicts -> a ``Report``.
 
-It takes its collaborators as arguments (rules, policy, a facts source) so tests hand it
-fakes and the CLI is only wiring.
+It takes its collaborators as arguments (rules, policy, facts providers) so tests hand it
+fakes; :mod:`npmguard.app` is the one place that builds it for real.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from graphlib import CycleError, TopologicalSorter
-from typing import Any, Protocol
 
 from npmguard import __version__
-from npmguard.facts import Need, PackageFacts
+from npmguard.facts import Facts, FactsProvider, Need, PackageFacts
 from npmguard.model import (
     Evidence,
     Finding,
@@ -24,34 +23,15 @@ from npmguard.model import (
     Lockfile,
     PackageVerdict,
     PolicyNote,
+    ProjectInfo,
     Report,
     Verdict,
 )
-from npmguard.policy.model import Policy
-from npmguard.rules.base import CheckContext, ProjectInfo, Rule, all_rules
+from npmguard.policy.model import DENY_RULE, Policy
+from npmguard.progress import NoProgress, Observer
+from npmguard.rules.base import CheckContext, Rule, all_rules
 
 log = logging.getLogger(__name__)
-
-DENY_RULE = "policy-deny"
-
-
-class FactsSource(Protocol):
-    """Where facts come from: the reputation cache in practice, a dict in tests."""
-
-    def facts_for(
-        self, packages: Sequence[LockedPackage], needs: frozenset[Need]
-    ) -> Mapping[str, PackageFacts]: ...
-
-
-class Progress(Protocol):
-    """A small observer the engine reports progress to (drawn with rich on a terminal)."""
-
-    def update(self, message: str) -> None: ...
-
-
-class _NoProgress:
-    def update(self, message: str) -> None:
-        pass
 
 
 def enabled_rules(policy: Policy, rules: Mapping[str, type[Rule]] | None = None) -> list[Rule]:
@@ -78,29 +58,31 @@ def _in_scope(pkg: LockedPackage, policy: Policy) -> bool:
 
 
 class Engine:
+    """Runs the enabled rules over lockfiles with the facts the providers gather.
+
+    ``providers`` are asked only for needs an enabled rule has (see :class:`Need`);
+    ``observer`` hears about progress and is closed when a run ends (before a report or a
+    prompt is printed); ``now`` is the rules' clock (default: the current time).
+    """
+
     def __init__(
         self,
         policy: Policy,
         *,
         rules: Sequence[Rule] | None = None,
-        facts_source: FactsSource | None = None,
+        providers: Sequence[FactsProvider] = (),
         project: ProjectInfo | None = None,
         allowed_registries: Sequence[str] = (),
-        extra: Mapping[str, Any] | None = None,
-        progress: Progress | None = None,
+        observer: Observer | None = None,
         now: datetime | None = None,
-        only: set[str] | None = None,
     ) -> None:
         self.policy = policy
         self.rules = list(enabled_rules(policy) if rules is None else rules)
-        self.facts_source = facts_source
+        self.providers = tuple(providers)
         self.project = project or ProjectInfo()
         self.allowed_registries = tuple(allowed_registries) + tuple(policy.allowed_registries)
-        self.extra = dict(extra or {})
-        self.progress = progress or _NoProgress()
+        self.observer: Observer = observer or NoProgress()
         self.now = now or datetime.now(timezone.utc)
-        # when set, only these name@version keys are checked (pre-commit: changed entries)
-        self.only = only
 
     @property
     def needs(self) -> frozenset[Need]:
@@ -109,28 +91,50 @@ class Engine:
             needs |= rule.needs
         return frozenset(needs)
 
-    def run(self, lockfiles: Sequence[Lockfile]) -> Report:
-        try:
-            return self._run(lockfiles)
-        finally:
-            close = getattr(self.progress, "close", None)
-            if close is not None:
-                close()  # stop a spinner before the report or a prompt is printed
+    def gather(self, packages: Sequence[LockedPackage], needs: frozenset[Need]) -> Facts:
+        """What the providers serving ``needs`` know about ``packages``, merged."""
+        facts = Facts()
+        for provider in self.providers:
+            asked = needs & provider.serves
+            if asked:
+                facts = facts.merged(provider.gather(packages, frozenset(asked)))
+        return facts
 
-    def _run(self, lockfiles: Sequence[Lockfile]) -> Report:
+    def run(
+        self,
+        lockfiles: Sequence[Lockfile],
+        *,
+        only: Collection[str] | None = None,
+        skip: frozenset[Need] = frozenset(),
+    ) -> Report:
+        """Judge every package of ``lockfiles``.
+
+        ``only``: name@version keys to gather facts for and give verdicts on (``--changed-since``:
+        the changed entries); rules still see the whole tree, so a new package that depends on
+        (or clones) an existing spam package is still caught. ``skip``: rules with any of these
+        needs do not run (``explain`` of a name no lockfile has skips the lockfile-field rules).
+        """
+        try:
+            return self._run(lockfiles, only, skip)
+        finally:
+            self.observer.close()  # stop a spinner before the report or a prompt is printed
+
+    def _run(
+        self, lockfiles: Sequence[Lockfile], only: Collection[str] | None, skip: frozenset[Need]
+    ) -> Report:
+        rules = [r for r in self.rules if not r.needs & skip]
         all_findings: list[Finding] = []
         verdicts: list[PackageVerdict] = []
+        gathered: dict[str, PackageFacts] = {}
         used_allows: set[int] = set()
         for lockfile in lockfiles:
             scoped = self._scope(lockfile)
-            # With `only` (--changed-since), facts are gathered and verdicts given for the
-            # changed packages alone, but rules still see the whole tree, so a new package
-            # that depends on (or clones) an existing spam package is still caught.
-            focus = scoped if self.only is None else self._focus(scoped)
-            facts = self._facts(focus)
-            findings = self._findings(scoped, facts)
-            if self.only is not None:
-                findings = [f for f in findings if f.key in self.only]
+            focus = scoped if only is None else self._focus(scoped, only)
+            facts = self._facts(focus, rules)
+            gathered.update(facts.packages)
+            findings = self._findings(scoped, facts, rules)
+            if only is not None:
+                findings = [f for f in findings if f.key in only]
             findings += self._denials(focus)
             findings = [self._apply_allow(f, used_allows) for f in findings]
             all_findings += findings
@@ -141,8 +145,9 @@ class Engine:
             packages=tuple(verdicts),
             findings=tuple(all_findings),
             verdict=verdict,
-            notes=tuple(self._notes(used_allows)),
+            notes=tuple(self._notes(used_allows, partial=only is not None)),
             tool_version=__version__,
+            facts=gathered,
         )
 
     # -- stages -----------------------------------------------------------------------------
@@ -151,32 +156,34 @@ class Engine:
         packages = tuple(p for p in lockfile.packages if _in_scope(p, self.policy))
         return replace(lockfile, packages=packages)
 
-    def _focus(self, lockfile: Lockfile) -> Lockfile:
-        only = self.only or set()
+    def _focus(self, lockfile: Lockfile, only: Collection[str]) -> Lockfile:
         return replace(lockfile, packages=tuple(p for p in lockfile.packages if p.key in only))
 
-    def _facts(self, lockfile: Lockfile) -> Mapping[str, PackageFacts]:
-        needs = self.needs - {Need.LOCKFILE}
-        if self.facts_source is None or not needs:
-            return {}
-        self.progress.update(f"gathering facts for {len(lockfile.packages)} packages")
-        return self.facts_source.facts_for(lockfile.packages, frozenset(needs))
+    def _facts(self, lockfile: Lockfile, rules: Sequence[Rule]) -> Facts:
+        needs: set[Need] = set()
+        for rule in rules:
+            needs |= rule.needs
+        if not needs & {p for provider in self.providers for p in provider.serves}:
+            return Facts()
+        self.observer.update(f"gathering facts for {len(lockfile.packages)} packages")
+        return self.gather(lockfile.packages, frozenset(needs))
 
-    def _findings(self, lockfile: Lockfile, facts: Mapping[str, PackageFacts]) -> list[Finding]:
+    def _findings(self, lockfile: Lockfile, facts: Facts, rules: Sequence[Rule]) -> list[Finding]:
         earlier: dict[str, tuple[Finding, ...]] = {}
         ctx = CheckContext(
             lockfile=lockfile,
-            facts=facts,
+            facts=facts.packages,
             options=self.policy.options,
             allowed_registries=self.allowed_registries,
             project=self.project,
             now=self.now,
             earlier=earlier,
-            extra=self.extra,
+            feed=facts.feed,
+            names=facts.names,
         )
         out: list[Finding] = []
-        for rule in self.rules:
-            self.progress.update(f"rule {rule.id}")
+        for rule in rules:
+            self.observer.update(f"rule {rule.id}")
             level = self.policy.level_for(rule.id, rule.level)
             produced = tuple(_with_level(rule.check(ctx), level, rule.level))
             earlier[rule.id] = produced
@@ -190,20 +197,20 @@ class Engine:
                 if entry.matcher.matches(pkg.name, pkg.version):
                     out.append(
                         Finding(
-                            rule=DENY_RULE,
+                            rule=DENY_RULE.id,
                             package=pkg.name,
                             version=pkg.version,
                             message=f"denied by policy: {entry.reason}",
                             evidence=(Evidence("deny entry", entry.matcher.package, entry.source),),
                             hint="remove this dependency, or change the policy's deny entry",
-                            level=Level.BLOCK,
+                            level=DENY_RULE.level,
                             line=pkg.line,
                         )
                     )
         return out
 
     def _apply_allow(self, finding: Finding, used: set[int]) -> Finding:
-        if finding.rule == DENY_RULE:
+        if finding.rule == DENY_RULE.id:
             return finding  # deny always blocks
         today = self.now.date()
         expired = None  # an expired entry only counts when no live entry covers the finding
@@ -238,7 +245,7 @@ class Engine:
             out.append(PackageVerdict(package=pkg, verdict=Verdict.from_level(top), findings=mine))
         return out
 
-    def _notes(self, used: set[int]) -> Iterable[PolicyNote]:
+    def _notes(self, used: set[int], *, partial: bool) -> Iterable[PolicyNote]:
         today: date = self.now.date()
         for index, entry in enumerate(self.policy.allow):
             if entry.expired(today):
@@ -248,7 +255,7 @@ class Engine:
                     f"{entry.reason}",
                     entry.source,
                 )
-            elif index not in used and self.only is None:
+            elif index not in used and not partial:
                 # with --changed-since most entries are not looked at: "unused" would be noise
                 yield PolicyNote(
                     "unused-allow",

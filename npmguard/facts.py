@@ -1,4 +1,11 @@
-"""What the registry and the tarball say about one name@version: ``PackageFacts``.
+"""The facts rules read, and the providers that gather them.
+
+- :class:`Need`: a kind of fact. A rule declares the needs it has; the engine asks the
+  providers that serve them (:class:`FactsProvider`) for the union of the enabled rules' needs.
+- :class:`PackageFacts`: what the registry and the tarball say about one name@version.
+- :class:`FeedLookup` / :class:`FeedMatch`: imported known-bad records.
+- :class:`NameLookup`: the shipped popular-names data (downloads, words npm people use).
+- :class:`Facts`: everything the providers gathered for one tree, as the rules see it.
 
 Every field may be unknown (``None``): the mirror reachable from some machines carries no
 publishers, no real publish dates and no attestations. Rules must treat ``None`` as
@@ -8,22 +15,34 @@ publishers, no real publish dates and no attestations. Rules must treat ``None``
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from npmguard.model import LockedPackage
 
 
 class Need(str, enum.Enum):
-    """The facts a rule needs; the engine fetches only what enabled rules need."""
+    """A kind of fact a rule needs; the engine gathers only what enabled rules need.
 
-    LOCKFILE = "lockfile"  # the lockfile alone, offline
+    ``LOCKFILE`` and ``TREE`` come with the lockfile itself and ``NAMES`` ships with
+    npmguard: rules that need only these run offline (``check --lockfile-only``).
+    """
+
+    LOCKFILE = "lockfile"  # the lockfile's own fields for an entry: resolved, integrity, source
+    TREE = "tree"  # the dependency graph the lockfile describes
+    NAMES = "names"  # shipped popular-names data: downloads, words npm people use
     PACKUMENT = "packument"  # the package document: versions, times, dist-tags
     TARBALL = "tarball"  # the tarball's content
     FEED = "feed"  # imported known-bad feeds
-    POPULARITY = "popularity"  # shipped popular-names data
 
     def __str__(self) -> str:
         return self.value
+
+
+OFFLINE_NEEDS = frozenset({Need.LOCKFILE, Need.TREE, Need.NAMES})
 
 
 class FactsStatus(str, enum.Enum):
@@ -135,3 +154,89 @@ class PackageFacts:
             if info.version == wanted:
                 return info
         return None
+
+
+OSV_LINK = "https://osv.dev/vulnerability/{id}"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedMatch:
+    """Why one feed record says a name@version is malicious."""
+
+    record_id: str
+    name: str  # the package the record names (another name when matched by hash)
+    summary: str
+    how: str  # "integrity" | "version" | "range"
+    matched: str  # the hash, the listed version or the range text
+    catch_all_only: bool = False  # matched only by a bare `introduced: 0` next to narrower info
+    narrower: str = ""  # the narrower ranges/versions, when catch_all_only
+    published: str | None = None
+    modified: str | None = None
+    withdrawn: str | None = None
+    aliases: tuple[str, ...] = ()
+    source: str = ""  # where the record was imported from (file in a tree, zip or URL)
+
+    @property
+    def link(self) -> str:
+        return OSV_LINK.format(id=self.record_id)
+
+
+class FeedLookup(Protocol):
+    """Imported known-bad records, looked up per package (the feed store implements it)."""
+
+    def match(
+        self, name: str, version: str, integrity: str | None = None
+    ) -> Sequence[FeedMatch]: ...
+
+
+class NameLookup(Protocol):
+    """The shipped popular-names data (the names store implements it)."""
+
+    def downloads(self, name: str) -> int | None:
+        """Approximate monthly downloads of a name the snapshot lists, else None."""
+
+    def is_word(self, word: str) -> bool:
+        """Whether ``word`` is a letter run of some popular name."""
+
+    def near_targets(
+        self, variants: Collection[str], min_downloads: int, min_length: int
+    ) -> Mapping[str, int]:
+        """Popular names (name -> downloads) one deletion away from one of ``variants``."""
+
+    def squashed_targets(self, key: str, min_downloads: int, min_length: int) -> Mapping[str, int]:
+        """Popular names whose name without separators is ``key``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the providers gathered for one tree: everything a rule reads besides the lockfile.
+
+    ``packages`` maps name@version to registry and tarball facts (absent: not asked, or not a
+    registry package); ``feed`` is ``None`` when no feed was imported (known-malicious cannot
+    judge); ``names`` is ``None`` when the name data was not asked for.
+    """
+
+    packages: Mapping[str, PackageFacts] = field(default_factory=dict)
+    feed: FeedLookup | None = None
+    names: NameLookup | None = None
+
+    def merged(self, other: Facts) -> Facts:
+        """These facts with ``other``'s added (``other`` fills what these lack)."""
+        return Facts(
+            packages={**other.packages, **self.packages} if other.packages else self.packages,
+            feed=self.feed if self.feed is not None else other.feed,
+            names=self.names if self.names is not None else other.names,
+        )
+
+
+class FactsProvider(Protocol):
+    """Gathers one kind of fact for a tree. ``serves`` are the needs it answers; the engine
+    calls :meth:`gather` only when an enabled rule needs one of them, with the needs asked."""
+
+    serves: frozenset[Need]
+
+    def gather(self, packages: Sequence[LockedPackage], needs: frozenset[Need]) -> Facts:
+        """The facts for ``packages`` (registry errors follow the policy's on-unreachable)."""
+
+    def close(self) -> None:
+        """Release what :meth:`gather` opened (stores, sessions); safe to call twice."""

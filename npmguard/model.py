@@ -10,6 +10,10 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from npmguard.facts import PackageFacts
 
 
 class Level(enum.IntEnum):
@@ -174,6 +178,14 @@ class Lockfile:
 
 
 @dataclass(frozen=True, slots=True)
+class ProjectInfo:
+    """What the project itself says: its root package.json, as far as rules care."""
+
+    root: Path | None = None
+    allow_scripts: Mapping[str, bool] = field(default_factory=dict)  # package.json allowScripts
+
+
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """One fact a finding rests on: what was seen, and where it came from."""
 
@@ -233,6 +245,8 @@ class Report:
     verdict: Verdict
     notes: tuple[PolicyNote, ...] = ()
     tool_version: str = ""
+    # the facts the rules saw, by name@version (``explain`` shows them; formatters do not)
+    facts: Mapping[str, PackageFacts] = field(default_factory=dict)
 
     @property
     def top_level(self) -> Level:

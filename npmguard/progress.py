@@ -1,11 +1,28 @@
-"""Progress on stderr: drawn with rich only on a terminal, silent in CI and with --quiet."""
+"""Progress on stderr: drawn with rich only on a terminal, silent in CI and with --quiet.
+
+:class:`Observer` is the one progress interface: the engine, the facts providers and the
+feed importer report through it; whoever made the observer closes it.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 import time
-from typing import Any
+from typing import Any, Protocol
+
+
+class Observer(Protocol):
+    """What long work reports to (pip-audit's ``AuditState``, in spirit)."""
+
+    def update(self, message: str) -> None:
+        """A new step: ``message`` replaces the status line."""
+
+    def advance(self, done: int, total: int, message: str = "") -> None:
+        """``done`` of ``total`` items of the current step."""
+
+    def close(self) -> None:
+        """Stop drawing (before a report or a prompt is printed); safe to call twice."""
 
 
 class NoProgress:

@@ -14,8 +14,6 @@ if TYPE_CHECKING:  # imported lazily: `npmguard npm --version` must start as fas
     import argparse
     from collections.abc import Sequence
 
-    from npmguard.errors import NpmguardError
-
 # command modules, in the order their commands appear in --help
 COMMAND_MODULES: tuple[str, ...] = (
     "npmguard.cli.check",
@@ -96,11 +94,12 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
     pkg_logger.propagate = False
 
 
-def error_exit(err: NpmguardError) -> int:
-    print(f"npmguard: error: {err}", file=sys.stderr)
-    if err.hint:
-        print(f"npmguard: hint: {err.hint}", file=sys.stderr)
-    return int(err.exit_code)
+def print_usage(parser: argparse.ArgumentParser) -> int:
+    """A command group run without its subcommand: its help on stderr, exit 2."""
+    from npmguard.errors import ExitCode
+
+    parser.print_help(sys.stderr)
+    return int(ExitCode.USAGE)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -110,47 +109,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from npmguard.wrapper.main import main as wrapper_main
 
         return wrapper_main(args_list[0], args_list[1:])
-    from npmguard.errors import ExitCode, NpmguardError
+    from npmguard.errors import run_main
 
-    try:
+    def body() -> int:
         parser = build_parser()
         args = parser.parse_args(args_list)
         if not getattr(args, "func", None):
-            parser.print_help(sys.stderr)
-            return int(ExitCode.USAGE)
+            return print_usage(parser)
         _configure_logging(getattr(args, "verbose", 0), getattr(args, "quiet", False))
         return int(args.func(args))
-    except NpmguardError as err:
-        return error_exit(err)
-    except KeyboardInterrupt:
-        print("npmguard: interrupted", file=sys.stderr)
-        return int(ExitCode.INTERRUPTED)
-    except BrokenPipeError:
-        return int(ExitCode.OK)
-    except SystemExit as e:  # argparse: usage errors are 2, --help is 0
-        return int(e.code) if isinstance(e.code, int) else int(ExitCode.USAGE)
-    except Exception:  # a bug: say where the log is, never exit 1
-        log_path = _write_crash_log()
-        print(
-            f"npmguard: internal error (a bug in npmguard, not in your project); details in "
-            f"{log_path}",
-            file=sys.stderr,
-        )
-        return int(ExitCode.INTERNAL)
 
-
-def _write_crash_log() -> str:
-    import tempfile
-    import traceback
-
-    from npmguard import __version__
-
-    with tempfile.NamedTemporaryFile(
-        "w", prefix="npmguard-crash-", suffix=".log", delete=False
-    ) as fh:
-        from npmguard.urls import redact
-
-        argv = [redact(a) if "://" in a else a for a in sys.argv]
-        fh.write(f"npmguard {__version__}\nargv: {argv!r}\n\n")
-        traceback.print_exc(file=fh)
-        return fh.name
+    return run_main(body)

@@ -14,7 +14,7 @@ HTTP_CACHE = "http.sqlite"
 
 
 def register(sub: Any) -> None:
-    from npmguard.cli import add_common
+    from npmguard.cli import add_common, print_usage
 
     p = sub.add_parser(
         "cache",
@@ -44,14 +44,7 @@ def register(sub: Any) -> None:
         add_common(cp)
         cp.set_defaults(func=func)
     add_common(p)
-    p.set_defaults(func=lambda args: _usage(p))
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    from npmguard.errors import ExitCode
-
-    parser.print_help(sys.stderr)
-    return int(ExitCode.USAGE)
+    p.set_defaults(func=lambda args: print_usage(p))
 
 
 def _size(path: Path) -> int:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from npmguard.errors import ExitCode, UsageError
-from npmguard.model import Level, Report, Verdict
+from npmguard.model import Level, LockedPackage, Lockfile, Report, Verdict
+
+if TYPE_CHECKING:
+    from npmguard.app import Options
 
 
 def register(sub: Any) -> None:
@@ -121,7 +124,24 @@ def add_check_options(p: argparse.ArgumentParser, *, tree: bool = True) -> None:
     )
 
 
+def options_from_args(args: argparse.Namespace) -> Options:
+    """The :class:`~npmguard.app.Options` the flags of ``check``/``explain`` ask for."""
+    from npmguard.app import Options
+
+    cache_dir = getattr(args, "cache_dir", None)
+    return Options(
+        policy=args.policy,
+        offline=bool(args.offline),
+        refresh=bool(args.refresh),
+        cache_dir=Path(cache_dir).expanduser() if cache_dir else None,
+        all_tarballs=bool(args.all_tarballs),
+        lockfile_only=bool(getattr(args, "lockfile_only", False)),
+        progress=not getattr(args, "quiet", False),
+    )
+
+
 def run(args: argparse.Namespace) -> int:
+    from npmguard.app import build
     from npmguard.lockfile import find_lockfile, is_stdin, load_lockfile
 
     paths = list(args.lockfiles) or [find_lockfile(Path.cwd())]
@@ -140,17 +160,29 @@ def run(args: argparse.Namespace) -> int:
         if args.changed_since and not args.all
         else None
     )
-    report, policy = check_lockfiles(lockfiles, args, only=only)
+    with build(options_from_args(args), project_dir(lockfiles[0])) as checker:
+        report = checker.check(lockfiles, only=only)
     emit(report, args)
-    return int(exit_code(report, policy.fail_on))
+    return int(exit_code(report, checker.policy.fail_on))
 
 
-def changed_entries(lockfiles: list[Any], rev: str) -> set[str]:
+def project_dir(lockfile: Lockfile) -> Path:
+    """The project a lockfile belongs to: its folder (for the hidden lockfile, the folder
+    that holds ``node_modules``; for stdin, the current folder)."""
+    from npmguard.lockfile import is_stdin
+
+    if is_stdin(lockfile.path):
+        return Path.cwd().resolve()
+    folder = lockfile.path.resolve().parent
+    return folder.parent if folder.name == "node_modules" else folder
+
+
+def changed_entries(lockfiles: Sequence[Lockfile], rev: str) -> set[str]:
     """name@version keys added or changed (resolved or integrity) since git revision ``rev``."""
     from npmguard.gitutil import file_at_revision
     from npmguard.lockfile import parse_lockfile_text
 
-    def sources(packages: Any) -> set[tuple[str, str | None, str | None]]:
+    def sources(packages: Iterable[LockedPackage]) -> set[tuple[str, str | None, str | None]]:
         # every occurrence counts: a tampered nested copy of a known name@version is a change,
         # a copy that only moved folder (hoisting) is not
         return {(p.key, o.resolved, o.integrity) for p in packages for o in p.occurrences}
@@ -165,63 +197,6 @@ def changed_entries(lockfiles: list[Any], rev: str) -> set[str]:
         )
         keys |= {key for key, *_ in sources(lockfile.packages) - old}
     return keys
-
-
-def check_lockfiles(
-    lockfiles: list[Any], args: argparse.Namespace, only: set[str] | None = None
-) -> tuple[Report, Any]:
-    """Build the engine for these lockfiles from the flags and run it."""
-    from npmguard.engine import Engine
-    from npmguard.facts import Need
-    from npmguard.policy.load import load_policy
-    from npmguard.registry.npmrc import load_npm_config
-
-    if getattr(args, "cache_dir", None):
-        # every cache (facts, names index, fetched policies) follows --cache-dir
-        os.environ["NPMGUARD_CACHE_DIR"] = str(args.cache_dir)
-    project_dir = getattr(args, "project_dir", None) or lockfiles[0].path.resolve().parent
-    if project_dir.name == "node_modules":  # the hidden lockfile
-        project_dir = project_dir.parent
-    policy = load_policy(args.policy, project_dir)
-    config = load_npm_config(project_dir)
-    engine = Engine(
-        policy,
-        project=read_project(project_dir),
-        allowed_registries=config.registry_urls(),
-        progress=_progress(args),
-        only=only,
-    )
-    if getattr(args, "lockfile_only", False):
-        engine.rules = [r for r in engine.rules if r.needs <= {Need.LOCKFILE}]
-    if Need.FEED in engine.needs:
-        from npmguard.feeds.store import open_feed_store
-
-        feed = open_feed_store()  # None when no feed was imported: known-malicious stays quiet
-        if feed is not None:
-            engine.extra["feed"] = feed
-    if engine.needs - {Need.LOCKFILE}:
-        from npmguard.paths import writable_cache_dir
-        from npmguard.reputation.source import open_facts_source
-
-        writable_cache_dir(getattr(args, "cache_dir", None))  # a clear error, not a traceback
-        engine.facts_source = open_facts_source(args, config, policy, engine.progress)
-    return engine.run(lockfiles), policy
-
-
-def read_project(project_dir: Path) -> Any:
-    """The parts of the project's package.json rules care about (npm's ``allowScripts``)."""
-    from npmguard.rules.base import ProjectInfo
-
-    manifest = project_dir / "package.json"
-    allow: dict[str, bool] = {}
-    try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return ProjectInfo(root=project_dir)
-    raw = data.get("allowScripts") if isinstance(data, dict) else None
-    if isinstance(raw, dict):
-        allow = {str(k): bool(v) for k, v in raw.items()}
-    return ProjectInfo(root=project_dir, allow_scripts=allow)
 
 
 def exit_code(report: Report, fail_on: Level) -> ExitCode:
@@ -262,9 +237,3 @@ def write_atomic(path: Path, text: str) -> None:
         write(path, text)
     except OSError as e:
         raise UsageError(f"{path}: cannot write the report: {e.strerror}") from e
-
-
-def _progress(args: argparse.Namespace) -> Any:
-    from npmguard.progress import make_progress
-
-    return make_progress(enabled=not getattr(args, "quiet", False))

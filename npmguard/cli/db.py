@@ -12,7 +12,7 @@ from npmguard.errors import UsageError
 
 
 def register(sub: Any) -> None:
-    from npmguard.cli import add_common
+    from npmguard.cli import add_common, print_usage
 
     p = sub.add_parser(
         "db",
@@ -71,12 +71,7 @@ def register(sub: Any) -> None:
     info.add_argument("--format", choices=("text", "json"), default="text", help="(default: text)")
     add_common(info)
     info.set_defaults(func=run_info)
-    p.set_defaults(func=lambda args: _usage(p))
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
+    p.set_defaults(func=lambda args: print_usage(p))
 
 
 def run_update(args: argparse.Namespace) -> int:

@@ -6,11 +6,14 @@ import argparse
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from npmguard.errors import UsageError
 from npmguard.facts import FactsStatus, Need, PackageFacts
 from npmguard.model import Finding, LockedPackage, Lockfile, Occurrence, SourceKind
+
+if TYPE_CHECKING:
+    from npmguard.app import Checker
 
 PLACEHOLDER_VERSION = "0.0.0-npmguard-explain"
 
@@ -52,21 +55,6 @@ def split_spec(spec: str) -> tuple[str, str | None]:
     return spec, None
 
 
-class _Recording:
-    """A facts source that remembers what it handed out."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.facts: dict[str, PackageFacts] = {}
-
-    def facts_for(
-        self, packages: Sequence[LockedPackage], needs: frozenset[Need]
-    ) -> Mapping[str, PackageFacts]:
-        got: Mapping[str, PackageFacts] = self.inner.facts_for(packages, needs)
-        self.facts.update(got)
-        return got
-
-
 def _synthetic(
     name: str, version: str, project_dir: Path, facts: PackageFacts | None = None
 ) -> Lockfile:
@@ -83,10 +71,9 @@ def _synthetic(
     return Lockfile(project_dir / "(explain)", "synthetic", 3, (pkg,))
 
 
-def _probe(source: Any, name: str, version: str, project_dir: Path) -> PackageFacts | None:
+def _probe(checker: Checker, name: str, version: str, project_dir: Path) -> PackageFacts | None:
     pkg = _synthetic(name, version, project_dir).packages[0]
-    facts: PackageFacts | None = source.facts_for([pkg], frozenset({Need.PACKUMENT})).get(pkg.key)
-    return facts
+    return checker.gather([pkg], frozenset({Need.PACKUMENT})).packages.get(pkg.key)
 
 
 def pick_version(name: str, wanted: str | None, probe: PackageFacts | None) -> str:
@@ -132,69 +119,63 @@ def pick_version(name: str, wanted: str | None, probe: PackageFacts | None) -> s
 
 
 def run(args: argparse.Namespace) -> int:
-    from npmguard.cli.check import read_project
-    from npmguard.engine import Engine
-    from npmguard.lockfile import load_lockfile
-    from npmguard.paths import writable_cache_dir
-    from npmguard.policy.load import load_policy
-    from npmguard.registry.npmrc import load_npm_config
+    from npmguard.app import build
+    from npmguard.cli.check import options_from_args, project_dir
+    from npmguard.lockfile import find_lockfile, load_lockfile
     from npmguard.report.common import scrub
-    from npmguard.reputation.source import open_facts_source
 
     name, version = split_spec(args.package)
     if not name:
         raise UsageError(f"{args.package}: expected NAME or NAME@VERSION")
-    lock_path = args.lockfile
-    if lock_path is None and (Path.cwd() / "package-lock.json").exists():
-        lock_path = Path.cwd() / "package-lock.json"
-    project_dir = lock_path.resolve().parent if lock_path else Path.cwd().resolve()
-    policy = load_policy(args.policy, project_dir)
-    config = load_npm_config(project_dir)
-    writable_cache_dir(args.cache_dir)  # a clear error, not a traceback
-    source = _Recording(open_facts_source(args, config, policy))
-    lockfile: Lockfile | None = None
-    if lock_path is not None:
-        if not lock_path.exists():
-            raise UsageError(f"{lock_path}: no such file")
-        full = load_lockfile(lock_path)
-        mine = tuple(
-            p for p in full.packages if p.name == name and (version is None or p.version == version)
-        )
-        if mine:
+    lock_path: Path | None = args.lockfile
+    if lock_path is None:
+        try:
+            lock_path = find_lockfile(Path.cwd())
+        except UsageError:
+            lock_path = None  # no lockfile here: explain the package as the registry has it
+    elif not lock_path.exists():
+        raise UsageError(f"{lock_path}: no such file")
+    full = load_lockfile(lock_path) if lock_path is not None else None
+    project = project_dir(full) if full is not None else Path.cwd().resolve()
+    mine = [
+        p
+        for p in (full.packages if full is not None else ())
+        if p.name == name and (version is None or p.version == version)
+    ]
+    with build(options_from_args(args), project) as checker:
+        if full is not None and mine:
+            # the whole tree, exactly as `check` judges it: graph rules see every package
             lockfile = full
+            report = checker.check([full])
             keys = {p.key for p in mine}
-    if lockfile is None:
-        probe = _probe(source.inner, name, PLACEHOLDER_VERSION, project_dir)
-        version = pick_version(name, version, probe)
-        facts = _probe(source.inner, name, version, project_dir)
-        lockfile = _synthetic(name, version, project_dir, facts)
-        keys = {f"{name}@{version}"}
-        if lock_path is not None and not getattr(args, "quiet", False):
-            print(
-                f"npmguard: {args.package} is not in {lock_path}; "
-                f"explaining {name}@{version} as the registry has it",
-                file=sys.stderr,
-            )
-    engine = Engine(
-        policy,
-        facts_source=source,
-        project=read_project(project_dir),
-        allowed_registries=config.registry_urls(),
-        only=keys,
-    )
-    if lockfile.format == "synthetic":  # no lockfile: the lockfile rules would judge our stand-in
-        engine.rules = [r for r in engine.rules if not r.needs <= {Need.LOCKFILE}]
-    report = engine.run([lockfile])
+        else:
+            probe = _probe(checker, name, PLACEHOLDER_VERSION, project)
+            version = pick_version(name, version, probe)
+            facts = _probe(checker, name, version, project)
+            lockfile = _synthetic(name, version, project, facts)
+            keys = {f"{name}@{version}"}
+            if lock_path is not None and not getattr(args, "quiet", False):
+                print(
+                    f"npmguard: {args.package} is not in {lock_path}; "
+                    f"explaining {name}@{version} as the registry has it",
+                    file=sys.stderr,
+                )
+            # the stand-in entry is ours, not a lockfile's: rules that judge lockfile fields
+            # (resolved, integrity, source) have nothing to judge; every other rule runs
+            report = checker.check([lockfile], skip=frozenset({Need.LOCKFILE}))
+    synthetic = lockfile.format == "synthetic"
     for verdict in report.packages:
         pkg = verdict.package
+        if pkg.key not in keys:
+            continue
         print(
             scrub(  # output: every URL in it loses credentials and secret query values
                 "\n".join(
                     describe(
                         pkg,
-                        source.facts.get(pkg.key),
+                        report.facts.get(pkg.key),
                         [f for f in report.findings if f.key == pkg.key],
-                        synthetic=lockfile.format == "synthetic",
+                        synthetic=synthetic,
                         verdict=str(verdict.verdict),
                     )
                 )

@@ -12,7 +12,7 @@ from npmguard.errors import UsageError
 
 
 def register(sub: Any) -> None:
-    from npmguard.cli import add_common
+    from npmguard.cli import add_common, print_usage
 
     p = sub.add_parser(
         "policy",
@@ -27,7 +27,7 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = p.add_subparsers(dest="policy_command", metavar="ACTION")
-    p.set_defaults(func=lambda args: _usage(p))
+    p.set_defaults(func=lambda args: print_usage(p))
 
     show = actions.add_parser(
         "show",
@@ -93,11 +93,6 @@ def register(sub: Any) -> None:
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     add_common(init)
     init.set_defaults(func=run_init)
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
 
 
 def run_show(args: argparse.Namespace) -> int:

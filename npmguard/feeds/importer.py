@@ -29,13 +29,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from npmguard.errors import ExitCode, FeedError
 from npmguard.feeds.osv import compact_osv, parse_record
 from npmguard.feeds.store import FeedStore, ImportCounts, create_feed_store
 from npmguard.urls import redact
+
+if TYPE_CHECKING:
+    from npmguard.progress import Observer
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +53,6 @@ class FeedUnreachableError(FeedError):
     """The feed URL could not be fetched."""
 
     exit_code = ExitCode.UNREACHABLE
-
-
-class _Progress(Protocol):
-    def update(self, message: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +71,7 @@ def import_feed(
     store: FeedStore | None = None,
     max_bytes: int = MAX_DOWNLOAD,
     strict: bool = False,
-    progress: _Progress | None = None,
+    progress: Observer | None = None,
 ) -> ImportResult:
     """Import ``source`` (path or URL) into ``store`` (default: the user's feed store)."""
     started = time.monotonic()
@@ -94,7 +93,7 @@ def _import_path(
     key: str,
     store: FeedStore | None,
     strict: bool,
-    progress: _Progress | None,
+    progress: Observer | None,
     started: float,
 ) -> ImportResult:
     kind, items = _open_source(path, key)

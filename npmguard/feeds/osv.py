@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from npmguard.errors import FeedError
+from npmguard.facts import OSV_LINK, FeedMatch
 from npmguard.semver import compare, valid_version
 
 ECOSYSTEM = "npm"
-OSV_LINK = "https://osv.dev/vulnerability/{id}"
 _RANGE_TYPES = ("SEMVER", "ECOSYSTEM")
 _EVENT_KINDS = ("introduced", "fixed", "last_affected", "limit")
 _HEX_LENGTHS = {40: "sha1", 64: "sha256", 128: "sha512"}
@@ -114,28 +114,6 @@ class OsvRecord:
     @property
     def link(self) -> str:
         return OSV_LINK.format(id=self.id)
-
-
-@dataclass(frozen=True, slots=True)
-class FeedMatch:
-    """Why one feed record says a name@version is malicious."""
-
-    record_id: str
-    name: str  # the package the record names (another name when matched by hash)
-    summary: str
-    how: str  # "integrity" | "version" | "range"
-    matched: str  # the hash, the listed version or the range text
-    catch_all_only: bool = False  # matched only by a bare `introduced: 0` next to narrower info
-    narrower: str = ""  # the narrower ranges/versions, when catch_all_only
-    published: str | None = None
-    modified: str | None = None
-    withdrawn: str | None = None
-    aliases: tuple[str, ...] = ()
-    source: str = ""  # where the record was imported from (file in a tree, zip or URL)
-
-    @property
-    def link(self) -> str:
-        return OSV_LINK.format(id=self.record_id)
 
 
 # -- parsing --------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from types import TracebackType
 from typing import Any
 
 from npmguard.errors import FeedError
-from npmguard.feeds.osv import FeedMatch, OsvRecord, match_record, normalise_hashes, parse_record
+from npmguard.facts import FeedMatch
+from npmguard.feeds.osv import OsvRecord, match_record, normalise_hashes, parse_record
 
 log = logging.getLogger(__name__)
 

@@ -113,6 +113,9 @@ class NameStore:
         self._downloads: dict[str, int | None] = {}
         self._words: dict[str, bool] = {}
 
+    def close(self) -> None:
+        self._conn.close()
+
     def downloads(self, name: str) -> int | None:
         """Approximate monthly downloads of a name the snapshot lists, else None."""
         try:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from npmguard.names.popularity import popular_names
 
 if TYPE_CHECKING:
-    from npmguard.names.store import NameStore
+    from npmguard.facts import NameLookup
 
 _SEPARATORS = re.compile(r"[-_.]")
 _JS_SUFFIX = re.compile(r"(?:[-_.]?js)$")
@@ -111,7 +111,7 @@ class TypoIndex(NearNames):
 class StoredTypoIndex(NearNames):
     """The index in the derived SQLite tables: a few indexed look-ups per candidate."""
 
-    store: NameStore
+    store: NameLookup
     min_downloads: int
     min_length: int
 
@@ -120,10 +120,10 @@ class StoredTypoIndex(NearNames):
         return dl if dl is not None and dl >= self.min_downloads else None
 
     def _near(self, variants: set[str]) -> dict[str, int]:
-        return self.store.near_targets(variants, self.min_downloads, self.min_length)
+        return dict(self.store.near_targets(variants, self.min_downloads, self.min_length))
 
     def _squashed(self, key: str) -> dict[str, int]:
-        return self.store.squashed_targets(key, self.min_downloads, self.min_length)
+        return dict(self.store.squashed_targets(key, self.min_downloads, self.min_length))
 
 
 def _deletions(word: str) -> set[str]:
@@ -151,21 +151,23 @@ def edit_kind(a: str, b: str) -> str | None:
     return None
 
 
-@functools.cache
-def build_index(min_downloads: int = 1_000_000, min_length: int = 4) -> NearNames:
+def build_index(
+    names: NameLookup, min_downloads: int = 1_000_000, min_length: int = 4
+) -> NearNames:
     """The index over shipped popular names with at least ``min_downloads`` a month.
 
     Short names are one edit from too much: targets shorter than ``min_length`` are only
     matched with a ``.js`` suffix added. The default thresholds (and stricter ones) use the
-    stored tables; looser ones build the index in memory (about 0.4 s).
+    stored tables of ``names``; looser ones build the index in memory (about 0.4 s, once).
     """
-    from npmguard.names.store import INDEX_MIN_DOWNLOADS, INDEX_MIN_LENGTH, name_store
+    from npmguard.names.store import INDEX_MIN_DOWNLOADS, INDEX_MIN_LENGTH
 
     if min_downloads >= INDEX_MIN_DOWNLOADS and min_length >= INDEX_MIN_LENGTH:
-        return StoredTypoIndex(name_store(), min_downloads, min_length)
+        return StoredTypoIndex(names, min_downloads, min_length)
     return build_memory_index(min_downloads, min_length)
 
 
+@functools.cache
 def build_memory_index(min_downloads: int, min_length: int) -> TypoIndex:
     """The whole index in memory, from the parsed snapshot."""
     targets = {n: d for n, d in popular_names().items() if d >= min_downloads}

@@ -39,17 +39,21 @@ def check_url(url: str, where: str) -> None:
     )
 
 
-def cache_path(url: str) -> Path:
-    from npmguard.paths import cache_dir
+def cache_path(url: str, cache_dir: Path | None = None) -> Path:
+    """Where the copy of the policy at ``url`` is kept (under ``cache_dir``, default:
+    :func:`npmguard.paths.cache_dir`)."""
+    from npmguard.paths import cache_dir as default_cache_dir
 
     digest = hashlib.sha256(url.encode("utf-8")).hexdigest()
-    return cache_dir() / "policies" / f"{digest}.toml"
+    return (cache_dir or default_cache_dir()) / "policies" / f"{digest}.toml"
 
 
-def fetch_policy_text(url: str, where: str, *, now: float | None = None) -> str:
+def fetch_policy_text(
+    url: str, where: str, *, now: float | None = None, cache_dir: Path | None = None
+) -> str:
     """The text of the policy at ``url``, from the cache when fresh or when the fetch fails."""
     check_url(url, where)
-    cached = cache_path(url)
+    cached = cache_path(url, cache_dir)
     now = time.time() if now is None else now
     try:
         age = now - cached.stat().st_mtime

@@ -87,21 +87,24 @@ def find_policy(explicit: Path | str | None, start_dir: Path) -> PolicySource:
     return PolicySource("builtin", "default")
 
 
-def load_policy(explicit: Path | str | None, start_dir: Path) -> Policy:
-    """The effective policy for a project in ``start_dir`` (``--policy`` wins)."""
+def load_policy(
+    explicit: Path | str | None, start_dir: Path, *, cache_dir: Path | None = None
+) -> Policy:
+    """The effective policy for a project in ``start_dir`` (``--policy`` wins). Policies named
+    by URL are cached under ``cache_dir`` (default: :func:`npmguard.paths.cache_dir`)."""
     source = find_policy(explicit, start_dir)
     log.info("policy: %s", source.display)
-    return load_source(source)
+    return load_source(source, cache_dir=cache_dir)
 
 
-def load_policy_file(path: Path | str) -> Policy:
+def load_policy_file(path: Path | str, *, cache_dir: Path | None = None) -> Policy:
     """Load one named file (and what it extends), as ``npmguard policy validate`` does."""
-    return load_policy(path, Path.cwd())
+    return load_policy(path, Path.cwd(), cache_dir=cache_dir)
 
 
-def load_source(source: PolicySource) -> Policy:
+def load_source(source: PolicySource, *, cache_dir: Path | None = None) -> Policy:
     layers: list[Layer] = []
-    _collect(source, (), "", layers, set())
+    _collect(source, (), "", layers, set(), cache_dir)
     return merge(layers)
 
 
@@ -116,13 +119,13 @@ def builtin_text(name: str) -> str:
     return (files("npmguard") / "policies" / f"{name}.toml").read_text(encoding="utf-8")
 
 
-def _read(source: PolicySource, where: str) -> str:
+def _read(source: PolicySource, where: str, cache_dir: Path | None) -> str:
     if source.kind == "builtin":
         return builtin_text(source.location)
     if source.kind == "url":
         from npmguard.policy.fetch import fetch_policy_text
 
-        return fetch_policy_text(source.location, where)
+        return fetch_policy_text(source.location, where, cache_dir=cache_dir)
     path = Path(source.location)
     prefix = f"{where}: extends: " if where else ""
     try:
@@ -164,6 +167,7 @@ def _collect(
     where: str,
     out: list[Layer],
     done: set[str],
+    cache_dir: Path | None,
 ) -> None:
     """Depth first, bases before the file that extends them; each file once."""
     ident = _identity(source)
@@ -174,10 +178,10 @@ def _collect(
         )
     from npmguard import __version__
 
-    layer = parse_text(_read(source, where), source.display, version=__version__)
+    layer = parse_text(_read(source, where, cache_dir), source.display, version=__version__)
     for target, target_where in layer.extends:
         base = resolve_extends(target, source, target_where)
-        _collect(base, (*chain, source), target_where, out, done)
+        _collect(base, (*chain, source), target_where, out, done, cache_dir)
     if ident not in done:
         done.add(ident)
         out.append(layer)

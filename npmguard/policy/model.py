@@ -43,6 +43,31 @@ class AllowEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class PolicyFinding:
+    """A finding the policy itself makes (not a registered rule): described once, here, for
+    the engine, ``docs/rules.md`` and SARIF rule metadata."""
+
+    id: str
+    level: Level
+    family: str
+    description: str  # one line
+    help: str  # Markdown
+
+
+DENY_RULE = PolicyFinding(
+    id="policy-deny",
+    level=Level.BLOCK,
+    family="policy",
+    description="A package matches a deny entry of the policy.",
+    help=(
+        "The policy names this package (and version range) in a `deny` entry, with a reason; "
+        "the finding quotes it. Denied packages always block: allow entries do not cover "
+        "them. Remove the dependency or change the policy."
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
 class DenyEntry:
     matcher: PackageMatcher
     reason: str

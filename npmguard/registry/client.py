@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from npmguard.errors import RegistryError
 from npmguard.registry.http import DEFAULT_CONCURRENCY, NotCachedError, UnreachableError
@@ -22,16 +22,13 @@ from npmguard.registry.tarball import MB, TarballError, verify_integrity
 from npmguard.urls import host_of, redact
 
 if TYPE_CHECKING:
+    from npmguard.progress import Observer
     from npmguard.registry.http import RegistrySession
     from npmguard.registry.npmrc import NpmConfig
 
 PackumentStatus = Literal["ok", "not-found", "error"]
 T = TypeVar("T")
 DEFAULT_TARBALL_LIMIT = 50 * MB
-
-
-class Progress(Protocol):
-    def advance(self, done: int, total: int, message: str = "") -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +160,7 @@ class RegistryClient:
         self,
         names: Iterable[str],
         max_workers: int = DEFAULT_CONCURRENCY,
-        progress: Progress | None = None,
+        progress: Observer | None = None,
         *,
         refresh: bool = False,
         use_cache: bool = True,
@@ -185,7 +182,7 @@ class RegistryClient:
         names: Iterable[str],
         extract: Callable[[PackumentResponse], T],
         max_workers: int = DEFAULT_CONCURRENCY,
-        progress: Progress | None = None,
+        progress: Observer | None = None,
         *,
         refresh: bool = False,
         use_cache: bool = True,

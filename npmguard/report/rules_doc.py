@@ -40,15 +40,17 @@ def rules_markdown() -> str:
         out += ["", f"## {family[:1].upper()}{family[1:]}"]
         for cls in members:
             out += _rule_section(cls)
+    from npmguard.policy.model import DENY_RULE
+
     out += [
         "",
         "## Findings from the policy itself",
         "",
-        "### `policy-deny`",
+        f"### `{DENY_RULE.id}`",
         "",
-        "- Default level: **block** (always; allow entries do not cover it)",
+        f"- Default level: **{DENY_RULE.level}** (always; allow entries do not cover it)",
         "",
-        "A package matches a `deny` entry of the policy. The finding quotes the entry's reason.",
+        DENY_RULE.help,
     ]
     return "\n".join(out) + "\n"
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from npmguard.model import Finding, Level, Report
+from npmguard.policy.model import DENY_RULE
 from npmguard.report.common import FindingRow, Layout, display_path, layout, scrub, sentence
 from npmguard.rules.base import Rule, all_rules
 
@@ -23,16 +24,9 @@ FINGERPRINT_KEY = "npmguardFinding/v1"
 
 _LEVELS = {Level.BLOCK: "error", Level.WARN: "warning", Level.INFO: "note", Level.OFF: "none"}
 
-# Findings the engine itself emits, not a registered rule: described here so SARIF viewers
-# show something better than the id.
-_ENGINE_RULES = {
-    "policy-deny": (
-        "policy",
-        "A package matches a deny entry of the policy.",
-        "The policy names this package (and version range) in a `deny` entry, with a reason. "
-        "Denied packages always block; remove the dependency or change the policy.",
-    ),
-}
+# Findings the policy itself makes, not a registered rule: described where they are defined,
+# so SARIF viewers show something better than the id.
+_POLICY_FINDINGS = {DENY_RULE.id: DENY_RULE}
 
 
 def render(report: Report, *, color: bool = False) -> str:
@@ -93,9 +87,11 @@ def _rule_descriptor(cls: type[Rule]) -> dict[str, Any]:
 
 
 def _synthesized_descriptor(rule_id: str, level: Level) -> dict[str, Any]:
-    family, short, full = _ENGINE_RULES.get(
-        rule_id, ("other", f"Findings of {rule_id}.", f"Findings reported as {rule_id}.")
-    )
+    known = _POLICY_FINDINGS.get(rule_id)
+    if known is not None:
+        family, short, full = known.family, known.description, known.help
+    else:
+        family, short, full = "other", f"Findings of {rule_id}.", f"Findings reported as {rule_id}."
     return {
         "id": rule_id,
         "name": rule_name(rule_id),

@@ -31,12 +31,15 @@ import zlib
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from npmguard.errors import RegistryError
 from npmguard.facts import (
+    Facts,
     FactsStatus,
     ManifestFacts,
+    NameLookup,
     Need,
     PackageFacts,
     TarballFacts,
@@ -49,6 +52,7 @@ from npmguard.reputation.store import DEFAULT_TTL, FactsStore, NewPackage, Store
 from npmguard.reputation.versions import VersionList
 
 if TYPE_CHECKING:
+    from npmguard.progress import Observer
     from npmguard.registry.client import RegistryClient
     from npmguard.reputation.workers import ParserPool, Reduced
 
@@ -61,12 +65,6 @@ PACKUMENT_WORKERS = 12  # downloads in flight (measured: 8 slower, 16 no faster,
 
 class RegistryConfig(Protocol):
     def registry_for(self, package_name: str) -> str: ...
-
-
-class _Progress(Protocol):
-    def advance(self, done: int, total: int, message: str = "") -> None: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +95,15 @@ class _Known:
 
 
 class ReputationSource:
-    """``facts_for(packages, needs)`` for the engine, backed by a :class:`FactsStore`."""
+    """The facts provider for ``Need.PACKUMENT`` and ``Need.TARBALL``, backed by a
+    :class:`FactsStore` (``facts_for(packages, needs)`` is the same answer as a mapping).
+
+    ``names`` (the popular-names data) decides which tarballs are worth reading (see
+    :func:`content_matters`); without it every package counts as not established.
+    ``progress`` is advanced while documents and tarballs download, never closed here.
+    """
+
+    serves = frozenset({Need.PACKUMENT, Need.TARBALL})
 
     def __init__(
         self,
@@ -109,10 +115,11 @@ class ReputationSource:
         offline: bool = False,
         refresh: bool = False,
         ttl: float = DEFAULT_TTL,
-        progress: Callable[[], _Progress] | None = None,
+        progress: Observer | None = None,
         on_unreachable: str = "fail",
         now: Callable[[], float] = time.time,
         all_tarballs: bool = False,
+        names: NameLookup | None = None,
     ) -> None:
         if config is None and client is None:
             raise ValueError("ReputationSource needs a client or a config")
@@ -131,6 +138,7 @@ class ReputationSource:
         self._progress = progress
         self.on_unreachable = on_unreachable
         self.all_tarballs = all_tarballs
+        self.names = names
         self._now = now
         self.fetched: list[str] = []  # names fetched by the last call (for tests and explain)
         self._stored_manifests: dict[tuple[str, str, str], bytes] = {}
@@ -148,7 +156,10 @@ class ReputationSource:
     def close(self) -> None:
         self.store.close()
 
-    # -- the FactsSource protocol --------------------------------------------------------------
+    # -- the FactsProvider protocol ------------------------------------------------------------
+
+    def gather(self, packages: Sequence[LockedPackage], needs: frozenset[Need]) -> Facts:
+        return Facts(packages=self.facts_for(packages, needs))
 
     def facts_for(
         self, packages: Sequence[LockedPackage], needs: frozenset[Need]
@@ -222,7 +233,7 @@ class ReputationSource:
     ) -> None:
         from concurrent.futures import ThreadPoolExecutor  # as the HTTP stack: cold runs only
 
-        progress = self._progress() if self._progress is not None else None
+        progress = self._progress
         done = 0
         lock = threading.Lock()
         client = self.client
@@ -231,7 +242,7 @@ class ReputationSource:
         # download threads keep this one), else to one parser thread, which keeps the parsed
         # documents (a 21 MB one is ~70 MB as objects) in one malloc arena: with a parser per
         # download thread, glibc keeps an arena per thread and peak memory grows by half.
-        parser = _parser_pool(len(names))
+        parser = _parser_pool(len(names), self.store.path.parent)
         _limit_malloc_arenas()
 
         def parse(name: str, body: bytes, wanted: tuple[str, ...]) -> _Fetched:
@@ -251,8 +262,6 @@ class ReputationSource:
                 results = dict(zip(names, pool.map(one, names), strict=True))
         finally:
             parser.close()
-            if progress is not None:
-                progress.close()
         now = self._now()
         new: list[NewPackage] = []
         stale_used: list[str] = []
@@ -406,7 +415,7 @@ class ReputationSource:
                 continue  # integrity-mismatch blocks it; the bytes could never be verified
             integrity = pkg.integrity or manifest.dist_integrity
             url = pkg.resolved if (pkg.resolved or "").startswith(("https:", "http:")) else None
-            if integrity and (self.all_tarballs or content_matters(pkg, manifest)):
+            if integrity and (self.all_tarballs or content_matters(pkg, manifest, self.names)):
                 targets[pkg.key] = (pkg, integrity, url or manifest.dist_tarball)
         stored = self.store.tarballs(t[1] for t in targets.values())
         out: dict[str, TarballFacts] = {}
@@ -451,7 +460,7 @@ class ReputationSource:
         out: dict[str, TarballFacts] = {}
         blobs: dict[str, bytes] = {}
         failures: list[str] = []
-        progress = self._progress() if self._progress is not None else None
+        progress = self._progress
         try:
             with ThreadPoolExecutor(max_workers=min(TARBALL_WORKERS, len(targets))) as pool:
                 for done, (target, got) in enumerate(
@@ -466,8 +475,6 @@ class ReputationSource:
                     blobs[target[1]] = codec.encode_tarball(got)
         finally:
             reader.shutdown()
-            if progress is not None:
-                progress.close()
         for message in failures[:5]:
             log.warning("%s", message)
         if len(failures) > 5:
@@ -571,14 +578,14 @@ class _ThreadParser:
     def reduce(self, name: str, body: bytes, wanted: tuple[str, ...]) -> Reduced:
         return self._pool.submit(reduce_document, name, body, wanted).result()
 
-    def warm_names(self) -> None:
+    def warm_names(self, directory: Path) -> None:
         pass
 
     def close(self) -> None:
         self._pool.shutdown()
 
 
-def _parser_pool(documents: int) -> _ThreadParser | ParserPool:
+def _parser_pool(documents: int, names_dir: Path) -> _ThreadParser | ParserPool:
     """Worker processes for many documents (one per core, at most two: the download threads
     need this process's core too), else one thread."""
     cores = os.cpu_count() or 1
@@ -587,7 +594,7 @@ def _parser_pool(documents: int) -> _ThreadParser | ParserPool:
 
         pool = ParserPool(min(2, cores), reduce_document)
         if WARM_NAMES:
-            pool.warm_names()
+            pool.warm_names(names_dir)
         return pool
     return _ThreadParser()
 
@@ -604,7 +611,9 @@ ESTABLISHED_DOWNLOADS = 100_000
 INSTALL_SCRIPTS = ("preinstall", "install", "postinstall")
 
 
-def content_matters(pkg: LockedPackage, manifest: ManifestFacts) -> bool:
+def content_matters(
+    pkg: LockedPackage, manifest: ManifestFacts, names: NameLookup | None = None
+) -> bool:
     """Whether the tarball's content can change a verdict, so it is worth downloading.
 
     Content rules look for two things: spam (tea.yaml, no code, autopublish loops, clones),
@@ -617,9 +626,8 @@ def content_matters(pkg: LockedPackage, manifest: ManifestFacts) -> bool:
         return True
     if any(name in manifest.scripts for name in INSTALL_SCRIPTS):
         return True
-    from npmguard.names.popularity import downloads
-
-    return (downloads(pkg.name) or 0) < ESTABLISHED_DOWNLOADS
+    monthly = names.downloads(pkg.name) if names is not None else None
+    return (monthly or 0) < ESTABLISHED_DOWNLOADS
 
 
 def _decoded(decode: Callable[[bytes], T], blob: bytes, what: str) -> T | None:
@@ -665,55 +673,3 @@ def _conflicts(locked: str | None, registry: str | None) -> bool:
     """Whether two SSRI strings name different bytes under an algorithm they share."""
     a, b = _hashes(locked), _hashes(registry)
     return any(not (a[algo] & b[algo]) for algo in a.keys() & b.keys())
-
-
-class _Borrowed:
-    """Someone else's progress display (the engine's): advanced, never closed here."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    def advance(self, done: int, total: int, message: str = "") -> None:
-        self.inner.advance(done, total, message)
-
-    def close(self) -> None:
-        pass
-
-
-def open_facts_source(
-    args: Any, config: Any, policy: Any, progress: Any | None = None
-) -> ReputationSource:
-    """The facts source for a CLI run: the store under the cache dir, a client made only if
-    something must be fetched. ``args`` carries ``offline``, ``refresh``, ``cache_dir``,
-    ``quiet``; ``policy`` its ``on_unreachable``; ``progress`` is the display already on
-    screen (the engine's), so that two never draw at once."""
-    from npmguard.paths import cache_dir
-
-    directory = cache_dir(getattr(args, "cache_dir", None))
-    offline = bool(getattr(args, "offline", False))
-    quiet = bool(getattr(args, "quiet", False))
-
-    def make_client() -> RegistryClient:
-        from npmguard.registry.client import RegistryClient
-        from npmguard.registry.http import make_session
-
-        # no HTTP body cache: the compact facts are what is kept (see the module docs)
-        return RegistryClient(config, make_session(config, None, offline))
-
-    def make_progress() -> _Progress:
-        if progress is not None and hasattr(progress, "advance"):
-            return _Borrowed(progress)
-        from npmguard.progress import make_progress as make
-
-        return make(enabled=not quiet)
-
-    return ReputationSource(
-        FactsStore.in_dir(directory),
-        config=config,
-        client_factory=make_client,
-        offline=offline,
-        refresh=bool(getattr(args, "refresh", False)),
-        progress=make_progress,
-        on_unreachable=str(getattr(policy, "on_unreachable", "fail")),
-        all_tarballs=bool(getattr(args, "all_tarballs", False)),
-    )

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO, Any
 
 log = logging.getLogger(__name__)
@@ -103,8 +104,9 @@ class ParserPool:
                 self._all.remove(worker)
         worker.close()
 
-    def warm_names(self) -> None:
-        """Have one worker build the popular-names store (the rules' next need), if free."""
+    def warm_names(self, directory: Path) -> None:
+        """Have one worker build the popular-names store in ``directory`` (the rules' next
+        need), if one is free."""
         try:
             worker = self._free.get_nowait()
         except queue.Empty:
@@ -112,7 +114,7 @@ class ParserPool:
 
         def run() -> None:
             try:
-                worker.call(("names",))
+                worker.call(("names", str(directory)))
             except (OSError, EOFError, ValueError):
                 self._drop(worker)
                 return
@@ -168,7 +170,7 @@ def _loop(stdin: IO[bytes], stdout: IO[bytes]) -> None:  # pragma: no cover - in
             from npmguard.names.store import open_store
 
             try:
-                open_store()
+                open_store(Path(request[1]))
             except Exception as e:  # the parent builds it again if needed
                 log.debug("names store: %s", e)
             _send(stdout, True)

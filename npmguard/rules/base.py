@@ -12,11 +12,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, ClassVar
 
-from npmguard.facts import Need, PackageFacts
-from npmguard.model import Finding, Level, LockedPackage, Lockfile
+from npmguard.facts import FeedLookup, NameLookup, Need, PackageFacts
+from npmguard.model import Finding, Level, LockedPackage, Lockfile, ProjectInfo
 
 # Modules that define rules; imported on first use of the registry, in this order.
 RULE_MODULES: tuple[str, ...] = (
@@ -45,17 +44,10 @@ class Option:
         return type(self.default)
 
 
-@dataclass(frozen=True, slots=True)
-class ProjectInfo:
-    """What the project itself says: its root package.json, as far as rules care."""
-
-    root: Path | None = None
-    allow_scripts: Mapping[str, bool] = field(default_factory=dict)  # package.json allowScripts
-
-
 @dataclass(frozen=True)
 class CheckContext:
-    """What a rule may look at. Built by the engine; rules never fetch anything themselves."""
+    """What a rule may look at. Built by the engine from what the facts providers gathered
+    (:class:`~npmguard.facts.Facts`); rules never fetch or open anything themselves."""
 
     lockfile: Lockfile
     facts: Mapping[str, PackageFacts]  # by name@version; absent means not asked / unknown
@@ -65,7 +57,8 @@ class CheckContext:
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     # findings of rules that ran earlier in this run, for rules that combine signals
     earlier: Mapping[str, tuple[Finding, ...]] = field(default_factory=dict)
-    extra: Mapping[str, Any] = field(default_factory=dict)  # feed store, popular names, ...
+    feed: FeedLookup | None = None  # Need.FEED: None when no feed was imported
+    names: NameLookup | None = None  # Need.NAMES: the shipped popular-names data
 
     def option(self, rule: Rule | type[Rule], name: str) -> Any:
         values = self.options.get(rule.id, {})

@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
 
-from npmguard.facts import Need
-from npmguard.feeds.osv import FeedMatch
+from npmguard.facts import FeedMatch, Need
 from npmguard.model import Evidence, Finding, Level, LockedPackage
 from npmguard.rules.base import CheckContext, PackageRule, register
 
 FAMILY = "known-bad"
-
-
-class FeedLookup(Protocol):
-    """What the rule needs from the feed store (``ctx.extra["feed"]``)."""
-
-    def match(self, name: str, version: str, integrity: str | None = None) -> list[FeedMatch]: ...
 
 
 def _hashes(pkg: LockedPackage, ctx: CheckContext) -> str | None:
@@ -48,7 +40,7 @@ class KnownMalicious(PackageRule):
     needs = frozenset({Need.FEED})
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
-        feed: FeedLookup | None = ctx.extra.get("feed")
+        feed = ctx.feed
         if feed is None:
             return
         for found in feed.match(pkg.name, pkg.version, _hashes(pkg, ctx)):

@@ -82,7 +82,7 @@ class InstallScript(PackageRule):
         "one is approved. Bundled dependencies are skipped: npm does not run their scripts. "
         "A binding.gyp without an install script counts: npm runs `node-gyp rebuild` for it."
     )
-    needs = frozenset({Need.LOCKFILE, Need.PACKUMENT})
+    needs = frozenset({Need.PACKUMENT})
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
         if pkg.bundled:

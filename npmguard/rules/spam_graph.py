@@ -118,7 +118,7 @@ class SpamRing(Rule):
         "tree. Both warn, with the path from the project. A package that only spam packages "
         "depend on is reported as info (it goes away with them)."
     )
-    needs = frozenset({Need.LOCKFILE})
+    needs = frozenset({Need.TREE})
     after = MEMBER_SIGNALS
 
     def check(self, ctx: CheckContext) -> Iterator[Finding]:
@@ -231,7 +231,7 @@ class CloneCluster(Rule):
         "members all share one scope (a monorepo's siblings, a binary's platform builds) is "
         "one owner's work and is reported as info."
     )
-    needs = frozenset({Need.TARBALL})
+    needs = frozenset({Need.TREE, Need.TARBALL})
     options: ClassVar[Mapping[str, Option]] = {
         "min_size": Option(3, "how many differently named packages make a cluster")
     }
@@ -327,7 +327,7 @@ class SpamScore(Rule):
         "campaign name (3+2). tea.yaml and a version flood on a real package (2+1) do not "
         "reach it. Allowed findings do not count."
     )
-    needs = frozenset({Need.LOCKFILE})
+    needs = frozenset({Need.TREE})
     after = tuple(SIGNAL_WEIGHTS)
     options: ClassVar[Mapping[str, Option]] = {
         "threshold": Option(5, "the score at which spam-score reports")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
+from npmguard.facts import Need
 from npmguard.model import Evidence, Finding, Level, LockedPackage
-from npmguard.names.popularity import downloads
 from npmguard.rules.base import CheckContext, Option, PackageRule, register
 from npmguard.rules.history import allow_entry
 
@@ -33,6 +33,7 @@ class SpamName(PackageRule):
         "names: 90.5% of campaign names, 0.04% of npm names, none of the 10,000 most downloaded "
         "(docs/measurements.md)."
     )
+    needs = frozenset({Need.NAMES})
     options: ClassVar[Mapping[str, Option]] = {
         "min-score": Option(0.6, "flag names whose shape scores at least this (0..1)"),
         "popular-downloads": Option(
@@ -41,10 +42,13 @@ class SpamName(PackageRule):
     }
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
+        names = ctx.names
+        if names is None:  # the name data was not gathered: nothing to judge against
+            return
         # most of a real tree is popular: one indexed look-up settles those packages
         guard = int(ctx.option(self, "popular-downloads"))
         if guard:
-            monthly = downloads(pkg.name)
+            monthly = names.downloads(pkg.name)
             if monthly is not None and monthly >= guard:
                 return
         from npmguard.names.classify import classify

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
+from npmguard.facts import Need
 from npmguard.model import Evidence, Finding, Level, LockedPackage
-from npmguard.names.popularity import FLOOR, downloads
+from npmguard.names.popularity import FLOOR
 from npmguard.rules.base import CheckContext, Option, PackageRule, register
 from npmguard.rules.history import allow_entry
 
@@ -29,6 +30,7 @@ class Typosquat(PackageRule):
         "popular name (0.7% of the ~227k npm names, none of the 10,000 most downloaded, none "
         "in the two reference trees), so this warns; check that you meant the package you got."
     )
+    needs = frozenset({Need.NAMES})
     options: ClassVar[Mapping[str, Option]] = {
         "target-downloads": Option(1_000_000, "popular names: monthly downloads at least this"),
         "max-ratio": Option(0.001, "flag only below this share of the target's downloads"),
@@ -39,15 +41,18 @@ class Typosquat(PackageRule):
     }
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
+        names = ctx.names
+        if names is None:  # the name data was not gathered: nothing to judge against
+            return
         # most of a real tree is popular: one indexed look-up settles those packages
-        own = downloads(pkg.name)
+        own = names.downloads(pkg.name)
         guard = int(ctx.option(self, "popular-downloads"))
         if guard and own is not None and own >= guard:
             return
         from npmguard.names.typo import build_index
 
         index = build_index(
-            int(ctx.option(self, "target-downloads")), int(ctx.option(self, "min-length"))
+            names, int(ctx.option(self, "target-downloads")), int(ctx.option(self, "min-length"))
         )
         if index.target_downloads(pkg.name) is not None:
             return

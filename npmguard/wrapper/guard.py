@@ -13,14 +13,13 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from npmguard.errors import ExitCode, NpmguardError
+from npmguard.errors import ExitCode
 from npmguard.fsutil import write_atomic
 from npmguard.model import Lockfile, Report, Verdict
 from npmguard.policy.model import Policy
@@ -47,18 +46,9 @@ def say(message: str) -> None:
 
 
 def run_guarded(inv: NpmInvocation, opts: GuardOptions) -> int:
-    from npmguard.cli import _write_crash_log, error_exit
-
-    try:
-        return _run(inv, opts)
-    except NpmguardError as err:
-        return error_exit(err)
-    except KeyboardInterrupt:
-        say("interrupted; nothing was installed")
-        return int(ExitCode.INTERRUPTED)
-    except Exception:  # a bug: never exit 1, never a traceback
-        say(f"internal error (a bug in npmguard); details in {_write_crash_log()}")
-        return int(ExitCode.INTERNAL)
+    """Resolve, check, decide and install (errors are mapped to exits by the caller,
+    :func:`npmguard.wrapper.main.main`, through :func:`npmguard.errors.run_main`)."""
+    return _run(inv, opts)
 
 
 def _run(inv: NpmInvocation, opts: GuardOptions) -> int:
@@ -149,7 +139,7 @@ def _resolution_argv(inv: NpmInvocation) -> list[str]:
 
 def _check(lock_path: Path, root: Path, before: ProjectFiles) -> tuple[Report, Policy]:
     """Run the rules on the resolved lockfile; print the report and what is new to stderr."""
-    from npmguard.cli.check import check_lockfiles
+    from npmguard.app import Options, build
     from npmguard.lockfile import load_lockfile, parse_lockfile_text
     from npmguard.report import render
 
@@ -160,16 +150,9 @@ def _check(lock_path: Path, root: Path, before: ProjectFiles) -> tuple[Report, P
         old = lockfile  # npm ci / an in-sync install: the project's own lockfile, as it is
     elif before.lockfile_name:
         old = parse_lockfile_text(before.files[before.lockfile_name], root / before.lockfile_name)
-    args = argparse.Namespace(
-        policy=os.environ.get("NPMGUARD_POLICY") or None,  # str: a URL keeps its //
-        offline=os.environ.get("NPMGUARD_OFFLINE") == "1",
-        refresh=False,
-        cache_dir=None,  # npmguard.paths reads NPMGUARD_CACHE_DIR
-        lockfile_only=False,
-        quiet=False,
-        project_dir=root,
-    )
-    report, policy = check_lockfiles([lockfile], args)
+    with build(Options.from_environment(os.environ), root) as checker:
+        report = checker.check([lockfile])
+        policy = checker.policy
     new_keys = {p.key for p in lockfile.packages if p.on_registry} - (
         {p.key for p in old.packages} if old else set()
     )

@@ -24,9 +24,12 @@ def npm_executable(tool: str = "npm") -> str:
         return override
     found = shutil.which(tool)
     if found is None:
-        print(f"npmguard: error: {tool} not found on PATH", file=sys.stderr)
-        print("npmguard: hint: install Node.js and npm, or set NPMGUARD_NPM", file=sys.stderr)
-        raise SystemExit(127)
+        from npmguard.errors import NpmNotFoundError
+
+        raise NpmNotFoundError(
+            f"{tool} not found on PATH",
+            hint=f"install Node.js and npm, or set NPMGUARD_{tool.upper()}",
+        )
     return found
 
 
@@ -43,6 +46,12 @@ def pass_through(tool: str, argv: Sequence[str]) -> int:
 
 
 def main(tool: str, argv: Sequence[str]) -> int:
+    from npmguard.errors import run_main
+
+    return run_main(lambda: _main(tool, argv), interrupted="interrupted; nothing was installed")
+
+
+def _main(tool: str, argv: Sequence[str]) -> int:
     own = {OWN_FLAGS[a] for a in argv if a in OWN_FLAGS}
     argv = [a for a in argv if a not in OWN_FLAGS]
     inv = parse_npm_args(["exec", *argv] if tool == "npx" else argv)

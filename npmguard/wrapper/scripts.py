@@ -43,7 +43,7 @@ def approved_scripts(report: Report, root: Path) -> ScriptPlan:
     (or which has an install script and no approval) is skipped.
     """
     from npmguard.allow_scripts import script_approval
-    from npmguard.cli.check import read_project
+    from npmguard.project import read_project
 
     approved: list[str] = []
     specs: list[str] = []

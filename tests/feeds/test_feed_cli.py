@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -81,26 +78,16 @@ LOCK = {
 }
 
 
-class _NoFacts:
-    def facts_for(self, packages: object, needs: object) -> dict[str, object]:
-        return {}
-
-
 def test_check_reads_the_imported_feed(
     shared_data: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    if importlib.util.find_spec("npmguard.reputation.source") is None:
-        # the registry facts source is written elsewhere; the feed needs none of it
-        fake = types.ModuleType("npmguard.reputation.source")
-        fake.open_facts_source = lambda *a: _NoFacts()  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "npmguard.reputation.source", fake)
-    else:
-        import npmguard.reputation.source as real  # type: ignore[import-not-found,unused-ignore]
+    from npmguard.reputation.source import ReputationSource
 
-        monkeypatch.setattr(real, "open_facts_source", lambda *a: _NoFacts())
+    # the registry is not part of this test: the packument provider answers nothing
+    monkeypatch.setattr(ReputationSource, "facts_for", lambda *a: {})
     lock = tmp_path / "package-lock.json"
     lock.write_text(json.dumps(LOCK, indent=2))
     (tmp_path / "package.json").write_text(json.dumps({"name": "app", "version": "1.0.0"}))

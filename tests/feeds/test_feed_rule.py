@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from feed_helpers import EVIL_SRI, FIXTURES, PLEX_SRI, lockfile, pkg
+from providers import StaticFeed
 
 from npmguard.engine import Engine
 from npmguard.facts import Need
@@ -43,7 +44,7 @@ def run(feed: FeedStore | None, policy: Policy | None = None) -> dict[str, objec
     engine = Engine(
         policy or Policy(),
         rules=[KnownMalicious()],
-        extra={} if feed is None else {"feed": feed},
+        providers=(StaticFeed(feed),),
     )
     report = engine.run([TREE])
     return {v.package.key: v for v in report.packages}

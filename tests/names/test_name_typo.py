@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from providers import shipped_names
 
 from npmguard.names.popularity import FLOOR, downloads, popular_names, popular_words
 from npmguard.names.typo import TypoIndex, build_index, edit_kind
@@ -69,7 +70,7 @@ def test_no_match_for_itself_short_names_or_numbered_forks() -> None:
 
 def test_shipped_index_finds_real_incident_shapes_and_is_fast() -> None:
     start = time.perf_counter()
-    index = build_index(1_000_000, 5)
+    index = build_index(shipped_names(), 1_000_000, 5)
     built = time.perf_counter() - start
     assert built < 5  # measured ~0.3 s; generous for slow CI machines
     assert {m.target for m in index.matches("electorn")} == {"electron"}
@@ -81,7 +82,7 @@ def test_shipped_index_finds_real_incident_shapes_and_is_fast() -> None:
 
 
 def test_same_scope_is_not_a_squat() -> None:
-    index = build_index(1_000_000, 5)
+    index = build_index(shipped_names(), 1_000_000, 5)
     assert all(not m.target.startswith("@types/") for m in index.matches("@types/nodee"))
 
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from providers import shipped_names
+
 from npmguard.facts import ManifestFacts
 from npmguard.model import LockedPackage, Occurrence, SourceKind
-from npmguard.reputation.source import content_matters
+from npmguard.reputation.source import content_matters as _content_matters
+
+
+def content_matters(pkg: LockedPackage, manifest: ManifestFacts) -> bool:
+    return _content_matters(pkg, manifest, shipped_names())
 
 
 def _pkg(name: str, *, script: bool = False) -> LockedPackage:
@@ -27,3 +33,8 @@ def test_established_package_with_install_script_is_downloaded() -> None:
 
 def test_unknown_or_small_package_is_downloaded() -> None:
     assert content_matters(_pkg("budi-rendang23-kyuki"), ManifestFacts())
+
+
+def test_without_the_name_data_every_package_counts_as_unknown() -> None:
+    """No popularity data: an established name is not known to be established."""
+    assert _content_matters(_pkg("react"), ManifestFacts(), None)

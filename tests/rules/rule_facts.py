@@ -18,8 +18,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from providers import FakeFacts, ShippedNames, shipped_names
+
 from npmguard.engine import Engine
-from npmguard.facts import FactsStatus, ManifestFacts, Need, PackageFacts, TarballFacts, VersionInfo
+from npmguard.facts import FactsStatus, ManifestFacts, PackageFacts, TarballFacts, VersionInfo
 from npmguard.model import Finding, LockedPackage, Lockfile, Occurrence, Report, SourceKind
 from npmguard.policy.model import Policy
 from npmguard.rules.base import CheckContext, ProjectInfo, Rule, all_rules
@@ -160,6 +162,7 @@ def context(
         project=ProjectInfo(allow_scripts=allow_scripts or {}),
         now=now,
         earlier=earlier or {},
+        names=shipped_names(),
     )
 
 
@@ -170,20 +173,6 @@ def check(
     many = [facts] if isinstance(facts, PackageFacts) else list(facts)
     lockfile = tree(*(for_facts(f) for f in many))
     return list(rule().check(context(lockfile, {f.key: f for f in many}, **kw)))
-
-
-class FakeFacts:
-    """A FactsSource handing out prepared facts, recording what it was asked for."""
-
-    def __init__(self, facts: Mapping[str, PackageFacts]) -> None:
-        self.facts = dict(facts)
-        self.asked: list[frozenset[Need]] = []
-
-    def facts_for(
-        self, packages: Sequence[LockedPackage], needs: frozenset[Need]
-    ) -> Mapping[str, PackageFacts]:
-        self.asked.append(needs)
-        return {p.key: self.facts[p.key] for p in packages if p.key in self.facts}
 
 
 def run_engine(
@@ -199,7 +188,7 @@ def run_engine(
     engine = Engine(
         policy or Policy(),
         rules=[registry[r]() for r in rule_ids],
-        facts_source=source,
+        providers=(source, ShippedNames()),
         project=project,
         allowed_registries=("https://registry.npmjs.org/",),
         now=NOW,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from providers import FakeFacts, ShippedNames
 from rule_facts import context, locked, run_engine, tarball, tree
 
 from npmguard.engine import enabled_rules
@@ -258,23 +259,17 @@ def test_changed_entries_still_see_the_whole_tree() -> None:
 
     lockfile, facts = chain_tree()
     first = f"{CHAIN[0]}@1.0.0"
-    asked: list[str] = []
-
-    class Recording:
-        def facts_for(self, packages, needs):  # type: ignore[no-untyped-def]
-            asked.extend(p.key for p in packages)
-            return {p.key: facts[p.key] for p in packages if p.key in facts}
+    recording = FakeFacts(facts)
 
     registry = all_rules()
     engine = Engine(
         Policy(),
         rules=[registry[r]() for r in ("spam-name", *SPAM_RULES)],
-        facts_source=Recording(),
+        providers=(recording, ShippedNames()),
         allowed_registries=("https://registry.npmjs.org/",),
-        only={first},
     )
-    report = engine.run([lockfile])
+    report = engine.run([lockfile], only={first})
     assert {p.package.key for p in report.packages} == {first}
     assert {f.key for f in report.findings} == {first}
     assert "spam-ring" in {f.rule for f in report.findings}
-    assert asked == [first]
+    assert recording.keys == [first]

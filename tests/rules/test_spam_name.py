@@ -2,24 +2,42 @@
 
 from __future__ import annotations
 
-import pytest
+from dataclasses import replace
+from typing import cast
+
+from providers import shipped_names
 from rule_facts import context, locked, run_engine, tree
 
-from npmguard.facts import Need
+from npmguard.facts import NameLookup, Need
 from npmguard.model import Level
 from npmguard.rules.base import all_rules
 from npmguard.rules.spam_name import SpamName
 
 
-def run(*names: str, **options: object) -> list:
+def run(*names: str, lookup: NameLookup | None = None, **options: object) -> list:
     lockfile = tree(*(locked(n, "1.0.0") for n in names))
     ctx = context(lockfile, {}, options={"spam-name": options} if options else None)
+    if lookup is not None:
+        ctx = replace(ctx, names=lookup)
     return list(SpamName().check(ctx))
+
+
+class _Popular:
+    """The shipped name data, except that every name has ``monthly`` downloads."""
+
+    def __init__(self, monthly: int) -> None:
+        self.monthly = monthly
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(shipped_names(), name)
+
+    def downloads(self, name: str) -> int | None:
+        return self.monthly
 
 
 def test_registered_offline_warn() -> None:
     assert all_rules()["spam-name"] is SpamName
-    assert SpamName.needs == frozenset({Need.LOCKFILE})
+    assert SpamName.needs == frozenset({Need.NAMES})  # shipped data: runs offline
     assert SpamName.level is Level.WARN
 
 
@@ -42,13 +60,18 @@ def test_min_score_option() -> None:
     assert len(run("budi-rendang23-kyuu", **{"min-score": 0.5})) == 1
 
 
-def test_popularity_guard_leaves_popular_names_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    import npmguard.rules.spam_name as module
+def test_popularity_guard_leaves_popular_names_alone() -> None:
+    popular = cast(NameLookup, _Popular(250_000))
+    assert run("budi-rendang23-kyuu", lookup=popular) == []  # guard: 100k a month by default
+    assert len(run("budi-rendang23-kyuu", lookup=popular, **{"popular-downloads": 0})) == 1
+    assert len(run("budi-rendang23-kyuu", lookup=popular, **{"popular-downloads": 300_000})) == 1
 
-    monkeypatch.setattr(module, "downloads", lambda name: 250_000)
-    assert run("budi-rendang23-kyuu") == []  # guard: 100k a month by default
-    assert len(run("budi-rendang23-kyuu", **{"popular-downloads": 0})) == 1
-    assert len(run("budi-rendang23-kyuu", **{"popular-downloads": 300_000})) == 1
+
+def test_without_the_name_data_nothing_is_judged() -> None:
+    """Unknown is never bad: a context without name data gives no spam-name finding."""
+    lockfile = tree(locked("budi-rendang23-kyuu", "1.0.0"))
+    ctx = replace(context(lockfile, {}), names=None)
+    assert list(SpamName().check(ctx)) == []
 
 
 def test_feeds_spam_score_through_the_engine() -> None:

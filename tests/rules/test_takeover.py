@@ -198,7 +198,7 @@ def test_incidents_through_the_engine() -> None:
     coa = load("coa-2.0.3")
     tc = load("tinycolor-4.1.1")
     lockfile = tree(for_facts(coa), for_facts(tc))
-    from rule_facts import FakeFacts
+    from providers import FakeFacts
 
     from npmguard.engine import Engine
     from npmguard.rules.base import all_rules
@@ -206,7 +206,7 @@ def test_incidents_through_the_engine() -> None:
     engine = Engine(
         Policy(),
         rules=[all_rules()[r]() for r in TAKEOVER_RULES],
-        facts_source=FakeFacts({coa.key: coa, tc.key: tc}),
+        providers=(FakeFacts({coa.key: coa, tc.key: tc}),),
         now=at("2021-11-04T18:00:00"),
     )
     report = engine.run([lockfile])

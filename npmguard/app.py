@@ -1,0 +1,199 @@
+"""The composition root: options -> a built engine. The only place that wires the stages.
+
+``npmguard check``, ``explain``, the npm wrapper and the pre-commit path all call
+:func:`build` with an :class:`Options` value; none assembles its own policy, facts providers
+or rules, so they cannot disagree about what a package's verdict is.
+
+::
+
+    options = Options(offline=True)             # from flags (cli/) or the environment (wrapper/)
+    with build(options, project_dir) as checker:
+        report = checker.check([lockfile])
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from npmguard.engine import Engine, enabled_rules
+from npmguard.facts import OFFLINE_NEEDS, Facts, FactsProvider, Need
+from npmguard.model import LockedPackage, Lockfile, Report
+from npmguard.policy.model import Policy
+from npmguard.progress import Observer
+from npmguard.registry.npmrc import NpmConfig
+
+if TYPE_CHECKING:
+    from npmguard.registry.client import RegistryClient
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What the command line and the environment ask for: the one input of :func:`build`.
+
+    ``policy``: a file, ``npmguard:PRESET`` or an https URL (None: the nearest
+    ``npmguard.toml``). ``cache_dir``: the facts, names and policy caches (None: the user
+    cache folder, or ``NPMGUARD_CACHE_DIR``). ``feed_path``: the imported-feeds database
+    (None: the user data folder). ``now``: the rules' clock (None: the current time).
+    """
+
+    policy: str | None = None
+    offline: bool = False
+    refresh: bool = False
+    cache_dir: Path | None = None
+    feed_path: Path | None = None
+    all_tarballs: bool = False
+    lockfile_only: bool = False  # only rules needing nothing from the registry
+    progress: bool = True  # draw progress on a terminal (off with --quiet)
+    now: datetime | None = None
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> Options:
+        """The options the npm wrapper runs with (it has no flags of its own):
+        ``NPMGUARD_POLICY``, ``NPMGUARD_OFFLINE=1`` and ``NPMGUARD_CACHE_DIR``."""
+        cache = environ.get("NPMGUARD_CACHE_DIR", "").strip()
+        return cls(
+            policy=environ.get("NPMGUARD_POLICY") or None,
+            offline=environ.get("NPMGUARD_OFFLINE") == "1",
+            cache_dir=Path(cache).expanduser() if cache else None,
+        )
+
+
+@dataclass
+class Checker:
+    """An engine built for one project (its policy, ``.npmrc``, rules and facts providers).
+
+    Close it (or use it as a context manager) to close the stores the providers opened.
+    """
+
+    options: Options
+    project_dir: Path
+    policy: Policy
+    npm_config: NpmConfig
+    engine: Engine
+    providers: tuple[FactsProvider, ...] = field(default=())
+
+    def check(
+        self,
+        lockfiles: Sequence[Lockfile],
+        *,
+        only: Collection[str] | None = None,
+        skip: frozenset[Need] = frozenset(),
+    ) -> Report:
+        """Judge ``lockfiles`` (see :meth:`npmguard.engine.Engine.run`)."""
+        return self.engine.run(lockfiles, only=only, skip=skip)
+
+    def gather(self, packages: Sequence[LockedPackage], needs: frozenset[Need]) -> Facts:
+        """Facts for packages outside any run (``explain`` probes a name's package document)."""
+        return self.engine.gather(packages, needs)
+
+    def close(self) -> None:
+        for provider in self.providers:
+            provider.close()
+
+    def __enter__(self) -> Checker:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def build(options: Options, project_dir: Path, *, observer: Observer | None = None) -> Checker:
+    """The checker for the project in ``project_dir``: its policy (``--policy`` wins over the
+    nearest ``npmguard.toml``), its ``.npmrc``, the rules the policy leaves on, and a facts
+    provider for each kind of fact those rules need.
+
+    Raises :class:`~npmguard.errors.PolicyError` for a bad policy and
+    :class:`~npmguard.errors.UsageError` when a cache folder that is needed cannot be written.
+    """
+    from npmguard.policy.load import load_policy
+    from npmguard.project import read_project
+    from npmguard.registry.npmrc import load_npm_config
+
+    if observer is None:
+        from npmguard.progress import make_progress
+
+        observer = make_progress(enabled=options.progress)
+    policy = load_policy(options.policy, project_dir, cache_dir=options.cache_dir)
+    config = load_npm_config(project_dir)
+    rules = enabled_rules(policy)
+    if options.lockfile_only:
+        rules = [r for r in rules if r.needs <= OFFLINE_NEEDS]
+    needs: set[Need] = set()
+    for rule in rules:
+        needs |= rule.needs
+    providers = _providers(frozenset(needs), options, config, policy, observer)
+    engine = Engine(
+        policy,
+        rules=rules,
+        providers=providers,
+        project=read_project(project_dir),
+        allowed_registries=config.registry_urls(),
+        observer=observer,
+        now=options.now,
+    )
+    return Checker(options, project_dir, policy, config, engine, providers)
+
+
+def _providers(
+    needs: frozenset[Need],
+    options: Options,
+    config: NpmConfig,
+    policy: Policy,
+    observer: Observer,
+) -> tuple[FactsProvider, ...]:
+    """One provider per kind of fact the rules need; each opens its store on first use."""
+    from npmguard.paths import cache_dir
+
+    directory = cache_dir(options.cache_dir)
+    providers: list[FactsProvider] = []
+    names = None
+    if needs & {Need.NAMES, Need.TARBALL}:  # tarball selection asks the names too
+        from npmguard.names.provider import NamesProvider
+
+        names = NamesProvider(directory)
+        providers.append(names)
+    if Need.FEED in needs:
+        from npmguard.feeds.provider import FeedProvider
+
+        providers.append(FeedProvider(options.feed_path))
+    if needs & {Need.PACKUMENT, Need.TARBALL}:
+        from npmguard.paths import writable_cache_dir
+        from npmguard.reputation.source import ReputationSource
+        from npmguard.reputation.store import FactsStore
+
+        writable_cache_dir(options.cache_dir)  # a clear error, not a traceback
+
+        def make_client() -> RegistryClient:
+            from npmguard.registry.client import RegistryClient
+            from npmguard.registry.http import make_session
+
+            # no HTTP body cache: the compact facts are what is kept (see reputation.source)
+            return RegistryClient(config, make_session(config, None, options.offline))
+
+        providers.append(
+            ReputationSource(
+                FactsStore.in_dir(directory),
+                config=config,
+                client_factory=make_client,
+                offline=options.offline,
+                refresh=options.refresh,
+                progress=observer,
+                on_unreachable=policy.on_unreachable,
+                all_tarballs=options.all_tarballs,
+                names=names,
+            )
+        )
+    return tuple(providers)
