@@ -21,8 +21,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from npmguard.engine import Engine, enabled_rules
-from npmguard.facts import OFFLINE_NEEDS, Facts, FactsProvider, Need
+from npmguard.engine import Engine, FactsProvider, enabled_rules
+from npmguard.facts import OFFLINE_NEEDS, Facts, Need
 from npmguard.model import LockedPackage, Lockfile, Report
 from npmguard.policy.model import Policy
 from npmguard.progress import Observer

@@ -12,9 +12,10 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from graphlib import CycleError, TopologicalSorter
+from typing import Protocol
 
 from npmguard import __version__
-from npmguard.facts import Facts, FactsProvider, Need, PackageFacts
+from npmguard.facts import Facts, Need, PackageFacts
 from npmguard.model import (
     Evidence,
     Finding,
@@ -32,6 +33,19 @@ from npmguard.progress import NoProgress, Observer
 from npmguard.rules.base import CheckContext, Rule, all_rules
 
 log = logging.getLogger(__name__)
+
+
+class FactsProvider(Protocol):
+    """Gathers one kind of fact for a tree. ``serves`` are the needs it answers; the engine
+    calls :meth:`gather` only when an enabled rule needs one of them, with the needs asked."""
+
+    serves: frozenset[Need]
+
+    def gather(self, packages: Sequence[LockedPackage], needs: frozenset[Need]) -> Facts:
+        """The facts for ``packages`` (registry errors follow the policy's on-unreachable)."""
+
+    def close(self) -> None:
+        """Release what :meth:`gather` opened (stores, sessions); safe to call twice."""
 
 
 def enabled_rules(policy: Policy, rules: Mapping[str, type[Rule]] | None = None) -> list[Rule]:

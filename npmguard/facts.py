@@ -1,7 +1,8 @@
 """The facts rules read, and the providers that gather them.
 
 - :class:`Need`: a kind of fact. A rule declares the needs it has; the engine asks the
-  providers that serve them (:class:`FactsProvider`) for the union of the enabled rules' needs.
+  providers that serve them (:class:`npmguard.engine.FactsProvider`) for the union of the
+  enabled rules' needs.
 - :class:`PackageFacts`: what the registry and the tarball say about one name@version.
 - :class:`FeedLookup` / :class:`FeedMatch`: imported known-bad records.
 - :class:`NameLookup`: the shipped popular-names data (downloads, words npm people use).
@@ -15,13 +16,11 @@ publishers, no real publish dates and no attestations. Rules must treat ``None``
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from npmguard.model import LockedPackage
+from typing import Protocol
 
 
 class Need(str, enum.Enum):
@@ -43,6 +42,9 @@ class Need(str, enum.Enum):
 
 
 OFFLINE_NEEDS = frozenset({Need.LOCKFILE, Need.TREE, Need.NAMES})
+
+# npm's placeholder for a package taken down for security reasons: `0.0.1-security`
+SECURITY_VERSION = re.compile(r"^\d+\.\d+\.\d+-security(\.\d+)?$")
 
 
 class FactsStatus(str, enum.Enum):
@@ -120,7 +122,7 @@ class PackageFacts:
     status: FactsStatus = FactsStatus.UNKNOWN
     registry: str | None = None
     # package-level picture (refreshes on a TTL)
-    # a tuple, or the facts store's lazy sequence (npmguard.reputation.versions.VersionList)
+    # a tuple, or the facts store's lazy sequence (npmguard.versions.VersionList)
     versions: Sequence[VersionInfo] | None = None
     dist_tags: Mapping[str, str] | None = None
     created: datetime | None = None
@@ -227,16 +229,3 @@ class Facts:
             feed=self.feed if self.feed is not None else other.feed,
             names=self.names if self.names is not None else other.names,
         )
-
-
-class FactsProvider(Protocol):
-    """Gathers one kind of fact for a tree. ``serves`` are the needs it answers; the engine
-    calls :meth:`gather` only when an enabled rule needs one of them, with the needs asked."""
-
-    serves: frozenset[Need]
-
-    def gather(self, packages: Sequence[LockedPackage], needs: frozenset[Need]) -> Facts:
-        """The facts for ``packages`` (registry errors follow the policy's on-unreachable)."""
-
-    def close(self) -> None:
-        """Release what :meth:`gather` opened (stores, sessions); safe to call twice."""

@@ -10,10 +10,8 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from npmguard.facts import PackageFacts
+from npmguard.facts import PackageFacts
 
 
 class Level(enum.IntEnum):

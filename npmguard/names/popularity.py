@@ -18,23 +18,12 @@ from collections.abc import Mapping
 FLOOR = 30_000  # the build script's --min-downloads
 
 
-def parse_snapshot(raw: bytes) -> dict[str, int]:
-    """name -> approximate monthly downloads from the gzipped ``name<TAB>decibels`` lines."""
-    import gzip
-
-    out: dict[str, int] = {}
-    for line in gzip.decompress(raw).decode("utf-8").splitlines():
-        name, _, db = line.partition("\t")
-        out[name] = round(10 ** (int(db) / 10))
-    return out
-
-
 @functools.cache
 def popular_names() -> Mapping[str, int]:
     """name -> approximate monthly downloads, for every name the shipped data lists."""
-    from npmguard.names.store import _shipped_snapshot
+    from npmguard.names.snapshot import parse_snapshot, shipped_snapshot
 
-    return parse_snapshot(_shipped_snapshot())
+    return parse_snapshot(shipped_snapshot())
 
 
 def downloads(name: str) -> int | None:

@@ -27,34 +27,14 @@ import time
 from collections.abc import Collection
 from pathlib import Path
 
+from npmguard.names.snapshot import parse_snapshot, shipped_snapshot, snapshot_key
+
 SCHEMA = "names-store 1"
 INDEX_MIN_DOWNLOADS = 1_000_000  # typosquat targets kept in the index (the rule's default)
 INDEX_MIN_LENGTH = 4
 _SEPARATORS = re.compile(r"[-_.]")
 _STALE_SECONDS = 30 * 86_400
 _CHUNK = 400  # bound parameters per IN (...) query
-
-
-_SNAPSHOT = "data/popular-names.txt.gz"
-
-
-def _shipped_snapshot() -> bytes:
-    from importlib import resources
-
-    return resources.files("npmguard").joinpath(_SNAPSHOT).read_bytes()
-
-
-def _snapshot_key() -> bytes:
-    """What identifies the shipped snapshot: its size and mtime when it is a plain file (a
-    stat, no read: regenerating or reinstalling it changes them), else its content."""
-    import npmguard
-
-    path = Path(npmguard.__file__).parent / _SNAPSHOT
-    try:
-        st = path.stat()
-    except OSError:
-        return _shipped_snapshot()
-    return f"{path}\0{st.st_size}\0{st.st_mtime_ns}".encode()
 
 
 def deletions(word: str) -> set[str]:
@@ -64,8 +44,6 @@ def deletions(word: str) -> set[str]:
 
 def _build(conn: sqlite3.Connection, snapshot: bytes) -> None:
     """Fill an empty database from the shipped snapshot."""
-    from npmguard.names.popularity import parse_snapshot
-
     popular = parse_snapshot(snapshot)
     conn.executescript(
         """
@@ -185,7 +163,7 @@ def _build_file(directory: Path, path: Path) -> None:
     try:
         conn = sqlite3.connect(tmp)
         try:
-            _build(conn, _shipped_snapshot())
+            _build(conn, shipped_snapshot())
         finally:
             conn.close()
         os.replace(tmp, path)
@@ -211,14 +189,14 @@ def open_store(directory: Path | None = None) -> NameStore:
     from npmguard.paths import cache_dir
 
     directory = cache_dir() if directory is None else directory
-    path = store_path(directory, _snapshot_key())
+    path = store_path(directory, snapshot_key())
     try:
         if not path.is_file():
             _build_file(directory, path)
         return NameStore(_open_file(path), path)
     except (OSError, sqlite3.Error):
         conn = sqlite3.connect(":memory:", check_same_thread=False)
-        _build(conn, _shipped_snapshot())
+        _build(conn, shipped_snapshot())
         return NameStore(conn, None)
 
 

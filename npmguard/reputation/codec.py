@@ -16,8 +16,8 @@ from typing import Any
 
 from npmguard.facts import ManifestFacts, TarballFacts
 from npmguard.reputation.extract import PackagePicture
-from npmguard.reputation.versions import REF_BASE, VersionList
 from npmguard.semver import version_key
+from npmguard.versions import REF_BASE, VersionList
 
 FORMAT = 4  # bump when an encoding changes; the store's schema version follows it
 
@@ -61,7 +61,7 @@ def _flag(value: bool | None) -> int:
 
 def encode_refs(refs: Sequence[int]) -> str:
     """Small integers >= -1 as one character each (a JSON string parses far faster than a
-    list of numbers); :func:`npmguard.reputation.versions.ref_at` reads one back."""
+    list of numbers); :func:`npmguard.versions.ref_at` reads one back."""
     return "".join(map(chr, (r + REF_BASE + (r + REF_BASE >= 0xD800) * 0x800 for r in refs)))
 
 

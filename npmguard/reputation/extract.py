@@ -27,7 +27,6 @@ from typing import Any
 from npmguard.facts import ManifestFacts, VersionInfo
 
 INSTALL_SCRIPTS = ("preinstall", "install", "postinstall")
-SECURITY_VERSION = re.compile(r"^\d+\.\d+\.\d+-security(\.\d+)?$")
 _TEA = re.compile(r"\btea[ ._-]?(protocol|xyz|\.yaml|constitution)\b|\bteaxyz\b", re.I)
 
 

@@ -3,7 +3,7 @@
 Warm path: every package picture is fresh (younger than the TTL) and every locked version's
 manifest is stored, so facts come from SQLite alone: no packument is parsed, the HTTP stack
 is never imported, and versions stay columns until a rule asks for one
-(:class:`~npmguard.reputation.versions.VersionList`). Cold path: the missing or stale package
+(:class:`~npmguard.versions.VersionList`). Cold path: the missing or stale package
 documents are fetched concurrently, each parsed and reduced to compact facts as it arrives
 (never all held at once) by worker processes when there are many
 (:mod:`npmguard.reputation.workers`), else by one thread; then written in one transaction.
@@ -21,7 +21,6 @@ cache with nothing for any of them is the same exit-3 error.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import sys
@@ -47,9 +46,9 @@ from npmguard.facts import (
 )
 from npmguard.model import LockedPackage
 from npmguard.reputation import codec
-from npmguard.reputation.extract import PackagePicture, extract_package
+from npmguard.reputation.extract import PackagePicture
 from npmguard.reputation.store import DEFAULT_TTL, FactsStore, NewPackage, StoredPackage
-from npmguard.reputation.versions import VersionList
+from npmguard.versions import VersionList
 
 if TYPE_CHECKING:
     from npmguard.progress import Observer
@@ -538,22 +537,6 @@ PROCESS_MIN = 64  # documents to fetch before parsing moves to worker processes
 WARM_NAMES = True  # have a worker build the popular-names store meanwhile (a cold cache)
 
 
-def reduce_document(name: str, body: bytes, wanted: tuple[str, ...]) -> Reduced:
-    """Parse one package document and encode its compact facts (in a worker process, where
-    the parsed document never reaches the parent: only the small encoded facts do)."""
-    try:
-        data = json.loads(body)
-    except ValueError as e:
-        return ("error", f"{name}: not a JSON package document ({e})", None, {})
-    del body
-    if not isinstance(data, dict):
-        return ("error", f"{name}: not a JSON object", None, {})
-    got = extract_package(name, data, wanted)
-    del data
-    manifests = {v: codec.encode_manifest(m) for v, m in got.manifests.items()}
-    return ("ok", None, codec.encode_picture(got.picture), manifests)
-
-
 def _from_blobs(name: str, reduced: Reduced) -> _Fetched:
     status, error, picture_blob, manifest_blobs = reduced
     if status != "ok" or picture_blob is None:
@@ -576,6 +559,8 @@ class _ThreadParser:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="npmguard-parse")
 
     def reduce(self, name: str, body: bytes, wanted: tuple[str, ...]) -> Reduced:
+        from npmguard.reputation.workers import reduce_document
+
         return self._pool.submit(reduce_document, name, body, wanted).result()
 
     def warm_names(self, directory: Path) -> None:
@@ -590,7 +575,10 @@ def _parser_pool(documents: int, names_dir: Path) -> _ThreadParser | ParserPool:
     need this process's core too), else one thread."""
     cores = os.cpu_count() or 1
     if documents >= PROCESS_MIN and cores > 1:
-        from npmguard.reputation.workers import ParserPool  # subprocess: cold runs only
+        from npmguard.reputation.workers import (  # subprocess: cold runs only
+            ParserPool,
+            reduce_document,
+        )
 
         pool = ParserPool(min(2, cores), reduce_document)
         if WARM_NAMES:

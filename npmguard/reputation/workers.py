@@ -15,6 +15,7 @@ here instead: a worker never costs a result, only speed.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import marshal
 import queue
@@ -25,6 +26,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
+
+from npmguard.reputation import codec
+from npmguard.reputation.extract import extract_package
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +155,22 @@ class ParserPool:
             worker.close()
 
 
+def reduce_document(name: str, body: bytes, wanted: tuple[str, ...]) -> Reduced:
+    """Parse one package document and encode its compact facts (in a worker process, where
+    the parsed document never reaches the parent: only the small encoded facts do)."""
+    try:
+        data = json.loads(body)
+    except ValueError as e:
+        return ("error", f"{name}: not a JSON package document ({e})", None, {})
+    del body
+    if not isinstance(data, dict):
+        return ("error", f"{name}: not a JSON object", None, {})
+    got = extract_package(name, data, wanted)
+    del data
+    manifests = {v: codec.encode_manifest(m) for v, m in got.manifests.items()}
+    return ("ok", None, codec.encode_picture(got.picture), manifests)
+
+
 def _serve() -> None:  # pragma: no cover - runs in the worker process
     import signal
 
@@ -183,8 +203,6 @@ def _loop(stdin: IO[bytes], stdout: IO[bytes]) -> None:  # pragma: no cover - in
 
 
 def _handle(request: tuple[Any, ...]) -> Any:  # pragma: no cover - runs in the worker process
-    from npmguard.reputation.source import reduce_document
-
     _, name, body, wanted = request
     return reduce_document(name, body, tuple(wanted))
 

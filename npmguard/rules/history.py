@@ -7,7 +7,7 @@ version published right after ``2.0.0`` on the same line is compared with ``2.0.
 lower version was published earlier (a backport line's first release), the version published
 last before it is used. Without publish times, the order is semver alone.
 
-Facts read from the store carry a lazy :class:`~npmguard.reputation.versions.VersionList`;
+Facts read from the store carry a lazy :class:`~npmguard.versions.VersionList`;
 for it, these questions are answered from its columns (publish times in ms, semver ranks
 computed when the picture was stored), with the same answers, building only the objects
 returned.
@@ -19,8 +19,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from npmguard.facts import PackageFacts, VersionInfo
-from npmguard.reputation.versions import VersionList
 from npmguard.semver import compare, sort_versions, valid_version, version_key
+from npmguard.versions import VersionList
 
 
 def _is_prerelease(version: str) -> bool:

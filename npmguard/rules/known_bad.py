@@ -36,7 +36,7 @@ def _dependents(pkg: LockedPackage) -> str:
 
 
 def is_security_version(version: str) -> bool:
-    from npmguard.reputation.extract import SECURITY_VERSION
+    from npmguard.facts import SECURITY_VERSION
 
     return SECURITY_VERSION.match(version) is not None
 

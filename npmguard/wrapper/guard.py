@@ -52,8 +52,6 @@ def run_guarded(inv: NpmInvocation, opts: GuardOptions) -> int:
 
 
 def _run(inv: NpmInvocation, opts: GuardOptions) -> int:
-    if inv.guarded is Guarded.EXEC or inv.is_global:
-        return _run_standalone(inv, opts)
     root = project_root(inv)
     before = ProjectFiles.read(root, extra_specs=_local_positionals(inv, root))
     direct = inv.guarded is Guarded.CLEAN_INSTALL or (
@@ -243,14 +241,6 @@ def _restore(root: Path, before: ProjectFiles, changed: dict[str, bytes]) -> Non
             write_atomic(path, before.files[rel])
         else:
             path.unlink(missing_ok=True)
-
-
-def _run_standalone(inv: NpmInvocation, opts: GuardOptions) -> int:
-    """``npx``/``npm exec`` and ``npm install -g``: resolve the named packages in an empty
-    project, check that tree, then run npm's real command with scripts only if approved."""
-    from npmguard.wrapper.standalone import run_standalone
-
-    return run_standalone(inv, opts)
 
 
 def pass_to_npm_for_error(opts: GuardOptions) -> int:

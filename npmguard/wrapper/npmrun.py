@@ -1,14 +1,44 @@
-"""Running the real npm as a child: its exit code passes through, Ctrl-C goes to npm."""
+"""Running the real npm: in place of this process (pass-through), or as a child whose exit
+code passes through, with Ctrl-C going to npm.
+
+Imported on the pass-through path: the child-process machinery is imported only when used.
+"""
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
+import shutil
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from npmguard.wrapper.main import npm_executable
+
+def npm_executable(tool: str = "npm") -> str:
+    """The real npm (or npx): ``NPMGUARD_NPM`` / ``NPMGUARD_NPX`` win, else the PATH."""
+    override = os.environ.get(f"NPMGUARD_{tool.upper()}")
+    if override:
+        return override
+    found = shutil.which(tool)
+    if found is None:
+        from npmguard.errors import NpmNotFoundError
+
+        raise NpmNotFoundError(
+            f"{tool} not found on PATH",
+            hint=f"install Node.js and npm, or set NPMGUARD_{tool.upper()}",
+        )
+    return found
+
+
+def pass_through(tool: str, argv: Sequence[str]) -> int:
+    """Become npm: same arguments, terminal and exit code."""
+    exe = npm_executable(tool)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if os.name == "posix":
+        os.execv(exe, [tool, *argv])
+    import subprocess  # pragma: no cover - Windows has no exec that keeps the console
+
+    return subprocess.call([exe, *argv])  # pragma: no cover
 
 
 def run_npm(argv: Sequence[str], *, cwd: Path, quiet: bool = False, tool: str = "npm") -> int:
@@ -17,6 +47,9 @@ def run_npm(argv: Sequence[str], *, cwd: Path, quiet: bool = False, tool: str = 
     While npm runs, npmguard ignores SIGINT: the terminal sends Ctrl-C to npm too, and npm
     decides how to stop; npmguard then reports npm's exit code and writes nothing further.
     """
+    import signal
+    import subprocess
+
     env = dict(os.environ)
     env.setdefault("npm_config_update_notifier", "false")
     if quiet:

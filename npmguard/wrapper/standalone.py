@@ -14,8 +14,7 @@ from pathlib import Path
 from npmguard.errors import ExitCode
 from npmguard.wrapper.args import Guarded, NpmInvocation, parse_npm_args
 from npmguard.wrapper.guard import GuardOptions, _check, _decide, say
-from npmguard.wrapper.main import pass_through
-from npmguard.wrapper.npmrun import run_npm
+from npmguard.wrapper.npmrun import pass_through, run_npm
 from npmguard.wrapper.project import ProjectFiles, project_root
 from npmguard.wrapper.scripts import approved_scripts
 

@@ -9,6 +9,7 @@ import pytest
 
 from npmguard.names import store as store_module
 from npmguard.names.popularity import popular_names
+from npmguard.names.snapshot import snapshot_key
 from npmguard.names.store import open_store, store_path
 from npmguard.names.typo import StoredTypoIndex, build_memory_index
 
@@ -20,7 +21,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> store_module.NameStore:
 
 def test_built_once_into_a_content_named_file(built: store_module.NameStore) -> None:
     assert built.path is not None and built.path.is_file()
-    assert built.path == store_path(built.path.parent, store_module._snapshot_key())
+    assert built.path == store_path(built.path.parent, snapshot_key())
     assert not [p for p in built.path.parent.iterdir() if p.suffix == ".tmp"]
     mtime = built.path.stat().st_mtime_ns
     again = open_store(built.path.parent)  # warm: opened, not rebuilt

@@ -12,9 +12,9 @@ import pytest
 from npmguard.facts import FactsStatus, Need, PackageFacts
 from npmguard.model import LockedPackage, Occurrence, SourceKind
 from npmguard.reputation import source as source_module
-from npmguard.reputation.source import ReputationSource, reduce_document
+from npmguard.reputation.source import ReputationSource
 from npmguard.reputation.store import FactsStore
-from npmguard.reputation.workers import ParserPool, Reduced
+from npmguard.reputation.workers import ParserPool, Reduced, reduce_document
 
 REG = "https://registry.example/"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "reputation"

@@ -10,8 +10,8 @@ import pytest
 from npmguard.facts import PackageFacts, VersionInfo
 from npmguard.reputation import codec
 from npmguard.reputation.extract import PackagePicture
-from npmguard.reputation.versions import REF_BASE, VersionList, ref_at
 from npmguard.rules import history
+from npmguard.versions import REF_BASE, VersionList, ref_at
 
 START = datetime(2020, 1, 1, tzinfo=timezone.utc)
 POOL = [
