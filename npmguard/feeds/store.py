@@ -25,14 +25,14 @@ from typing import Any
 from npmguard.errors import FeedError
 from npmguard.facts import FeedMatch
 from npmguard.feeds.osv import OsvRecord, match_record, normalise_hashes, parse_record
+from npmguard.store.sqlite import Schema, StoreError, file_size, open_sqlite
 
 log = logging.getLogger(__name__)
 
 FEED_FILE = "feeds.sqlite"
-SCHEMA_VERSION = 2
 _BATCH = 5000
 
-_SCHEMA = """
+_SQL = """
 CREATE TABLE IF NOT EXISTS sources (
     id INTEGER PRIMARY KEY, source TEXT UNIQUE NOT NULL, kind TEXT NOT NULL,
     imported_at TEXT NOT NULL, records INTEGER NOT NULL, withdrawn INTEGER NOT NULL,
@@ -53,6 +53,16 @@ CREATE TABLE IF NOT EXISTS hashes (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS hashes_record ON hashes(record_id);
 """
+
+
+SCHEMA = Schema(
+    what="the feed store",
+    version=2,
+    sql=_SQL,
+    tables=("sources", "records", "details", "affected", "hashes"),
+    rebuildable=False,  # imported data: another version is re-imported, never dropped silently
+    hint="delete the file and run `npmguard db update` again",
+)
 
 
 _SELECT = (
@@ -113,42 +123,26 @@ class ImportCounts:
 def open_feed_store(path: Path | None = None) -> FeedStore | None:
     """The existing store for reading, or None when no feed was imported. Never creates one.
 
-    Cheap: opens the file and reads its schema version, nothing else.
+    Cheap: opens the file and reads its schema version, nothing else. A store that cannot be
+    used (damaged, another version, busy) is one warning: ``known-malicious`` cannot judge.
     """
     path = default_path() if path is None else path
-    if not path.is_file():
-        return None
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=10)
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-    except sqlite3.Error as e:
-        log.warning("%s: cannot open the feed store (%s); known-malicious is skipped", path, e)
+        conn = open_sqlite(path, SCHEMA, mode="read", busy=10.0)
+    except StoreError as e:
+        log.warning("%s; known-malicious is skipped (%s)", e, e.hint or "run `npmguard db update`")
         return None
-    if version != SCHEMA_VERSION:
-        conn.close()
-        log.warning("%s: feed store from another npmguard version; run `npmguard db update`", path)
-        return None
-    conn.isolation_level = None
-    return FeedStore(conn, path)
+    return None if conn is None else FeedStore(conn, path)
 
 
 def create_feed_store(path: Path | None = None) -> FeedStore:
     """The store for writing, created (with its folder) if needed."""
     path = default_path() if path is None else path
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, SCHEMA_VERSION):
-            raise FeedError(
-                f"{path}: feed store from another npmguard version (schema {version})",
-                hint="delete the file and run `npmguard db update` again",
-            )
-        conn.executescript(_SCHEMA)
-        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-    except (OSError, sqlite3.Error) as e:
-        raise FeedError(f"{path}: cannot open the feed store: {e}") from e
+        conn = open_sqlite(path, SCHEMA)
+    except StoreError as e:
+        raise FeedError(str(e), hint=e.hint) from e
+    assert conn is not None
     return FeedStore(conn, path)
 
 
@@ -158,8 +152,11 @@ class FeedStore:
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self._conn = conn
         self.path = path
-        self._conn.execute("PRAGMA busy_timeout=10000")
         self._parsed: dict[str, OsvRecord] = {}
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
 
     def close(self) -> None:
         self._conn.close()
@@ -246,14 +243,9 @@ class FeedStore:
                 "newest_modified FROM sources WHERE imported_at != '' ORDER BY imported_at DESC"
             )
         )
-        size = sum(
-            p.stat().st_size
-            for p in (self.path, self.path.with_name(self.path.name + "-wal"))
-            if p.exists()
-        )
         return FeedInfo(
             path=self.path,
-            size=size,
+            size=file_size(self.path),
             records=count("SELECT COUNT(*) FROM records"),
             withdrawn=count("SELECT COUNT(*) FROM records WHERE withdrawn IS NOT NULL"),
             names=count("SELECT COUNT(DISTINCT name) FROM affected"),

@@ -28,6 +28,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from npmguard.names.snapshot import parse_snapshot, shipped_snapshot, snapshot_key
+from npmguard.store.sqlite import Schema, StoreError, open_sqlite
 
 SCHEMA = "names-store 1"
 INDEX_MIN_DOWNLOADS = 1_000_000  # typosquat targets kept in the index (the rule's default)
@@ -91,6 +92,10 @@ class NameStore:
         self._downloads: dict[str, int | None] = {}
         self._words: dict[str, bool] = {}
 
+    @property
+    def location(self) -> str:
+        return str(self.path) if self.path is not None else "(in memory)"
+
     def close(self) -> None:
         self._conn.close()
 
@@ -147,11 +152,17 @@ class NameStore:
         return {str(n): int(d) for n, d in rows}
 
 
+# never written after the rename: opened immutable (no locking, no change detection); a new
+# snapshot or layout gets a new file name (see ``store_path``), which is its migration
+STORE = Schema(what="the names index", version=1, sql="", tables=(), rebuildable=True)
+
+
 def _open_file(path: Path) -> sqlite3.Connection:
-    # never written after the rename: immutable skips locking and change detection
-    return sqlite3.connect(
-        f"{path.as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False
-    )
+    conn = open_sqlite(path, STORE, mode="immutable")
+    if conn is None:
+        raise StoreError(f"{path}: no such file")
+    conn.execute("SELECT 1 FROM popular LIMIT 1")  # a damaged file fails here, not mid-run
+    return conn
 
 
 def _build_file(directory: Path, path: Path) -> None:
@@ -194,7 +205,7 @@ def open_store(directory: Path | None = None) -> NameStore:
         if not path.is_file():
             _build_file(directory, path)
         return NameStore(_open_file(path), path)
-    except (OSError, sqlite3.Error):
+    except (OSError, sqlite3.Error, StoreError):
         conn = sqlite3.connect(":memory:", check_same_thread=False)
         _build(conn, shipped_snapshot())
         return NameStore(conn, None)

@@ -9,12 +9,13 @@
 - ``version(registry, name, version, manifest)``: one version's package.json facts. Published
   versions never change, so rows are kept for good.
 - ``tarball(integrity, facts)``: what a tarball holds, keyed by its integrity; kept for good.
-- ``meta(key, value)``: the schema version; a store written by another format is rebuilt.
 
-Values are zlib-compressed JSON (:mod:`npmguard.reputation.codec`). The file is in WAL mode
-with a busy timeout, so several npmguard processes (parallel pre-commit hooks, CI jobs) read
-and write it at once; writes are one short transaction per run. A file that is not a readable
-database is set aside with a warning and rebuilt: it is a cache.
+Values are zlib-compressed JSON (:mod:`npmguard.reputation.codec`). The file is opened by
+:func:`npmguard.store.sqlite.open_sqlite`: WAL mode with a busy timeout, so several npmguard
+processes (parallel pre-commit hooks, CI jobs) read and write it at once; writes are one short
+transaction per run. A file written by another format, or that is not a readable database, is
+started anew (with a warning): it is a cache. A write that fails because the disk is full or
+another process holds the lock costs a warning, never the cached facts.
 """
 
 from __future__ import annotations
@@ -23,20 +24,30 @@ import logging
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from npmguard.reputation.codec import FORMAT
+from npmguard.store.base import NewPackage, StoredPackage, StoreStats
+from npmguard.store.sqlite import (
+    BUSY_SECONDS,
+    Schema,
+    file_size,
+    is_busy,
+    is_damage,
+    is_full,
+    open_sqlite,
+    set_aside,
+)
 
 log = logging.getLogger(__name__)
 
 FILE_NAME = "facts.sqlite"
 DEFAULT_TTL = 24 * 3600.0  # seconds a package picture counts as fresh
-SCHEMA_VERSION = f"1.{FORMAT}"
-_CHUNK = 500  # names per IN (...) query: well under SQLite's parameter limit
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+SCHEMA = Schema(
+    what="the facts cache",
+    version=100 + FORMAT,  # the codec's format: a new encoding starts the cache anew
+    sql="""
 CREATE TABLE IF NOT EXISTS package (
     registry TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL,
     fetched_at REAL NOT NULL, picture BLOB,
@@ -46,41 +57,13 @@ CREATE TABLE IF NOT EXISTS version (
     PRIMARY KEY (registry, name, version)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tarball (integrity TEXT PRIMARY KEY, facts BLOB NOT NULL)
     WITHOUT ROWID;
-"""
+""",
+    tables=("meta", "package", "version", "tarball"),
+    rebuildable=True,
+)
+_CHUNK = 500  # names per IN (...) query: well under SQLite's parameter limit
 
-
-@dataclass(frozen=True, slots=True)
-class StoredPackage:
-    """A package row: ``status`` "ok" (``picture`` set) or "not-found" (the registry's 404)."""
-
-    registry: str
-    name: str
-    status: str
-    fetched_at: float
-    picture: bytes | None
-
-    def age(self, now: float | None = None) -> float:
-        return (time.time() if now is None else now) - self.fetched_at
-
-
-@dataclass(frozen=True, slots=True)
-class NewPackage:
-    """What a fetch learned about one package, to be written in one transaction."""
-
-    registry: str
-    name: str
-    status: str
-    picture: bytes | None
-    manifests: Mapping[str, bytes]  # version -> encoded ManifestFacts
-
-
-@dataclass(frozen=True, slots=True)
-class StoreStats:
-    path: Path
-    bytes: int  # the database file and its WAL
-    packages: int
-    versions: int
-    tarballs: int
+__all__ = ["DEFAULT_TTL", "FactsStore", "NewPackage", "StoreStats", "StoredPackage"]
 
 
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -92,70 +75,19 @@ class FactsStore:
     """One connection to the facts store; use from one thread (the fetch workers hand their
     results back to the caller, which writes them)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy: float = BUSY_SECONDS) -> None:
         self.path = path
-        self._db = self._open()
+        db = open_sqlite(path, SCHEMA, busy=busy)
+        assert db is not None  # write mode always opens
+        self._db = db
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
 
     @classmethod
     def in_dir(cls, cache_dir: Path) -> FactsStore:
         return cls(cache_dir / FILE_NAME)
-
-    # -- opening -------------------------------------------------------------------------------
-
-    def _open(self) -> sqlite3.Connection:
-        try:
-            return self._connect()
-        except sqlite3.DatabaseError as e:
-            log.warning("%s: the facts cache is unreadable (%s); rebuilding it", self.path, e)
-            self._set_aside()
-            return self._connect()
-
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        try:
-            db.execute("PRAGMA busy_timeout = 30000")
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = NORMAL")  # a cache: durability of the last run is
-            row = None  # not worth an fsync per commit
-            try:
-                row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            except sqlite3.OperationalError as e:
-                if "no such table" not in str(e):
-                    raise
-            if row is None or row[0] != SCHEMA_VERSION:
-                self._create(db, replace=row is not None)
-        except sqlite3.DatabaseError:
-            db.close()
-            raise
-        return db
-
-    def _create(self, db: sqlite3.Connection, *, replace: bool) -> None:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            if replace:  # another format: its rows mean nothing to this version
-                for table in ("package", "version", "tarball"):
-                    db.execute(f"DROP TABLE IF EXISTS {table}")
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,)
-            )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-
-    def _set_aside(self) -> None:
-        stamp = time.strftime("%Y%m%d%H%M%S")
-        for suffix in ("", "-wal", "-shm"):
-            part = Path(f"{self.path}{suffix}")
-            if part.exists():
-                try:
-                    part.replace(part.with_name(f"{part.name}.broken-{stamp}"))
-                except OSError:
-                    part.unlink(missing_ok=True)
 
     def close(self) -> None:
         self._db.close()
@@ -178,7 +110,7 @@ class FactsStore:
         for registry, names in by_registry.items():
             for chunk in _chunks(sorted(set(names))):
                 marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(
+                rows = self._rows(
                     "SELECT name, status, fetched_at, picture FROM package "
                     f"WHERE registry = ? AND name IN ({marks})",
                     (registry, *chunk),
@@ -199,7 +131,7 @@ class FactsStore:
         for registry, names in by_registry.items():
             for chunk in _chunks(sorted(names)):
                 marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(
+                rows = self._rows(
                     "SELECT name, version, manifest FROM version "
                     f"WHERE registry = ? AND name IN ({marks})",
                     (registry, *chunk),
@@ -214,11 +146,27 @@ class FactsStore:
         out: dict[str, bytes] = {}
         for chunk in _chunks(sorted(set(integrities))):
             marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(
-                f"SELECT integrity, facts FROM tarball WHERE integrity IN ({marks})", chunk
+            rows = self._rows(
+                f"SELECT integrity, facts FROM tarball WHERE integrity IN ({marks})", tuple(chunk)
             )
-            out.update(rows)
+            out.update((str(k), bytes(v)) for k, v in rows)
         return out
+
+    def _rows(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        """A query's rows; a damaged file (a bad page found mid-run) is set aside and started
+        anew with one warning, and the query answers nothing: those facts are fetched again."""
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as e:
+            if not is_damage(e):
+                raise
+            log.warning("%s: the facts cache is damaged (%s); starting it anew", self.path, e)
+            self._db.close()
+            set_aside(self.path)
+            db = open_sqlite(self.path, SCHEMA)
+            assert db is not None
+            self._db = db
+            return []
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -234,8 +182,19 @@ class FactsStore:
         pkgs = list(packages)
         if not pkgs and not tarballs:
             return
+        try:
+            self._write(pkgs, tarballs or {}, stamp)
+        except sqlite3.Error as e:
+            if not (is_full(e) or is_busy(e)):
+                raise
+            # what was fetched still serves this run; the cache keeps what it had
+            log.warning("%s: could not save new facts to the cache (%s)", self.path, e)
+
+    def _write(
+        self, pkgs: Sequence[NewPackage], tarballs: Mapping[str, bytes], stamp: float
+    ) -> None:
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
+        db.execute("BEGIN IMMEDIATE")  # outside the try: a busy BEGIN has nothing to undo
         try:
             db.executemany(
                 "INSERT OR REPLACE INTO package (registry, name, status, fetched_at, picture) "
@@ -249,7 +208,7 @@ class FactsStore:
             )
             db.executemany(
                 "INSERT OR IGNORE INTO tarball (integrity, facts) VALUES (?, ?)",
-                list((tarballs or {}).items()),
+                list(tarballs.items()),
             )
             db.execute("COMMIT")
         except BaseException:
@@ -262,12 +221,9 @@ class FactsStore:
         def count(table: str) -> int:
             return int(self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
-        size = sum(
-            Path(f"{self.path}{s}").stat().st_size
-            for s in ("", "-wal")
-            if Path(f"{self.path}{s}").exists()
+        return StoreStats(
+            self.path, file_size(self.path), count("package"), count("version"), count("tarball")
         )
-        return StoreStats(self.path, size, count("package"), count("version"), count("tarball"))
 
     def clear(self) -> None:
         db = self._db

@@ -32,7 +32,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
         "npmguard.gitutil",
         "npmguard.allow_scripts",
     ),
-    ("npmguard.lockfile", "npmguard.project"),
+    ("npmguard.lockfile", "npmguard.project", "npmguard.store"),
     ("npmguard.registry",),
     ("npmguard.names",),
     ("npmguard.reputation", "npmguard.feeds"),

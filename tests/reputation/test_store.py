@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from npmguard.reputation.store import FILE_NAME, SCHEMA_VERSION, FactsStore, NewPackage
+from npmguard.reputation.store import FILE_NAME, SCHEMA, FactsStore, NewPackage
+from npmguard.store.sqlite import StoreBusyError, open_sqlite
 
 REG = "https://registry.example/"
 
@@ -91,13 +92,87 @@ def test_other_schema_version_is_rebuilt(tmp_path: Path) -> None:
     with FactsStore.in_dir(tmp_path) as store:
         store.save([pkg("a")])
     db = sqlite3.connect(tmp_path / FILE_NAME)
-    db.execute("UPDATE meta SET value = 'ancient' WHERE key = 'schema'")
+    db.execute("PRAGMA user_version = 7")
     db.commit()
     db.close()
     with FactsStore.in_dir(tmp_path) as store:
         assert store.packages([(REG, "a")]) == {}
-        version = store._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()[0]
-        assert version == SCHEMA_VERSION
+        assert store._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA.version
+    assert not list(tmp_path.glob(f"{FILE_NAME}.broken-*"))  # migrated in place, not damage
+
+
+def test_a_busy_store_is_never_taken_for_damage(tmp_path: Path) -> None:
+    """A file another process keeps locked past the timeout is an error that says so; the
+    file stays where it is (it used to be set aside as "unreadable")."""
+    path = tmp_path / FILE_NAME
+    holder = sqlite3.connect(path, isolation_level=None)  # rollback journal: locks readers
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("INSERT INTO t VALUES (1)")
+    try:
+        with pytest.raises(StoreBusyError, match="busy: another npmguard process"):
+            open_sqlite(path, SCHEMA, busy=0.2)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert not list(tmp_path.glob(f"{FILE_NAME}.broken-*"))
+
+
+def test_a_write_blocked_past_the_timeout_costs_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another run holding the write lock: this run's new facts are not saved (one
+    warning), the cache keeps what it had, and the run goes on."""
+    with FactsStore.in_dir(tmp_path) as store:
+        store.save([pkg("a")])
+    holder = sqlite3.connect(tmp_path / FILE_NAME, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with caplog.at_level(logging.WARNING), FactsStore(tmp_path / FILE_NAME, busy=0.2) as s:
+            s.save([pkg("b")])
+            assert (REG, "a") in s.packages([(REG, "a")])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert "could not save new facts" in caplog.text
+    assert not list(tmp_path.glob(f"{FILE_NAME}.broken-*"))
+
+
+def test_a_full_disk_costs_a_warning_not_the_cache(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FactsStore.in_dir(tmp_path) as store:
+        store.save([pkg("a")])
+
+        def full(*args: object) -> None:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        monkeypatch.setattr(store, "_write", full)
+        with caplog.at_level(logging.WARNING):
+            store.save([pkg("b")])
+        assert "could not save new facts" in caplog.text
+        assert (REG, "a") in store.packages([(REG, "a")])
+    assert not list(tmp_path.glob(f"{FILE_NAME}.broken-*"))
+
+
+def test_a_bad_page_found_mid_run_starts_the_cache_anew(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A damaged page is found by a query, not at open: the store is set aside, the query
+    answers nothing (those facts are fetched again) and later queries work."""
+    with FactsStore.in_dir(tmp_path) as store:
+        store.save([pkg(f"p{i}", manifests={"1.0.0": b"m" * 200}) for i in range(400)])
+        store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray((tmp_path / FILE_NAME).read_bytes())
+    for offset in range(4096 * 2, len(data), 4096):  # every page but the header and schema
+        data[offset : offset + 64] = b"\xff" * 64
+    (tmp_path / FILE_NAME).write_bytes(bytes(data))
+    with caplog.at_level(logging.WARNING), FactsStore.in_dir(tmp_path) as store:
+        assert store.manifests([(REG, f"p{i}", "1.0.0") for i in range(400)]) == {}
+        store.save([pkg("fresh")])
+        assert (REG, "fresh") in store.packages([(REG, "fresh")])
+    assert "damaged" in caplog.text
+    assert list(tmp_path.glob(f"{FILE_NAME}.broken-*"))
 
 
 def _writer(directory: str, prefix: str, rounds: int) -> None:

@@ -1,0 +1,7 @@
+"""Where npmguard keeps what it learned: one protocol for every store, and its back ends.
+
+:class:`~npmguard.store.base.Store` is what every store offers (the facts cache, the feed
+store, the names index); :mod:`npmguard.store.sqlite` is the one path that opens, migrates,
+recovers and closes their SQLite files. A second back end (a shared Redis layer for teams)
+implements the same protocols.
+"""

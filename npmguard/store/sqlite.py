@@ -1,0 +1,196 @@
+"""Opening npmguard's SQLite files: one path for the facts cache, the feed store and the
+names index (open, check the schema version, migrate, recover, close).
+
+- **Write mode**: the folder is created, the file is opened in WAL mode with a busy timeout
+  (several npmguard processes share a cache: parallel hooks, CI jobs), and the schema is
+  created. A file written by another schema version is migrated: a *cache*
+  (``Schema.rebuildable``) drops its tables and starts empty; a store of imported data
+  refuses with a hint instead.
+- **Read mode** opens an existing file without creating anything (``None`` when there is
+  none); **immutable** mode opens a file that is never written again (no locking at all).
+- **Recovery**: a file that is not a readable database is set aside as
+  ``<name>.broken-<time>`` and a cache is rebuilt, with one warning. A *busy* database
+  (another process holds the write lock longer than the timeout) or a *full disk* is never
+  mistaken for damage: the file is left as it is and :class:`StoreBusyError` /
+  :class:`StoreError` say what happened, so a warm cache is never thrown away.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from npmguard.errors import NpmguardError
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["write", "read", "immutable"]
+BUSY_SECONDS = 30.0  # how long a write waits for another process's transaction
+
+
+class StoreError(NpmguardError):
+    """A store that cannot be opened or written (and was not damaged by trying)."""
+
+
+class StoreBusyError(StoreError):
+    """Another process held the store's lock for longer than the busy timeout."""
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """A store's layout: ``version`` goes into ``PRAGMA user_version``; ``sql`` creates the
+    tables (``IF NOT EXISTS``); ``tables`` are dropped when another version is found and
+    ``rebuildable`` (a cache); ``what`` names the store in messages ("the facts cache")."""
+
+    what: str
+    version: int
+    sql: str
+    tables: tuple[str, ...]
+    rebuildable: bool
+    hint: str = ""  # what to do when a store that is not rebuildable cannot be used
+
+
+def is_busy(error: sqlite3.Error) -> bool:
+    """Whether ``error`` means another connection holds a lock (not damage)."""
+    text = str(error).lower()
+    return "locked" in text or "busy" in text
+
+
+def is_full(error: BaseException) -> bool:
+    """Whether ``error`` means the disk (or a quota) is full (not damage)."""
+    if isinstance(error, OSError) and error.errno == 28:  # ENOSPC
+        return True
+    text = str(error).lower()
+    return "disk is full" in text or "disk full" in text or "no space" in text
+
+
+def is_damage(error: sqlite3.Error) -> bool:
+    """Whether ``error`` says the file is not a (readable) database: set it aside."""
+    if isinstance(error, sqlite3.OperationalError):
+        text = str(error).lower()
+        return "malformed" in text or "not a database" in text
+    return isinstance(error, sqlite3.DatabaseError) and not is_busy(error) and not is_full(error)
+
+
+def open_sqlite(
+    path: Path, schema: Schema, *, mode: Mode = "write", busy: float = BUSY_SECONDS
+) -> sqlite3.Connection | None:
+    """The store at ``path`` (see the module docs). ``None`` only in read mode when there is
+    no file. Raises :class:`StoreBusyError`, or :class:`StoreError` for a store that cannot
+    be used (folder not writable, disk full, another version of a store that is not a cache).
+    """
+    if mode != "write" and not path.is_file():
+        return None
+    try:
+        return _connect(path, schema, mode, busy)
+    except sqlite3.Error as e:
+        if is_busy(e):
+            raise StoreBusyError(
+                f"{path}: {schema.what} is busy: another npmguard process held it for more "
+                f"than {busy:.0f} s",
+                hint="wait for the other run to finish (or stop it), then run again",
+            ) from e
+        if is_full(e) or not is_damage(e):
+            raise StoreError(
+                f"{path}: cannot use {schema.what}: {e}", hint=schema.hint or _DISK_HINT
+            ) from e
+        if not schema.rebuildable or mode != "write":
+            raise StoreError(
+                f"{path}: {schema.what} is damaged ({e})",
+                hint=schema.hint or "delete the file; npmguard creates a new one",
+            ) from e
+        log.warning("%s: %s is unreadable (%s); rebuilding it", path, schema.what, e)
+        set_aside(path)
+        try:
+            return _connect(path, schema, mode, busy)
+        except sqlite3.Error as again:
+            raise StoreError(f"{path}: cannot create {schema.what}: {again}") from again
+    except OSError as e:
+        raise StoreError(
+            f"{path}: cannot use {schema.what}: {e.strerror or e}", hint=_DISK_HINT
+        ) from e
+
+
+_DISK_HINT = "free some disk space, or point --cache-dir / NPMGUARD_CACHE_DIR elsewhere"
+
+
+def _connect(path: Path, schema: Schema, mode: Mode, busy: float) -> sqlite3.Connection:
+    if mode == "immutable":
+        return sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False
+        )
+    if mode == "read":
+        db = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=busy, isolation_level=None
+        )
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, timeout=busy, isolation_level=None)
+    try:
+        db.execute(f"PRAGMA busy_timeout = {int(busy * 1000)}")
+        found = int(db.execute("PRAGMA user_version").fetchone()[0])
+        if mode == "read":
+            if found != schema.version:
+                raise StoreError(
+                    f"{path}: {schema.what} was written by another npmguard version "
+                    f"(schema {found}, expected {schema.version})",
+                    hint=schema.hint,
+                )
+            return db
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")  # a cache: not worth an fsync per commit
+        if found != schema.version:
+            _migrate(db, path, schema, found)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _migrate(db: sqlite3.Connection, path: Path, schema: Schema, found: int) -> None:
+    """Create the tables, dropping another version's first (caches only)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        again = int(db.execute("PRAGMA user_version").fetchone()[0])  # a racing process?
+        if again != schema.version:
+            if again != 0:
+                if not schema.rebuildable:
+                    raise StoreError(
+                        f"{path}: {schema.what} was written by another npmguard version "
+                        f"(schema {again}, expected {schema.version})",
+                        hint=schema.hint,
+                    )
+                log.info("%s: %s from schema %d: starting it anew", path, schema.what, found)
+                for table in schema.tables:
+                    db.execute(f"DROP TABLE IF EXISTS {table}")
+            for statement in schema.sql.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {schema.version}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
+def set_aside(path: Path) -> None:
+    """Rename a damaged database (and its WAL and shared-memory files) out of the way."""
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    for suffix in ("", "-wal", "-shm"):
+        part = Path(f"{path}{suffix}")
+        if part.exists():
+            try:
+                part.replace(part.with_name(f"{part.name}.broken-{stamp}"))
+            except OSError:
+                part.unlink(missing_ok=True)
+
+
+def file_size(path: Path) -> int:
+    """Bytes on disk of a database and its WAL."""
+    return sum(
+        Path(f"{path}{s}").stat().st_size for s in ("", "-wal") if Path(f"{path}{s}").exists()
+    )
