@@ -196,9 +196,8 @@ def merge(layers: Iterable[Layer]) -> Policy:
     allow: list[Any] = []
     deny: list[Any] = []
     files: list[str] = []
-    from npmguard.policy.parse import SETTINGS
+    from npmguard.policy.settings import BY_FIELD
 
-    setting_keys = {field_name: key for key, (field_name, _) in SETTINGS.items()}
     for layer in layers:
         files.append(layer.origin)
         for rule_id, (level, src) in layer.levels.items():
@@ -210,7 +209,7 @@ def merge(layers: Iterable[Layer]) -> Policy:
                 sources[f"rules.{rule_id}.{name.replace('_', '-')}"] = src
         for field_name, (value, src) in layer.settings.items():
             settings[field_name] = value
-            sources[f"settings.{setting_keys[field_name]}"] = src
+            sources[f"settings.{BY_FIELD[field_name].key}"] = src
         allow += layer.allow
         deny += layer.deny
     return Policy(

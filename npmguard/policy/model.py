@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from npmguard.model import Level
+from npmguard.policy.settings import DEFAULTS
 from npmguard.semver import satisfies
 
 
@@ -82,14 +83,15 @@ class Policy:
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     allow: tuple[AllowEntry, ...] = ()
     deny: tuple[DenyEntry, ...] = ()
-    fail_on: Level = Level.BLOCK  # lowest level that fails the run (exit 1)
-    prompt_on: Level = Level.WARN  # lowest level the wrapper asks about on a terminal
-    on_unreachable: str = "fail"  # "fail" (exit 3) or "warn"
-    allowed_registries: tuple[str, ...] = ()  # in addition to the ones npm is configured for
-    include_dev: bool = True
-    include_optional: bool = True
-    include_peer: bool = True
-    noninteractive_warn: str = "proceed"  # wrapper off a terminal: "proceed" or "block"
+    # [settings]: keys, kinds, defaults and descriptions in npmguard.policy.settings
+    fail_on: Level = DEFAULTS["fail_on"]
+    prompt_on: Level = DEFAULTS["prompt_on"]
+    on_unreachable: str = DEFAULTS["on_unreachable"]
+    allowed_registries: tuple[str, ...] = DEFAULTS["allowed_registries"]
+    include_dev: bool = DEFAULTS["include_dev"]
+    include_optional: bool = DEFAULTS["include_optional"]
+    include_peer: bool = DEFAULTS["include_peer"]
+    noninteractive_warn: str = DEFAULTS["noninteractive_warn"]
     # key path (settings.fail-on, rules.too-new.days) -> "file:line" it came from
     sources: Mapping[str, str] = field(default_factory=dict)
     files: tuple[str, ...] = ()  # the files read, most specific first

@@ -17,13 +17,14 @@ from npmguard.errors import PolicyError
 from npmguard.model import Level
 from npmguard.policy.lines import key_lines, line_of, syntax_position
 from npmguard.policy.model import AllowEntry, DenyEntry, PackageMatcher
+from npmguard.policy.settings import BY_KEY, Setting
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["SETTINGS", "Layer", "parse_text", "tomllib"]
+__all__ = ["Layer", "parse_text", "tomllib"]
 
 TOP_KEYS = ("requires-npmguard", "extends", "settings", "rules", "allow", "deny")
 ALLOW_KEYS = ("package", "version", "rules", "reason", "expires")
@@ -233,10 +234,6 @@ def _choice(choices: Sequence[str]) -> Callable[[_Doc, str, Any], Any]:
     return parse
 
 
-def _level_setting(doc: _Doc, path: str, value: Any) -> Level:
-    return _level(doc, path, value, ("block", "warn", "info"))
-
-
 def _bool(doc: _Doc, path: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise doc.error(path, f"must be true or false, not {_type_name(value)}")
@@ -254,28 +251,25 @@ def _registries(doc: _Doc, path: str, value: Any) -> tuple[str, ...]:
     return tuple(normalise_registry(x) for x in value)
 
 
-# TOML key -> (Policy field, parser)
-SETTINGS: dict[str, tuple[str, Callable[[_Doc, str, Any], Any]]] = {
-    "fail-on": ("fail_on", _level_setting),
-    "prompt-on": ("prompt_on", _level_setting),
-    "on-unreachable": ("on_unreachable", _choice(("fail", "warn"))),
-    "noninteractive-warn": ("noninteractive_warn", _choice(("proceed", "block"))),
-    "allowed-registries": ("allowed_registries", _registries),
-    "include-dev": ("include_dev", _bool),
-    "include-optional": ("include_optional", _bool),
-    "include-peer": ("include_peer", _bool),
-}
+def _setting(doc: _Doc, path: str, setting: Setting, value: Any) -> Any:
+    if setting.kind == "level":
+        return _level(doc, path, value, setting.choices)
+    if setting.kind == "choice":
+        return _choice(setting.choices)(doc, path, value)
+    if setting.kind == "bool":
+        return _bool(doc, path, value)
+    return _registries(doc, path, value)
 
 
 def _settings(doc: _Doc, raw: Any) -> dict[str, tuple[Any, str]]:
     if not isinstance(raw, dict):
         raise doc.error("settings", "must be a table", "[settings] with fail-on, prompt-on, ...")
-    _unknown_keys(doc, raw, list(SETTINGS), "settings")
+    _unknown_keys(doc, raw, list(BY_KEY), "settings")
     out: dict[str, tuple[Any, str]] = {}
     for key, value in raw.items():
         path = f"settings.{key}"
-        field_name, parse = SETTINGS[key]
-        out[field_name] = (parse(doc, path, value), doc.where(path))
+        setting = BY_KEY[key]
+        out[setting.field] = (_setting(doc, path, setting, value), doc.where(path))
     return out
 
 

@@ -12,44 +12,25 @@ import json
 from typing import Any
 
 from npmguard.policy.parse import LEVELS
+from npmguard.policy.settings import SETTINGS, Setting
 
 REGENERATE = "python -m npmguard.policy.schema > npmguard/schemas/policy.schema.json"
 
-_SETTINGS: dict[str, dict[str, Any]] = {
-    "fail-on": {
-        "enum": ["block", "warn", "info"],
-        "default": "block",
-        "description": "The lowest finding level that fails `npmguard check` (exit 1).",
-    },
-    "prompt-on": {
-        "enum": ["block", "warn", "info"],
-        "default": "warn",
-        "description": "The lowest level the npm wrapper asks about on a terminal.",
-    },
-    "on-unreachable": {
-        "enum": ["fail", "warn"],
-        "default": "fail",
-        "description": "Registry unreachable and nothing cached: fail (exit 3) or warn.",
-    },
-    "noninteractive-warn": {
-        "enum": ["proceed", "block"],
-        "default": "proceed",
-        "description": "What warnings do under the npm wrapper when there is no terminal.",
-    },
-    "allowed-registries": {
-        "type": "array",
-        "items": {"type": "string", "pattern": "^[hH][tT][tT][pP][sS]?://"},
-        "default": [],
-        "description": "Registries lockfile entries may resolve from, besides .npmrc's.",
-    },
-    "include-dev": {"type": "boolean", "default": True, "description": "Check dev deps."},
-    "include-optional": {
-        "type": "boolean",
-        "default": True,
-        "description": "Check optional dependencies.",
-    },
-    "include-peer": {"type": "boolean", "default": True, "description": "Check peer deps."},
-}
+
+def _setting_schema(setting: Setting) -> dict[str, Any]:
+    """One ``[settings]`` key's schema, from the settings table."""
+    out: dict[str, Any]
+    if setting.kind in ("level", "choice"):
+        out = {"enum": list(setting.choices), "default": str(setting.default)}
+    elif setting.kind == "bool":
+        out = {"type": "boolean", "default": setting.default}
+    else:
+        out = {
+            "type": "array",
+            "items": {"type": "string", "pattern": "^[hH][tT][tT][pP][sS]?://"},
+            "default": list(setting.default),
+        }
+    return {**out, "description": setting.description}
 
 
 def _json_type(default: Any) -> dict[str, Any]:
@@ -132,7 +113,7 @@ def policy_schema() -> dict[str, Any]:
             "settings": {
                 "type": "object",
                 "additionalProperties": False,
-                "properties": _SETTINGS,
+                "properties": {s.key: _setting_schema(s) for s in SETTINGS},
             },
             "rules": {
                 "type": "object",

@@ -31,16 +31,16 @@ def _plain(value: Any) -> Any:
 
 def effective_values(policy: Policy) -> list[ShownValue]:
     """Settings, then every registered rule's level and options, in registry order."""
-    from npmguard.policy.parse import SETTINGS
+    from npmguard.policy.settings import SETTINGS
     from npmguard.rules.base import all_rules
 
     out = []
-    for key, (field_name, _) in SETTINGS.items():
-        path = f"settings.{key}"
+    for setting in SETTINGS:
+        path = f"settings.{setting.key}"
         out.append(
             ShownValue(
                 path,
-                _plain(getattr(policy, field_name)),
+                _plain(getattr(policy, setting.field)),
                 policy.sources.get(path, DEFAULT_SOURCE),
             )
         )

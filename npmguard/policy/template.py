@@ -17,13 +17,7 @@ requires-npmguard = ">={major_minor}"
 extends = ["npmguard:{preset}"]
 
 # [settings]
-# fail-on = "block"             # lowest level that fails `npmguard check`: block, warn, info
-# prompt-on = "warn"            # lowest level the npm wrapper asks about on a terminal
-# on-unreachable = "fail"       # registry unreachable, nothing cached: fail or warn
-# noninteractive-warn = "proceed"  # wrapper with no terminal: proceed or block on warnings
-# allowed-registries = ["https://npm.example.com/"]
-# include-dev = true            # check devDependencies too
-
+{settings}
 # Rule levels (block, warn, info, off) and thresholds; `npmguard rules` lists the ids.
 # [rules]
 # deprecated = "off"
@@ -48,6 +42,21 @@ extends = ["npmguard:{preset}"]
 """
 
 
+def _settings_lines() -> str:
+    """One commented line per setting, from the settings table: key, default, description."""
+    from npmguard.policy.settings import SETTINGS
+
+    lines = []
+    for s in SETTINGS:
+        assignment = f"# {s.key} = {s.toml_default}"
+        lines.append(f"{assignment:<31} # {s.description}")
+    return "\n".join(lines) + "\n"
+
+
 def starter_policy(preset: str) -> str:
     major_minor = ".".join(__version__.split(".")[:2])
-    return _TEMPLATE.replace("{preset}", preset).replace("{major_minor}", major_minor)
+    return (
+        _TEMPLATE.replace("{preset}", preset)
+        .replace("{major_minor}", major_minor)
+        .replace("{settings}", _settings_lines())
+    )
