@@ -52,10 +52,10 @@ def register(sub: Any) -> None:
 
 
 def add_report_options(p: argparse.ArgumentParser) -> None:
+    from npmguard.report import FORMATS
+
     group = p.add_argument_group("report")
-    group.add_argument(
-        "--format", choices=("text", "json", "sarif"), default="text", help="(default: text)"
-    )
+    group.add_argument("--format", choices=FORMATS, default="text", help="(default: text)")
     group.add_argument(
         "-o",
         "--output",

@@ -149,7 +149,11 @@ def run(args: argparse.Namespace) -> int:
             report = checker.check([full])
             keys = {p.key for p in mine}
         else:
-            probe = _probe(checker, name, PLACEHOLDER_VERSION, project)
+            from npmguard.semver import valid_version
+
+            probe = None  # an exact version needs no look-up to be chosen
+            if version is None or not valid_version(version):
+                probe = _probe(checker, name, PLACEHOLDER_VERSION, project)
             version = pick_version(name, version, probe)
             facts = _probe(checker, name, version, project)
             lockfile = _synthetic(name, version, project, facts)

@@ -1,4 +1,9 @@
-"""Turning a ``Report`` into text, JSON or SARIF: one module per format."""
+"""Turning a ``Report`` into text, JSON or SARIF: one module per format, named in ``FORMATS``.
+
+A format module ``npmguard.report.<name>_format`` defines
+``render(report: Report, *, color: bool = False) -> str``; adding a format is that module and
+its name here (``check --format`` offers exactly these).
+"""
 
 from __future__ import annotations
 

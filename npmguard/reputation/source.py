@@ -143,6 +143,7 @@ class ReputationSource:
         self._stored_manifests: dict[tuple[str, str, str], bytes] = {}
         self._down: dict[str, str] = {}  # registry -> why it could not be reached (this run)
         self._fresh_manifests: dict[tuple[str, str, str], ManifestFacts] = {}
+        self._said: set[str] = set()
 
     @property
     def client(self) -> RegistryClient:
@@ -349,11 +350,9 @@ class ReputationSource:
         names = ", ".join(missing[:3]) + (" ..." if len(missing) > 3 else "")
         if self.offline:
             if len(missing) < len(known):
-                log.warning(
-                    "%d package(s) have nothing cached and --offline is set (%s): their "
-                    "registry facts are unknown",
-                    len(missing),
-                    names,
+                self._warn(
+                    f"{len(missing)} package(s) have nothing cached and --offline is set "
+                    f"({names}): their registry facts are unknown"
                 )
                 return
             error = RegistryError(
@@ -364,7 +363,7 @@ class ReputationSource:
         else:
             unreachable = [n for n in missing if known[n].unreachable]
             if not unreachable:
-                log.warning("no registry facts for %s: %s", names, known[missing[0]].error)
+                self._warn(f"no registry facts for {names}: {known[missing[0]].error}")
                 return
             first = known[unreachable[0]]
             error = RegistryError(
@@ -375,9 +374,15 @@ class ReputationSource:
                 "the policy",
             )
         if self.on_unreachable == "warn":
-            log.warning("%s; their registry facts are unknown (on-unreachable = warn)", error)
+            self._warn(f"{error}; their registry facts are unknown (on-unreachable = warn)")
             return
         raise error
+
+    def _warn(self, message: str) -> None:
+        """A warning, said once per run however often the same packages are asked about."""
+        if message not in self._said:
+            self._said.add(message)
+            log.warning("%s", message)
 
     # -- manifests and tarballs ----------------------------------------------------------------
 
