@@ -14,7 +14,7 @@ or rules, so they cannot disagree about what a package's verdict is.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -147,6 +147,70 @@ def build(options: Options, project_dir: Path, *, observer: Observer | None = No
     return Checker(options, project_dir, policy, config, engine, providers)
 
 
+@dataclass
+class _Wiring:
+    """What a provider factory may use: the run's options and configuration, and the
+    providers made before it (the packument provider asks the names provider)."""
+
+    options: Options
+    config: NpmConfig
+    policy: Policy
+    observer: Observer
+    cache_dir: Path
+    made: dict[str, FactsProvider] = field(default_factory=dict)
+
+
+def _names(w: _Wiring) -> FactsProvider:
+    from npmguard.names.provider import NamesProvider
+
+    return NamesProvider(w.cache_dir)
+
+
+def _feed(w: _Wiring) -> FactsProvider:
+    from npmguard.feeds.provider import FeedProvider
+
+    return FeedProvider(w.options.feed_path)
+
+
+def _registry(w: _Wiring) -> FactsProvider:
+    from npmguard.names.provider import NamesProvider
+    from npmguard.paths import writable_cache_dir
+    from npmguard.reputation.source import ReputationSource
+    from npmguard.reputation.store import FactsStore
+
+    writable_cache_dir(w.options.cache_dir)  # a clear error, not a traceback
+    config, offline = w.config, w.options.offline
+
+    def make_client() -> RegistryClient:
+        from npmguard.registry.client import RegistryClient
+        from npmguard.registry.http import make_session
+
+        # no HTTP body cache: the compact facts are what is kept (see reputation.source)
+        return RegistryClient(config, make_session(config, None, offline))
+
+    names = w.made.get("names")
+    return ReputationSource(
+        FactsStore.in_dir(w.cache_dir),
+        config=config,
+        client_factory=make_client,
+        offline=offline,
+        refresh=w.options.refresh,
+        progress=w.observer,
+        on_unreachable=w.policy.on_unreachable,
+        all_tarballs=w.options.all_tarballs,
+        names=names if isinstance(names, NamesProvider) else None,
+    )
+
+
+# The facts providers: (name, the needs that make it worth building, its factory), in the
+# order they are built. Adding a kind of fact is its provider module and one row here.
+PROVIDERS: tuple[tuple[str, frozenset[Need], Callable[[_Wiring], FactsProvider]], ...] = (
+    ("names", frozenset({Need.NAMES, Need.TARBALL}), _names),  # tarball selection asks it too
+    ("feed", frozenset({Need.FEED}), _feed),
+    ("registry", frozenset({Need.PACKUMENT, Need.TARBALL}), _registry),
+)
+
+
 def _providers(
     needs: frozenset[Need],
     options: Options,
@@ -157,43 +221,8 @@ def _providers(
     """One provider per kind of fact the rules need; each opens its store on first use."""
     from npmguard.paths import cache_dir
 
-    directory = cache_dir(options.cache_dir)
-    providers: list[FactsProvider] = []
-    names = None
-    if needs & {Need.NAMES, Need.TARBALL}:  # tarball selection asks the names too
-        from npmguard.names.provider import NamesProvider
-
-        names = NamesProvider(directory)
-        providers.append(names)
-    if Need.FEED in needs:
-        from npmguard.feeds.provider import FeedProvider
-
-        providers.append(FeedProvider(options.feed_path))
-    if needs & {Need.PACKUMENT, Need.TARBALL}:
-        from npmguard.paths import writable_cache_dir
-        from npmguard.reputation.source import ReputationSource
-        from npmguard.reputation.store import FactsStore
-
-        writable_cache_dir(options.cache_dir)  # a clear error, not a traceback
-
-        def make_client() -> RegistryClient:
-            from npmguard.registry.client import RegistryClient
-            from npmguard.registry.http import make_session
-
-            # no HTTP body cache: the compact facts are what is kept (see reputation.source)
-            return RegistryClient(config, make_session(config, None, options.offline))
-
-        providers.append(
-            ReputationSource(
-                FactsStore.in_dir(directory),
-                config=config,
-                client_factory=make_client,
-                offline=options.offline,
-                refresh=options.refresh,
-                progress=observer,
-                on_unreachable=policy.on_unreachable,
-                all_tarballs=options.all_tarballs,
-                names=names,
-            )
-        )
-    return tuple(providers)
+    wiring = _Wiring(options, config, policy, observer, cache_dir(options.cache_dir))
+    for name, wanted, make in PROVIDERS:
+        if needs & wanted:
+            wiring.made[name] = make(wiring)
+    return tuple(wiring.made.values())
