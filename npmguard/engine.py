@@ -15,10 +15,13 @@ from graphlib import CycleError, TopologicalSorter
 from typing import Protocol
 
 from npmguard import __version__
+from npmguard.coverage import coverage
+from npmguard.coverage import merge as merge_gaps
 from npmguard.facts import Facts, Need, PackageFacts
 from npmguard.model import (
     Evidence,
     Finding,
+    Gap,
     Level,
     LockedPackage,
     Lockfile,
@@ -140,12 +143,14 @@ class Engine:
         all_findings: list[Finding] = []
         verdicts: list[PackageVerdict] = []
         gathered: dict[str, PackageFacts] = {}
+        gaps: list[Gap] = []
         used_allows: set[int] = set()
         for lockfile in lockfiles:
             scoped = self._scope(lockfile)
             focus = scoped if only is None else self._focus(scoped, only)
             facts = self._facts(focus, rules)
             gathered.update(facts.packages)
+            gaps += coverage(focus.packages, facts, rules, self.now)
             findings = self._findings(scoped, facts, rules)
             if only is not None:
                 findings = [f for f in findings if f.key in only]
@@ -162,6 +167,7 @@ class Engine:
             notes=tuple(self._notes(used_allows, partial=only is not None)),
             tool_version=__version__,
             facts=gathered,
+            coverage=merge_gaps(gaps),
         )
 
     # -- stages -----------------------------------------------------------------------------

@@ -43,6 +43,29 @@ class Need(str, enum.Enum):
 
 OFFLINE_NEEDS = frozenset({Need.LOCKFILE, Need.TREE, Need.NAMES})
 
+
+class Detail(str, enum.Enum):
+    """A part of the package document a registry may leave out (mirrors and many private
+    registries give none of these). A rule that cannot judge without one declares it, so a
+    report says what could not be checked instead of reading "ok"."""
+
+    PUBLISH_TIMES = "publish times"  # time: per-version publish dates
+    PUBLISHERS = "publishers"  # versions.*._npmUser
+    PROVENANCE = "provenance"  # versions.*.dist.attestations
+
+    def __str__(self) -> str:
+        return self.value
+
+    def given_by(self, facts: PackageFacts) -> bool:
+        """Whether ``facts`` (a package picture) carries this detail for any version."""
+        versions = facts.versions or ()
+        if self is Detail.PUBLISH_TIMES:
+            return any(v.published is not None for v in versions)
+        if self is Detail.PUBLISHERS:
+            return any(v.publisher is not None for v in versions)
+        return any(v.has_provenance is not None for v in versions)
+
+
 # npm's placeholder for a package taken down for security reasons: `0.0.1-security`
 SECURITY_VERSION = re.compile(r"^\d+\.\d+\.\d+-security(\.\d+)?$")
 
@@ -185,6 +208,9 @@ class FeedMatch:
 
 class FeedLookup(Protocol):
     """Imported known-bad records, looked up per package (the feed store implements it)."""
+
+    def last_imported(self) -> datetime | None:
+        """When the newest import finished (UTC), or None if nothing was imported."""
 
     def match(
         self, name: str, version: str, integrity: str | None = None

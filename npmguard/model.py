@@ -234,6 +234,20 @@ class PolicyNote:
 
 
 @dataclass(frozen=True, slots=True)
+class Gap:
+    """What some rules could not judge, for how many packages, and why (report coverage).
+
+    ``reason`` says why ("the registry gives no publish times", "no feed imported: run
+    `npmguard db update`"); ``examples`` names a few of the packages (name@version).
+    """
+
+    rules: tuple[str, ...]
+    reason: str
+    packages: int
+    examples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """Everything a run found, ready for a formatter."""
 
@@ -243,6 +257,7 @@ class Report:
     verdict: Verdict
     notes: tuple[PolicyNote, ...] = ()
     tool_version: str = ""
+    coverage: tuple[Gap, ...] = ()  # what could not be judged: "ok" never hides it
     # the facts the rules saw, by name@version (``explain`` shows them; formatters do not)
     facts: Mapping[str, PackageFacts] = field(default_factory=dict)
 

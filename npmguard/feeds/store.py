@@ -223,6 +223,16 @@ class FeedStore:
             cached = self._parsed[rid] = parse_record(json.loads(text), location)
         return cached
 
+    def last_imported(self) -> datetime | None:
+        """When the newest import finished (UTC), or None if nothing was imported."""
+        row = self._conn.execute(
+            "SELECT MAX(imported_at) FROM sources WHERE imported_at != ''"
+        ).fetchone()
+        if row is None or not row[0]:
+            return None
+        when = datetime.fromisoformat(row[0])
+        return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
     def info(self) -> FeedInfo:
         def count(sql: str) -> int:
             return int(self._conn.execute(sql).fetchone()[0])

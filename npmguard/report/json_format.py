@@ -13,7 +13,7 @@ from npmguard.model import Report, Verdict
 from npmguard.report.common import Layout, layout, scrub, verdict_counts
 from npmguard.urls import redact
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: "coverage"
 TOOL_NAME = "npmguard"
 
 
@@ -53,6 +53,15 @@ def to_document(report: Report) -> dict[str, Any]:
         "notes": [
             {"kind": n.kind, "message": scrub(n.message), "source": scrub(n.source)}
             for n in report.notes
+        ],
+        "coverage": [
+            {
+                "reason": scrub(g.reason),
+                "rules": list(g.rules),
+                "packages": g.packages,
+                "examples": list(g.examples),
+            }
+            for g in report.coverage
         ],
     }
 

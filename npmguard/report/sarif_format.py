@@ -50,6 +50,26 @@ def to_sarif(report: Report) -> dict[str, Any]:
         "columnKind": "unicodeCodePoints",
         "results": [_result(row, lay, index) for row in lay.findings],
     }
+    if report.coverage:
+        # what could not be judged: shown by viewers as the run's notifications
+        run["invocations"] = [
+            {
+                "executionSuccessful": True,
+                "toolExecutionNotifications": [
+                    {
+                        "level": "warning",
+                        "message": {
+                            "text": f"Not checked for {g.packages} package(s): "
+                            f"{scrub(g.reason)} (rules: {', '.join(g.rules)}"
+                            + (f"; e.g. {', '.join(g.examples)}" if g.examples else "")
+                            + ")."
+                        },
+                        "descriptor": {"id": "coverage"},
+                    }
+                    for g in report.coverage
+                ],
+            }
+        ]
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 
 

@@ -83,6 +83,7 @@ def render(report: Report, *, color: bool = False) -> str:
     ok_line = f"ok: {_count(counts[Verdict.OK], 'package')}"
     ok_line += f" ({len(noted)} with notes above)" if noted else " with nothing to report"
     out.append(paint(ok_line, "ok"))
+    out += _coverage_lines(report, paint)
     if report.notes:
         out.append("")
         out.append(paint("POLICY NOTES", "head"))
@@ -92,6 +93,19 @@ def render(report: Report, *, color: bool = False) -> str:
     out.append("")
     out.append(_summary(report, paint))
     return "\n".join(out) + "\n"
+
+
+def _coverage_lines(report: Report, paint: Paint) -> list[str]:
+    """What could not be checked: "ok" must never hide "could not tell"."""
+    if not report.coverage:
+        return [paint("coverage: every enabled rule could judge every package", "dim")]
+    out = ["", paint(f"NOT CHECKED ({len(report.coverage)})", "head")]
+    for gap in report.coverage:
+        rules = ", ".join(gap.rules)
+        out.append(f"  {_count(gap.packages, 'package')}: {scrub(gap.reason)}")
+        examples = f"; e.g. {', '.join(gap.examples)}" if gap.examples else ""
+        out.append(paint(f"    rules: {rules}{examples}", "dim"))
+    return out
 
 
 def _heading(report: Report, paint: Paint) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
-from npmguard.facts import FeedLookup, NameLookup, Need, PackageFacts
+from npmguard.facts import Detail, FeedLookup, NameLookup, Need, PackageFacts
 from npmguard.model import Finding, Level, LockedPackage, Lockfile, ProjectInfo
 
 # Modules that define rules; imported on first use of the registry, in this order.
@@ -79,6 +79,8 @@ class Rule(ABC):
     description: ClassVar[str]  # one line
     help: ClassVar[str] = ""  # long help, Markdown
     needs: ClassVar[frozenset[Need]] = frozenset({Need.LOCKFILE})
+    # parts of the package document the rule cannot judge without (reported as coverage)
+    details: ClassVar[frozenset[Detail]] = frozenset()
     options: ClassVar[Mapping[str, Option]] = {}
     # rules that combine other rules' findings run after those
     after: ClassVar[tuple[str, ...]] = ()

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from npmguard.facts import Need, PackageFacts, TarballFacts
+from npmguard.facts import Detail, Need, PackageFacts, TarballFacts
 from npmguard.model import Evidence, Finding, Level, LockedPackage
 from npmguard.rules.base import CheckContext, Option, PackageRule, register
 from npmguard.rules.history import allow_entry, day, has_publish_times, is_prerelease, newest
@@ -283,6 +283,7 @@ class VersionFlood(PackageRule):
         "`prereleases = true`. Needs real publish times."
     )
     needs = frozenset({Need.PACKUMENT})
+    details = frozenset({Detail.PUBLISH_TIMES})
     options: ClassVar[Mapping[str, Option]] = {
         "versions": Option(20, "this many versions or more in the window is a flood"),
         "hours": Option(24, "the window, in hours"),

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from npmguard.facts import ManifestFacts, Need, PackageFacts, VersionInfo
+from npmguard.facts import Detail, ManifestFacts, Need, PackageFacts, VersionInfo
 from npmguard.model import Evidence, Finding, Level, LockedPackage
 from npmguard.rules.base import CheckContext, Option, PackageRule, register
 from npmguard.rules.history import (
@@ -120,6 +120,7 @@ class DormantWake(PackageRule):
         "woken package also gains an install script. Needs real publish times."
     )
     needs = PACKUMENT
+    details = frozenset({Detail.PUBLISH_TIMES})
     options: ClassVar[Mapping[str, Option]] = {
         "recent_days": Option(30, "the release is recent when at most this many days old"),
         "quiet_days": Option(365, "a gap of at least this many days before it is a quiet period"),
@@ -382,6 +383,7 @@ class PublisherChange(PackageRule):
         "publishers never count."
     )
     needs = PACKUMENT
+    details = frozenset({Detail.PUBLISHERS})
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
         facts = _registry_facts(pkg, ctx)
@@ -439,6 +441,7 @@ class ProvenanceLost(PackageRule):
         "and nx compromises). Compared with the latest earlier version whose provenance is known."
     )
     needs = PACKUMENT
+    details = frozenset({Detail.PROVENANCE})
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
         facts = _registry_facts(pkg, ctx)
@@ -473,6 +476,7 @@ class TooNew(PackageRule):
         "default (fresh versions are normal while upgrading); the strict policy blocks."
     )
     needs = PACKUMENT
+    details = frozenset({Detail.PUBLISH_TIMES})
     options: ClassVar[Mapping[str, Option]] = {
         "days": Option(2, "minimum age of a version, in days")
     }
@@ -518,6 +522,7 @@ class NewPackage(PackageRule):
         "`time.created`."
     )
     needs = PACKUMENT
+    details = frozenset({Detail.PUBLISH_TIMES})
     options: ClassVar[Mapping[str, Option]] = {
         "days": Option(30, "a package younger than this many days is new")
     }

@@ -38,7 +38,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("npmguard.reputation", "npmguard.feeds"),
     ("npmguard.rules",),
     ("npmguard.policy",),
-    ("npmguard.engine",),
+    ("npmguard.engine", "npmguard.coverage"),
     ("npmguard.report",),
     ("npmguard.app",),
     ("npmguard.wrapper",),

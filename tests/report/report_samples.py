@@ -7,6 +7,7 @@ from pathlib import Path
 from npmguard.model import (
     Evidence,
     Finding,
+    Gap,
     Level,
     LockedPackage,
     Lockfile,
@@ -69,6 +70,7 @@ def build_report(
     *,
     lockfiles: tuple[Lockfile, ...] | None = None,
     notes: tuple[PolicyNote, ...] = (),
+    coverage: tuple[Gap, ...] = (),
 ) -> Report:
     if lockfiles is None:
         lockfiles = (
@@ -91,7 +93,19 @@ def build_report(
         verdict=top,
         notes=notes,
         tool_version=TOOL_VERSION,
+        coverage=coverage,
     )
+
+
+SAMPLE_COVERAGE = (
+    Gap(
+        ("dormant-wake", "too-new", "new-package"),
+        "the registry gives no publish times",
+        5,
+        ("evil-http@1.0.0", "left-pad@1.3.0", "lodash@4.17.21"),
+    ),
+    Gap(("known-malicious",), "no known-bad feed imported: run `npmguard db update`", 6, ()),
+)
 
 
 def sample_entries() -> list[tuple[LockedPackage, tuple[Finding, ...]]]:
@@ -217,6 +231,7 @@ def sample_entries() -> list[tuple[LockedPackage, tuple[Finding, ...]]]:
 def sample_report() -> Report:
     return build_report(
         sample_entries(),
+        coverage=SAMPLE_COVERAGE,
         notes=(
             PolicyNote(
                 "expired-allow",

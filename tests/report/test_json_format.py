@@ -68,8 +68,9 @@ def test_top_level_shape() -> None:
         "packages",
         "findings",
         "notes",
+        "coverage",
     ]
-    assert d["schema_version"] == SCHEMA_VERSION == "1.0"
+    assert d["schema_version"] == SCHEMA_VERSION == "1.1"
     assert d["tool"] == {"name": "npmguard", "version": "0.1.0-test"}
     assert d["verdict"] == "block"
     assert d["lockfiles"] == [
@@ -129,9 +130,10 @@ def test_finding_fields() -> None:
 def test_order_is_stable_and_formatting_is_fixed() -> None:
     text = render(sample_report(), "json")
     assert text.endswith("}\n")
-    assert '\n  "schema_version": "1.0",\n' in text  # indent 2
+    assert '\n  "schema_version": "1.1",\n' in text  # indent 2
     shuffled = list(reversed(sample_entries()))
-    assert render(build_report(shuffled, notes=sample_report().notes), "json") == text
+    same = sample_report()
+    assert render(build_report(shuffled, notes=same.notes, coverage=same.coverage), "json") == text
     d = json.loads(text)
     keys = [(p["name"], p["version"]) for p in d["packages"]]
     assert keys == sorted(keys)

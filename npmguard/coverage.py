@@ -1,0 +1,102 @@
+"""Coverage: what the enabled rules could not judge in a run, for how many packages, and why.
+
+A rule that lacks the facts it needs stays quiet (unknown is never bad); the report must
+still say so, or "ok" would hide "could not tell". Gaps come from the facts themselves:
+packages the registry gave nothing for (offline with nothing cached, a registry error),
+package documents without publish times, publishers or provenance (mirrors and many
+private registries), tarballs not read, packages that are not from a registry, and a
+known-bad feed that was never imported or is old.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from npmguard.facts import Detail, Facts, FactsStatus, Need
+from npmguard.model import Gap, LockedPackage, SourceKind
+from npmguard.rules.base import Rule
+
+FEED_STALE_DAYS = 7  # a feed older than this is reported: new malware appears every day
+EXAMPLES = 3
+
+NO_FEED = "no known-bad feed imported: run `npmguard db update`"
+TARBALL_NOT_READ = (
+    "tarball content not read (popular packages without install scripts are skipped; "
+    "`--all-tarballs` reads every one)"
+)
+
+
+def coverage(
+    packages: Sequence[LockedPackage], facts: Facts, rules: Sequence[Rule], now: datetime
+) -> tuple[Gap, ...]:
+    """The gaps for ``packages`` (those a run gave verdicts on) under ``rules``."""
+    registry = [r.id for r in rules if r.needs & {Need.PACKUMENT, Need.TARBALL}]
+    tarball = [r.id for r in rules if Need.TARBALL in r.needs]
+    by_detail = {d: [r.id for r in rules if d in r.details and r.id in registry] for d in Detail}
+    feed = [r.id for r in rules if Need.FEED in r.needs]
+    groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+
+    def add(reason: str, rule_ids: Sequence[str], key: str) -> None:
+        if rule_ids:
+            groups.setdefault((reason, tuple(rule_ids)), []).append(key)
+
+    judged = [p for p in packages if p.source is not SourceKind.LINK]  # the project's own code
+    for pkg in judged:
+        if not pkg.on_registry:
+            add(
+                f"not from a registry ({pkg.source}): registry rules do not apply",
+                registry,
+                pkg.key,
+            )
+            continue
+        found = facts.packages.get(pkg.key)
+        if found is None or found.status is FactsStatus.UNKNOWN:
+            why = found.error if found is not None and found.error else "no registry facts"
+            add(f"no registry facts: {why}", registry, pkg.key)
+            continue
+        if found.status is not FactsStatus.KNOWN:
+            continue  # the registry answered (404): the known-bad rules judged that
+        for detail, rule_ids in by_detail.items():
+            if rule_ids and not detail.given_by(found):
+                add(f"the registry gives no {detail}", rule_ids, pkg.key)
+        if tarball and found.tarball is None:
+            add(TARBALL_NOT_READ, tarball, pkg.key)
+    on_registry = [p.key for p in judged if p.on_registry]
+    if feed and on_registry:
+        imported = facts.feed.last_imported() if facts.feed is not None else None
+        if facts.feed is None or imported is None:
+            for key in on_registry:
+                add(NO_FEED, feed, key)
+        elif (now - imported).days > FEED_STALE_DAYS:
+            age = (now - imported).days
+            for key in on_registry:
+                add(
+                    f"the known-bad feed was last updated {age} days ago: run `npmguard db update`",
+                    feed,
+                    key,
+                )
+    gaps = [
+        Gap(
+            rules=rule_ids,
+            reason=reason,
+            packages=len(keys),
+            examples=tuple(sorted(keys)[:EXAMPLES]),
+        )
+        for (reason, rule_ids), keys in groups.items()
+    ]
+    return tuple(sorted(gaps, key=lambda g: (-g.packages, g.reason)))
+
+
+def merge(gaps: Sequence[Gap]) -> tuple[Gap, ...]:
+    """Gaps from several lockfiles, the same reason and rules added up."""
+    out: dict[tuple[str, tuple[str, ...]], Gap] = {}
+    for gap in gaps:
+        key = (gap.reason, gap.rules)
+        if key in out:
+            old = out[key]
+            examples = tuple(sorted({*old.examples, *gap.examples})[:EXAMPLES])
+            out[key] = Gap(gap.rules, gap.reason, old.packages + gap.packages, examples)
+        else:
+            out[key] = gap
+    return tuple(sorted(out.values(), key=lambda g: (-g.packages, g.reason)))
