@@ -101,7 +101,7 @@ def _member(ctx: CheckContext, pkg: LockedPackage, suspect: bool) -> Member:
     publisher = published = None
     templates: frozenset[str] = frozenset()
     if facts is not None:
-        # a campaign-shaped name on a package with years of releases is not a live flood
+        # a campaign-shaped name on a package with months of releases is not a live flood
         suspect = suspect and not established(facts)
         info = facts.version_info()
         if info is not None:
@@ -141,21 +141,23 @@ class SpamCluster(Rule):
     )
     help = (
         "A spam account publishes its packages from one script: the names come from one "
-        "generator, the publisher is the same account, the publish times are seconds or "
-        "minutes apart, the files come from one template, and the packages depend on each "
-        "other. Packages are linked when two of them share the publisher (`_npmUser`), a "
-        "publish burst (`burst-minutes`), a template (the file list and root files, as "
-        "`clone-cluster` compares them), a naming-scheme word (a first or last word or a "
-        "scope npm people do not use, like `*-kyuki` or `*_z3n`) or a dependency edge; two "
-        "campaign-shaped names (`spam-name`) need one link, a campaign-shaped name and another "
-        "package need two. A group of at least `min-size` packages, at least half of them with "
-        "campaign-shaped names, that agrees on a publisher, a burst, a template or dependency "
-        "links is reported on every member with what it shares; `spam-score` counts it as "
-        "strong evidence, so each campaign-shaped member is blocked and a member whose own "
-        "name passed is blocked with one more signal. Publishers and publish times the "
-        "registry does not give (a stripped mirror) are unknown: they link nothing and the "
-        "evidence says so. A group whose members all share one scope is one owner's work and "
-        "is reported as info."
+        "generator, the publisher is the same account, the publish times are seconds or minutes"
+        " apart, the files come from one template, and the packages depend on each other. "
+        "Packages are linked when two of them share the publisher (`_npmUser`), a publish burst"
+        " (`burst-minutes`), a template (the file list and root files, as `clone-cluster` "
+        "compares them), a naming-scheme word (a first or last word npm people do not use, like"
+        " `*-kyuki` or `*_z3n`) or a dependency edge; two campaign-shaped names (`spam-name`) "
+        "need one link, a campaign-shaped name and another package need two. A group of at "
+        "least `min-size` packages, at least half of them with campaign-shaped names, that "
+        "agrees on a publisher, a publish burst, a template or a naming-scheme word shared by "
+        "three names is reported on every member with what it shares; `spam-score` counts it as"
+        " strong evidence, so each campaign-shaped member is blocked and a member whose own "
+        "name passed is blocked with one more signal. Names that only depend on each other are "
+        "`spam-ring`'s case, not a group. A package with an established history (5 versions "
+        "over 180 days or more) does not count as campaign-shaped here: a live flood is new. "
+        "Publishers and publish times the registry does not give (a stripped mirror) are "
+        "unknown: they link nothing and the evidence says so. A group whose members all share "
+        "one scope is one owner's namespace (a monorepo's siblings) and is not reported."
     )
     needs = frozenset({Need.PACKUMENT, Need.TARBALL})
     after = ("spam-name",)
@@ -191,6 +193,9 @@ class SpamCluster(Rule):
             named = [m for m in group if m.suspect]
             if len(group) < wanted or len(named) < 2 or 2 * len(named) < len(group):
                 continue
+            scopes = {m.pkg.scope for m in group}
+            if len(scopes) == 1 and None not in scopes:
+                continue  # one scope is one owner's namespace: a monorepo's siblings
             agreed = _agreement(group, links, burst)
             if not agreed:
                 continue
@@ -218,8 +223,6 @@ class SpamCluster(Rule):
 
     def _report(self, group: list[Member], agreed: list[Evidence]) -> Iterator[Finding]:
         names = [m.pkg.name for m in group]
-        scopes = {m.pkg.scope for m in group}
-        one_owner = len(scopes) == 1 and None not in scopes
         named = sum(1 for m in group if m.suspect)
         for member in group:
             others = [n for n in names if n != member.pkg.name]
@@ -236,8 +239,6 @@ class SpamCluster(Rule):
                 evidence.append(
                     Evidence("this name", "not campaign-shaped itself; linked to the group", "name")
                 )
-            if one_owner:
-                evidence.append(Evidence("one scope", f"all in {member.pkg.scope}", "lockfile"))
             yield self.finding(
                 member.pkg,
                 f"one of {len(group)} packages in the tree that look like one campaign "
@@ -248,7 +249,6 @@ class SpamCluster(Rule):
                     "remove the package that pulls the group in (see spam-ring's path); if "
                     "reviewed: " + allow_entry(member.pkg.name, member.pkg.version, self.id)
                 ),
-                level=Level.INFO if one_owner else self.level,
             )
 
 
@@ -288,13 +288,26 @@ def _agreement(
     same = max(template.values(), default=0)
     if same >= 2:
         out.append(Evidence("one template", f"{same} of {len(group)} share files", "tarball"))
+    naming: dict[str, int] = defaultdict(int)
+    for m in group:
+        for key in m.affixes:
+            if not key.startswith("scope:"):
+                naming[key] += 1
+    scheme = max(naming.items(), key=lambda kv: kv[1], default=("", 0))
+    if scheme[1] >= 3:
+        where, word = scheme[0].split(":", 1)
+        out.append(
+            Evidence(
+                "one naming scheme", f"{scheme[1]} names share the {where} word {word!r}", "name"
+            )
+        )
+    if not out:
+        return out  # campaign-shaped names that only depend on each other: spam-ring's case
     edges = sum(1 for pair, shared in links.items() if "dependency" in shared and set(pair) <= keys)
     if edges:
         out.append(
             Evidence("depend on each other", f"{edges} edge(s) inside the group", "lockfile")
         )
-    if not out:
-        return out
     if not known:
         out.append(Evidence("publisher", "unknown: the registry's document names none", "registry"))
     if not times:

@@ -28,6 +28,9 @@ SIGNAL_WEIGHTS: Mapping[str, int] = {
     "clone-cluster": 2,
     "spam-cluster": 3,
     "spam-ring": 2,
+    # a live flood is young: a package created in the last days (time.created; unknown on a
+    # stripped mirror, where it adds nothing)
+    "new-package": 1,
 }
 MEMBER_SIGNALS = (
     "spam-name",
@@ -326,7 +329,8 @@ class SpamScore(Rule):
         "`threshold` (default 5) or more gets this "
         "finding (block by default): a campaign name with a tea.yaml in a ring (2+2+2), or "
         "no code in a clone cluster with a tea.yaml (2+2+2), or an autopublish script with a "
-        "campaign name (3+2), or a campaign name in a campaign group of the tree (2+3). "
+        "campaign name (3+2), or a campaign name in a campaign group of the tree (2+3), or a "
+        "campaign name with a tea.yaml on a package created days ago (2+2+1). "
         "tea.yaml and a version flood on a real package (2+1) do not reach it. A chain into "
         "blocked spam raises each link: a spam-ring member that is spam itself (see "
         "`spam-ring`) whose ring neighbour (a package it "
