@@ -405,6 +405,52 @@ def _random_syllables(bare: str) -> NameVerdict | None:
     return NameVerdict("random-syllables", round(score, 2), why)
 
 
+_LONG_WORD = re.compile(r"[a-z]{8,}")
+LONG_WORD_LEAN = 7.0
+
+
+def _long_generated_word(bare: str) -> NameVerdict | None:
+    """A long run of letters npm never uses that reads strongly like the campaign's generated
+    syllables (``fagiufagugafa``): one such word is evidence enough."""
+    npm_words = popular_words()
+    for word in _LONG_WORD.findall(bare):
+        if word in npm_words or word in words.given_names() or word in words.foods():
+            continue
+        lean = campaign_lean(word)
+        if lean >= LONG_WORD_LEAN:
+            why = (f"unknown word {word!r}", f"syllable lean {lean:.1f}")
+            return NameVerdict("random-syllables", 0.6, why)
+    return None
+
+
+_HANDLE = re.compile(r"^[a-z]+[0-9]+$")
+
+
+def _handle_scope(scope: str, bare: str) -> NameVerdict | None:
+    """A personal handle as scope (letters then digits, no popular package in it) holding a
+    name made only of words npm never uses that read like generated syllables:
+    ``@user12/kavudasi``. Scopes npm people use (``@babel``) are never judged."""
+    if not _HANDLE.match(scope):
+        return None
+    from npmguard.names.store import name_store
+
+    if name_store().scope_known(scope):
+        return None
+    runs = re.findall(r"[a-z]+", bare)
+    npm_words = popular_words()
+    if not runs or any(r in npm_words for r in runs):
+        return None
+    lean = sum(campaign_lean(r) for r in runs)
+    if lean < 0:
+        return None
+    why = (
+        f"handle scope '@{scope}'",
+        *(f"unknown word {r!r}" for r in runs),
+        f"syllable lean {lean:.1f}",
+    )
+    return NameVerdict("handle-scope", 0.6, why)
+
+
 def _glued_full_name(bare: str) -> NameVerdict | None:
     """A given name glued to a surname: ``emilyjohnson``, ``budisantoso``."""
     if not bare.isalpha() or not 8 <= len(bare) <= 24 or bare in popular_words():
@@ -441,6 +487,7 @@ UNSCOPED_SHAPES: tuple[Callable[[str], NameVerdict | None], ...] = (
     _random_syllables,
     _farming_suffix,
     _greek_mashup,
+    _long_generated_word,
 )
 
 
@@ -452,4 +499,6 @@ def classify(name: str) -> NameVerdict | None:
         verdict = shape(bare)
         if verdict is not None and (best is None or verdict.score > best.score):
             best = verdict
+    if scope is not None and (best is None or best.score < 0.6):
+        best = _handle_scope(scope, bare) or best
     return best
