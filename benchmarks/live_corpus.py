@@ -220,7 +220,10 @@ def _template_files(template: str, name: str, rnd: random.Random) -> tuple[dict[
         }, False
     if template == "cloned-lib":
         return {
-            "README.md": readme + "A small utility.\n\n```js\nconst f = require('" + name + "')\n```\n",
+            "README.md": readme
+            + "A small utility.\n\n```js\nconst f = require('"
+            + name
+            + "')\n```\n",
             "index.js": rnd.choice(_UTILS),
             "LICENSE": "MIT License\n",
         }, True

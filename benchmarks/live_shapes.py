@@ -20,6 +20,7 @@ Two variants: ``full`` serves the public registry's document (publishers, publis
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -77,7 +78,12 @@ class MirrorRegistry(FakeRegistry):
                 version.pop(key, None)
             version.get("dist", {}).pop("signatures", None)
         times = {k: v for k, v in doc.get("time", {}).items() if k not in ("created", "modified")}
-        return {"name": name, "dist-tags": doc["dist-tags"], "versions": doc["versions"], "time": times}
+        return {
+            "name": name,
+            "dist-tags": doc["dist-tags"],
+            "versions": doc["versions"],
+            "time": times,
+        }
 
 
 # --- the world ---------------------------------------------------------------------------------
@@ -151,7 +157,7 @@ def control_trees(seed: str) -> tuple[list[Tree], list[Planned]]:
                 )
             )  # fmt: skip
         if linked:
-            for a, b in zip(out, out[1:], strict=False):
+            for a, b in itertools.pairwise(out):
                 a.dependencies[b.name] = f"^{b.version}"
                 a.manifest["dependencies"] = dict(a.dependencies)
         return out
@@ -267,7 +273,9 @@ class Outcome:
     findings: list[dict[str, Any]]
 
 
-def run_variant(variant: str, trees: list[Tree], pool: list[Planned], workdir: Path) -> list[Outcome]:
+def run_variant(
+    variant: str, trees: list[Tree], pool: list[Planned], workdir: Path
+) -> list[Outcome]:
     reg = MirrorRegistry() if variant == "mirror" else FakeRegistry()
     index = {p.name: p for p in pool}
     for tree in trees:
@@ -336,7 +344,11 @@ def report(variant: str, outcomes: list[Outcome]) -> None:
     print()
     print(table("shape (what the package carries)", by_shape))
     print()
-    print(table("planted content/graph signals (tea.yaml, autopublish, no code/app, chain)", by_planted))
+    print(
+        table(
+            "planted content/graph signals (tea.yaml, autopublish, no code/app, chain)", by_planted
+        )
+    )
     print()
     print(table("spam signals found (rules at warn)", by_found))
     blockers = Counter(r for o in camp for r in o.blockers)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from npmguard.names import words
-from npmguard.names.popularity import downloads, popular_words
+from npmguard.names.popularity import PopularWords, downloads, popular_words
 from npmguard.names.syllables import campaign_lean
 from npmguard.names.tokens import parts, split_scope
 
@@ -382,26 +382,49 @@ def _unknown_words_digits(bare: str) -> NameVerdict | None:
     return NameVerdict("unknown-words-digits", 0.6 + 0.1 * (len(unknown) - 2), why)
 
 
+_INNER_DIGITS = re.compile(r"[a-z]\d+[a-z]")
+_NUMERONYM = re.compile(r"^[a-z]\d+[a-z]$")  # i18n, k8s, n8n, a11y, e2e
+
+
+def _is_noise(part: str, npm_words: PopularWords) -> bool:
+    """Digits inside a part's letters (``fs0boina``, ``al1f``), where the part is no numeronym
+    (``i18n``) nor words npm people use around a version (``sqlite3sync``, ``es6promise``)."""
+    if not _INNER_DIGITS.search(part) or _NUMERONYM.match(part):
+        return False
+    runs = re.findall(r"[a-z]+", part)
+    return not all(len(run) >= 3 and run in npm_words for run in runs)
+
+
 def _random_syllables(bare: str) -> NameVerdict | None:
-    """Parts that read like generated syllables, not words: ``kulima-dosafi-gunaoi``."""
-    ps = [p.rstrip("0123456789") for p in parts(bare)]
-    if len(ps) < 2 or not all(p.isalpha() for p in ps):
-        return None
+    """Parts that read like generated syllables, not words: ``kulima-dosafi-gunaoi``.
+
+    A part with digits inside its letters (``fs0boina``, ``al12f``) is the generator's noise:
+    it counts as an unknown part without a syllable lean of its own."""
+    raw = parts(bare)
     npm_words = popular_words()
+    noise = [p for p in raw if _is_noise(p, npm_words)]
+    ps = [p.rstrip("0123456789") for p in raw if p not in noise]
+    if len(ps) + len(noise) < 2 or not all(p.isalpha() for p in ps):
+        return None
     # real words of the lists (foods, given names) are words, not generated syllables
     real = words.foods() | words.first_names()
     unknown = [p for p in ps if p not in npm_words and p not in real]
-    if len(unknown) < 2 or len(unknown) * 3 < len(ps) * 2:
+    total, strange = len(ps) + len(noise), len(unknown) + len(noise)
+    if len(unknown) < 1 or strange < 2 or strange * 3 < total * 2:
         return None
     lean = sum(campaign_lean(p) for p in unknown)
-    if len(unknown) < len(ps):
+    if strange < total:
         lean -= 2  # a real word among them: less likely generated
-    if len(ps) == 2:
+    if total == 2:
         lean -= 2  # two words carry less evidence than three
     if lean < -2:
         return None
     score = 0.6 + min(0.3, lean / 20) if lean >= 0 else 0.3 + 0.3 * (lean + 2) / 2
-    why = (*(f"unknown word {p!r}" for p in unknown), f"syllable lean {lean:.1f}")
+    why = (
+        *(f"unknown word {p!r}" for p in unknown),
+        *(f"digits inside {p!r}" for p in noise),
+        f"syllable lean {lean:.1f}",
+    )
     return NameVerdict("random-syllables", round(score, 2), why)
 
 
@@ -424,6 +447,7 @@ def _long_generated_word(bare: str) -> NameVerdict | None:
 
 
 _HANDLE = re.compile(r"^[a-z]+[0-9]+$")
+HANDLE_LEAN = 0.0
 
 
 def _handle_scope(scope: str, bare: str) -> NameVerdict | None:
@@ -438,10 +462,10 @@ def _handle_scope(scope: str, bare: str) -> NameVerdict | None:
         return None
     runs = re.findall(r"[a-z]+", bare)
     npm_words = popular_words()
-    if not runs or any(r in npm_words for r in runs):
+    if sum(map(len, runs)) < 4 or any(r in npm_words for r in runs):
         return None
     lean = sum(campaign_lean(r) for r in runs)
-    if lean < 0:
+    if lean < HANDLE_LEAN:
         return None
     why = (
         f"handle scope '@{scope}'",
