@@ -55,9 +55,9 @@ def naming_keys(name: str) -> frozenset[str]:
         words_used = popular_words()
         first, last = words[0], words[-1]
         if len(last) >= 3 and last not in words_used:
-            keys.add(f"last:{last}")
+            keys.add(f"word:{last}")
         if len(first) >= 4 and first.isalpha() and first not in words_used:
-            keys.add(f"first:{first}")
+            keys.add(f"word:{first}")
     return frozenset(keys)
 
 
@@ -196,10 +196,9 @@ class SpamCluster(Rule):
             scopes = {m.pkg.scope for m in group}
             if len(scopes) == 1 and None not in scopes:
                 continue  # one scope is one owner's namespace: a monorepo's siblings
-            agreed = _agreement(group, links, burst)
-            if not agreed:
-                continue
-            yield from self._report(group, agreed)
+            agreed, unknown = _agreement(group, links, burst)
+            if agreed:
+                yield from self._report(group, agreed, unknown)
 
     def _links(
         self, members: Mapping[str, Member], burst: float
@@ -221,7 +220,9 @@ class SpamCluster(Rule):
                     shared.append("dependency")
         return out
 
-    def _report(self, group: list[Member], agreed: list[Evidence]) -> Iterator[Finding]:
+    def _report(
+        self, group: list[Member], agreed: list[Evidence], unknown: list[Evidence]
+    ) -> Iterator[Finding]:
         names = [m.pkg.name for m in group]
         named = sum(1 for m in group if m.suspect)
         for member in group:
@@ -234,6 +235,7 @@ class SpamCluster(Rule):
                     "campaign-shaped names", f"{named} of {len(group)} (spam-name)", "findings"
                 ),
                 *agreed,
+                *unknown,
             ]
             if not member.suspect:
                 evidence.append(
@@ -258,8 +260,8 @@ def _pair(a: str, b: str) -> tuple[str, str]:
 
 def _agreement(
     group: list[Member], links: Mapping[tuple[str, str], list[str]], burst: float
-) -> list[Evidence]:
-    """What the group agrees on beyond its names, as evidence; unknowns said as such."""
+) -> tuple[list[Evidence], list[Evidence]]:
+    """What the group agrees on beyond its names, and what could not be checked."""
     keys = {m.pkg.key for m in group}
     out: list[Evidence] = []
     known = [m.publisher for m in group if m.publisher is not None]
@@ -302,19 +304,22 @@ def _agreement(
             )
         )
     if not out:
-        return out  # campaign-shaped names that only depend on each other: spam-ring's case
+        return out, []  # campaign-shaped names that only depend on each other: spam-ring's case
     edges = sum(1 for pair, shared in links.items() if "dependency" in shared and set(pair) <= keys)
     if edges:
         out.append(
             Evidence("depend on each other", f"{edges} edge(s) inside the group", "lockfile")
         )
+    unknown = []
     if not known:
-        out.append(Evidence("publisher", "unknown: the registry's document names none", "registry"))
+        unknown.append(
+            Evidence("publisher", "unknown: the registry's document names none", "registry")
+        )
     if not times:
-        out.append(
+        unknown.append(
             Evidence("publish times", "unknown: the registry's document has none", "registry")
         )
-    return out
+    return out, unknown
 
 
 def _duration(seconds: float) -> str:
