@@ -206,8 +206,10 @@ _SCIENCE = re.compile(r"..(?:ology|onomy|ography|ogenesis|ophysics|otechnology)$
 _HYPHENATED = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
 
 
-def _star_mashup(bare: str) -> NameVerdict | None:
-    """Package words mixed with star/constellation names: ``parcel-algol-relay-deneb``."""
+def _star_mashup(bare: str, min_sky: int = 1) -> NameVerdict | None:
+    """Package words mixed with star/constellation names: ``parcel-algol-relay-deneb``.
+
+    ``min_sky``: how many distinct sky or science words the name needs."""
     if not _HYPHENATED.fullmatch(bare):
         return None
     ps = parts(bare)
@@ -222,12 +224,20 @@ def _star_mashup(bare: str) -> NameVerdict | None:
     science = sum(1 for p in ps if _SCIENCE.search(p))
     if strong + science == 0 and len(stars) < 2:
         return None  # one word like "neutrino" or "aurora" is a project name, not a mashup
+    if len({p for p in ps if p in stars or _SCIENCE.search(p)}) < min_sky:
+        return None
     score = 0.4 * strong + 0.15 * (len(stars) - strong) + 0.1 * (len(ps) - 3)
     score += 0.2 * science
     # other popular one-word package names mixed in ("parcel", "rimraf", "sqlite")
     score += 0.1 * sum(1 for p in ps if p not in stars and (downloads(p) or 0) >= 300_000)
     why = (f"{len(ps)} words", *(f"star/astronomy {s!r}" for s in stars))
     return NameVerdict("star-mashup", round(min(score, 1.0), 2), why)
+
+
+def _scoped_star_mashup(bare: str) -> NameVerdict | None:
+    """Within a scope one sky word is the owner's project name (``@org/x-cosmology-utils``):
+    a scoped mashup needs two."""
+    return _star_mashup(bare, min_sky=2)
 
 
 _GLUE = _wordset(
@@ -494,7 +504,7 @@ SHAPES: tuple[Callable[[str], NameVerdict | None], ...] = (
     _first_number,
     _adjective_animal,
     _underscore_code,
-    _star_mashup,
+    _scoped_star_mashup,
     _tea_farming,
     _glued_name_food,
     _unknown_words_digits,
@@ -506,6 +516,7 @@ SHAPES: tuple[Callable[[str], NameVerdict | None], ...] = (
 # shapes only tried on unscoped names: within a scope, font families, vendor product names and
 # other unusual words are the scope owner's business (and the campaign rarely used scopes)
 UNSCOPED_SHAPES: tuple[Callable[[str], NameVerdict | None], ...] = (
+    _star_mashup,
     _star_combo,
     _name_like_number,
     _random_syllables,

@@ -177,6 +177,7 @@ def test_generated_names_of_unseen_shapes(name: str, decides: str) -> None:
         "n8n-nodes-kelo",  # numeronyms (n8n, i18n, k8s) are words, not noise
         "i18n-kelo-vaba",
         "sqlite3sync-kelo-vaba",  # words npm people use around a version
+        "@acme/x-cosmology-utils",  # in a scope, one sky word is the owner's project name
     ],
 )
 def test_handle_scopes_and_inner_digits_leave_look_alikes_alone(name: str) -> None:
