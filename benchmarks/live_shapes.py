@@ -325,7 +325,15 @@ def table(title: str, groups: dict[str, list[Outcome]]) -> str:
 
 def report(variant: str, outcomes: list[Outcome]) -> None:
     camp = [o for o in outcomes if o.planned.kind == "campaign"]
-    ctl = [o for o in outcomes if o.planned.kind == "control"]
+    # a control may sit in several trees: count it once, with its worst verdict
+    rank = {"ok": 0, "warn": 1, "block": 2}
+    worst: dict[str, Outcome] = {}
+    for o in outcomes:
+        if o.planned.kind == "control":
+            seen = worst.get(o.planned.name)
+            if seen is None or rank[o.verdict] > rank[seen.verdict]:
+                worst[o.planned.name] = o
+    ctl = list(worst.values())
     print(f"\n## variant: {variant}\n")
     print(table("campaign packages", {
         "all": camp,

@@ -61,6 +61,13 @@ def naming_keys(name: str) -> frozenset[str]:
     return frozenset(keys)
 
 
+def _suffix(name: str) -> str | None:
+    """The last word of a name when it is a naming-scheme word (see ``naming_keys``)."""
+    words = parts(split_scope(name.lower())[1])
+    last = words[-1] if len(words) >= 2 else ""
+    return last if f"word:{last}" in naming_keys(name) else None
+
+
 class _Union:
     def __init__(self, keys: Sequence[str]) -> None:
         self.parent = {k: k for k in keys}
@@ -149,15 +156,17 @@ class SpamCluster(Rule):
         " `*-kyuki` or `*_z3n`) or a dependency edge; two campaign-shaped names (`spam-name`) "
         "need one link, a campaign-shaped name and another package need two. A group of at "
         "least `min-size` packages, at least half of them with campaign-shaped names, that "
-        "agrees on a publisher, a publish burst, a template or a naming-scheme word shared by "
-        "three names is reported on every member with what it shares; `spam-score` counts it as"
-        " strong evidence, so each campaign-shaped member is blocked and a member whose own "
-        "name passed is blocked with one more signal. Names that only depend on each other are "
-        "`spam-ring`'s case, not a group. A package with an established history (5 versions "
-        "over 180 days or more) does not count as campaign-shaped here: a live flood is new. "
-        "Publishers and publish times the registry does not give (a stripped mirror) are "
-        "unknown: they link nothing and the evidence says so. A group whose members all share "
-        "one scope is one owner's namespace (a monorepo's siblings) and is not reported."
+        "agrees on a publisher, a publish burst, a template or a last word shared by three "
+        "names (generators append an account's word; a project's own family shares its first "
+        "word, `neutrino-middleware-*`, which links packages but agrees on nothing) is reported"
+        " on every member with what it shares; `spam-score` counts it as strong evidence, so "
+        "each campaign-shaped member is blocked and a member whose own name passed is blocked "
+        "with one more signal. Names that only depend on each other are `spam-ring`'s case, not"
+        " a group. A package with an established history (5 versions over 180 days or more) "
+        "does not count as campaign-shaped here: a live flood is new. Publishers and publish "
+        "times the registry does not give (a stripped mirror) are unknown: they link nothing "
+        "and the evidence says so. A group whose members all share one scope is one owner's "
+        "namespace (a monorepo's siblings) and is not reported."
     )
     needs = frozenset({Need.PACKUMENT, Need.TARBALL})
     after = ("spam-name",)
@@ -290,19 +299,16 @@ def _agreement(
     same = max(template.values(), default=0)
     if same >= 2:
         out.append(Evidence("one template", f"{same} of {len(group)} share files", "tarball"))
-    naming: dict[str, int] = defaultdict(int)
+    # generators append an account's word (``*-kyuki``, ``*_z3n``); a project's own family
+    # shares a first word (``neutrino-middleware-*``), which links packages but agrees on nothing
+    suffixes: dict[str, int] = defaultdict(int)
     for m in group:
-        for key in m.affixes:
-            if not key.startswith("scope:"):
-                naming[key] += 1
-    scheme = max(naming.items(), key=lambda kv: kv[1], default=("", 0))
-    if scheme[1] >= 3:
-        where, word = scheme[0].split(":", 1)
-        out.append(
-            Evidence(
-                "one naming scheme", f"{scheme[1]} names share the {where} word {word!r}", "name"
-            )
-        )
+        last = _suffix(m.pkg.name)
+        if last is not None:
+            suffixes[last] += 1
+    word, count = max(suffixes.items(), key=lambda kv: kv[1], default=("", 0))
+    if count >= 3:
+        out.append(Evidence("one naming scheme", f"{count} names end in {word!r}", "name"))
     if not out:
         return out, []  # campaign-shaped names that only depend on each other: spam-ring's case
     edges = sum(1 for pair, shared in links.items() if "dependency" in shared and set(pair) <= keys)

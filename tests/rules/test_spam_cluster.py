@@ -187,3 +187,26 @@ def test_a_young_package_adds_one_and_unknown_age_adds_nothing() -> None:
     report, _ = run_engine(lockfile, {young.key: young, unknown.key: unknown}, SPAM)
     verdicts = {v.package.name: v.verdict for v in report.packages}
     assert verdicts == {FLOOD[0]: Verdict.BLOCK, FLOOD[1]: Verdict.WARN}
+
+
+def test_an_account_suffix_agrees_a_project_prefix_does_not() -> None:
+    # no publishers, no times, different files: only the names speak
+    lomba = ["sari-kupat12-lomba", "andi-rendang34-lomba", "dewi-bakso56-lomba"]
+    members = [facts(n, publisher=None, published=None, body=f"x{i}") for i, n in enumerate(lomba)]
+    found = run_cluster(members, lomba)
+    assert len(found) == 3
+    labels = {e.label: e.value for e in found[0].evidence}
+    assert labels["one naming scheme"] == "3 names end in 'lomba'"
+    # a project's own family shares its first word and depends on itself: spam-ring's case
+    family = ["zorbix-html-loader", "zorbix-loader-merge", "zorbix-html-template"]
+    keys = [f"{n}@1.0.0" for n in family]
+    lockfile = tree(
+        locked(family[0], "1.0.0", requires=keys[1:]),
+        locked(family[1], "1.0.0", dependents=keys[:1]),
+        locked(family[2], "1.0.0", dependents=keys[:1]),
+    )
+    apart = {
+        k: facts(n, publisher=None, published=None, body=f"x{i}")
+        for i, (k, n) in enumerate(zip(keys, family, strict=True))
+    }
+    assert list(SpamCluster().check(context(lockfile, apart, earlier=named(*family)))) == []
