@@ -215,9 +215,10 @@ class SpamCluster(Rule):
         """Every pair of packages (sorted keys) sharing a link, at least one of them a suspect."""
         out: dict[tuple[str, str], list[str]] = {}
         suspects = [k for k, m in members.items() if m.suspect]
+        order = {k: i for i, k in enumerate(suspects)}
         for i, a in enumerate(suspects):
             for b, other in members.items():
-                if b == a or (other.suspect and b in suspects[: i + 1]):
+                if b == a or order.get(b, len(order)) <= i:
                     continue  # each pair of suspects once
                 shared = _shared(members[a], other, burst)
                 if shared:
