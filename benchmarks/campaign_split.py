@@ -8,10 +8,14 @@ The remaining accounts' names are split by hashing the name (sha1 % 5 == 0 -> ho
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+# ../shared/data beside the repository, or NPMGUARD_SHARED_DATA (as the tests read it)
+SHARED = Path(
+    os.environ.get("NPMGUARD_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 CAMPAIGN_TSV = SHARED / "campaign" / "indonesianfoods-names.tsv"
 NAMES_TSV = SHARED / "npm-names-downloads.tsv.gz"
 

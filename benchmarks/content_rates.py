@@ -42,6 +42,7 @@ RULES = (
     "no-code",
     "autopublish-script",
     "clone-cluster",
+    "spam-cluster",
     "spam-ring",
     "spam-score",
     "install-script",

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from npmguard.names import words
-from npmguard.names.popularity import downloads, popular_words
+from npmguard.names.popularity import PopularWords, downloads, popular_words
 from npmguard.names.syllables import campaign_lean
 from npmguard.names.tokens import parts, split_scope
 
@@ -206,8 +206,10 @@ _SCIENCE = re.compile(r"..(?:ology|onomy|ography|ogenesis|ophysics|otechnology)$
 _HYPHENATED = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
 
 
-def _star_mashup(bare: str) -> NameVerdict | None:
-    """Package words mixed with star/constellation names: ``parcel-algol-relay-deneb``."""
+def _star_mashup(bare: str, min_sky: int = 1) -> NameVerdict | None:
+    """Package words mixed with star/constellation names: ``parcel-algol-relay-deneb``.
+
+    ``min_sky``: how many distinct sky or science words the name needs."""
     if not _HYPHENATED.fullmatch(bare):
         return None
     ps = parts(bare)
@@ -222,12 +224,20 @@ def _star_mashup(bare: str) -> NameVerdict | None:
     science = sum(1 for p in ps if _SCIENCE.search(p))
     if strong + science == 0 and len(stars) < 2:
         return None  # one word like "neutrino" or "aurora" is a project name, not a mashup
+    if len({p for p in ps if p in stars or _SCIENCE.search(p)}) < min_sky:
+        return None
     score = 0.4 * strong + 0.15 * (len(stars) - strong) + 0.1 * (len(ps) - 3)
     score += 0.2 * science
     # other popular one-word package names mixed in ("parcel", "rimraf", "sqlite")
     score += 0.1 * sum(1 for p in ps if p not in stars and (downloads(p) or 0) >= 300_000)
     why = (f"{len(ps)} words", *(f"star/astronomy {s!r}" for s in stars))
     return NameVerdict("star-mashup", round(min(score, 1.0), 2), why)
+
+
+def _scoped_star_mashup(bare: str) -> NameVerdict | None:
+    """Within a scope one sky word is the owner's project name (``@org/x-cosmology-utils``):
+    a scoped mashup needs two."""
+    return _star_mashup(bare, min_sky=2)
 
 
 _GLUE = _wordset(
@@ -382,27 +392,97 @@ def _unknown_words_digits(bare: str) -> NameVerdict | None:
     return NameVerdict("unknown-words-digits", 0.6 + 0.1 * (len(unknown) - 2), why)
 
 
+_INNER_DIGITS = re.compile(r"[a-z]\d+[a-z]")
+_NUMERONYM = re.compile(r"^[a-z]\d+[a-z]$")  # i18n, k8s, n8n, a11y, e2e
+
+
+def _is_noise(part: str, npm_words: PopularWords) -> bool:
+    """Digits inside a part's letters (``fs0boina``, ``al1f``), where the part is no numeronym
+    (``i18n``) nor words npm people use around a version (``sqlite3sync``, ``es6promise``)."""
+    if not _INNER_DIGITS.search(part) or _NUMERONYM.match(part):
+        return False
+    runs = re.findall(r"[a-z]+", part)
+    return not all(len(run) >= 3 and run in npm_words for run in runs)
+
+
 def _random_syllables(bare: str) -> NameVerdict | None:
-    """Parts that read like generated syllables, not words: ``kulima-dosafi-gunaoi``."""
-    ps = [p.rstrip("0123456789") for p in parts(bare)]
-    if len(ps) < 2 or not all(p.isalpha() for p in ps):
-        return None
+    """Parts that read like generated syllables, not words: ``kulima-dosafi-gunaoi``.
+
+    A part with digits inside its letters (``fs0boina``, ``al12f``) is the generator's noise:
+    it counts as an unknown part without a syllable lean of its own."""
+    raw = parts(bare)
     npm_words = popular_words()
+    noise = [p for p in raw if _is_noise(p, npm_words)]
+    ps = [p.rstrip("0123456789") for p in raw if p not in noise]
+    if len(ps) + len(noise) < 2 or not all(p.isalpha() for p in ps):
+        return None
     # real words of the lists (foods, given names) are words, not generated syllables
     real = words.foods() | words.first_names()
     unknown = [p for p in ps if p not in npm_words and p not in real]
-    if len(unknown) < 2 or len(unknown) * 3 < len(ps) * 2:
+    total, strange = len(ps) + len(noise), len(unknown) + len(noise)
+    if len(unknown) < 1 or strange < 2 or strange * 3 < total * 2:
         return None
     lean = sum(campaign_lean(p) for p in unknown)
-    if len(unknown) < len(ps):
+    if strange < total:
         lean -= 2  # a real word among them: less likely generated
-    if len(ps) == 2:
+    if total == 2:
         lean -= 2  # two words carry less evidence than three
     if lean < -2:
         return None
     score = 0.6 + min(0.3, lean / 20) if lean >= 0 else 0.3 + 0.3 * (lean + 2) / 2
-    why = (*(f"unknown word {p!r}" for p in unknown), f"syllable lean {lean:.1f}")
+    why = (
+        *(f"unknown word {p!r}" for p in unknown),
+        *(f"digits inside {p!r}" for p in noise),
+        f"syllable lean {lean:.1f}",
+    )
     return NameVerdict("random-syllables", round(score, 2), why)
+
+
+_LONG_WORD = re.compile(r"[a-z]{8,}")
+LONG_WORD_LEAN = 7.0
+
+
+def _long_generated_word(bare: str) -> NameVerdict | None:
+    """A long run of letters npm never uses that reads strongly like the campaign's generated
+    syllables (``fagiufagugafa``): one such word is evidence enough."""
+    npm_words = popular_words()
+    for word in _LONG_WORD.findall(bare):
+        if word in npm_words or word in words.given_names() or word in words.foods():
+            continue
+        lean = campaign_lean(word)
+        if lean >= LONG_WORD_LEAN:
+            why = (f"unknown word {word!r}", f"syllable lean {lean:.1f}")
+            return NameVerdict("random-syllables", 0.6, why)
+    return None
+
+
+_HANDLE = re.compile(r"^[a-z]+[0-9]+$")
+HANDLE_LEAN = 0.0
+
+
+def _handle_scope(scope: str, bare: str) -> NameVerdict | None:
+    """A personal handle as scope (letters then digits, no popular package in it) holding a
+    name made only of words npm never uses that read like generated syllables:
+    ``@user12/kavudasi``. Scopes npm people use (``@babel``) are never judged."""
+    if not _HANDLE.match(scope):
+        return None
+    from npmguard.names.store import name_store
+
+    if name_store().scope_known(scope):
+        return None
+    runs = re.findall(r"[a-z]+", bare)
+    npm_words = popular_words()
+    if sum(map(len, runs)) < 4 or any(r in npm_words for r in runs):
+        return None
+    lean = sum(campaign_lean(r) for r in runs)
+    if lean < HANDLE_LEAN:
+        return None
+    why = (
+        f"handle scope '@{scope}'",
+        *(f"unknown word {r!r}" for r in runs),
+        f"syllable lean {lean:.1f}",
+    )
+    return NameVerdict("handle-scope", 0.6, why)
 
 
 def _glued_full_name(bare: str) -> NameVerdict | None:
@@ -424,7 +504,7 @@ SHAPES: tuple[Callable[[str], NameVerdict | None], ...] = (
     _first_number,
     _adjective_animal,
     _underscore_code,
-    _star_mashup,
+    _scoped_star_mashup,
     _tea_farming,
     _glued_name_food,
     _unknown_words_digits,
@@ -436,11 +516,13 @@ SHAPES: tuple[Callable[[str], NameVerdict | None], ...] = (
 # shapes only tried on unscoped names: within a scope, font families, vendor product names and
 # other unusual words are the scope owner's business (and the campaign rarely used scopes)
 UNSCOPED_SHAPES: tuple[Callable[[str], NameVerdict | None], ...] = (
+    _star_mashup,
     _star_combo,
     _name_like_number,
     _random_syllables,
     _farming_suffix,
     _greek_mashup,
+    _long_generated_word,
 )
 
 
@@ -452,4 +534,6 @@ def classify(name: str) -> NameVerdict | None:
         verdict = shape(bare)
         if verdict is not None and (best is None or verdict.score > best.score):
             best = verdict
+    if scope is not None and (best is None or best.score < 0.6):
+        best = _handle_scope(scope, bare) or best
     return best

@@ -120,6 +120,14 @@ class NameStore:
         self._words[word] = row is not None
         return row is not None
 
+    def scope_known(self, scope: str) -> bool:
+        """Whether some popular name lives in ``@scope/`` (an organisation npm people use)."""
+        low, high = f"@{scope}/", f"@{scope}0"  # "0" sorts right after "/"
+        row = self._conn.execute(
+            "SELECT 1 FROM popular WHERE name >= ? AND name < ? LIMIT 1", (low, high)
+        ).fetchone()
+        return row is not None
+
     def near_targets(
         self, variants: Collection[str], min_downloads: int, min_length: int
     ) -> dict[str, int]:

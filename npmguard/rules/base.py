@@ -25,6 +25,7 @@ RULE_MODULES: tuple[str, ...] = (
     "npmguard.rules.spam_name",
     "npmguard.rules.spam_content",
     "npmguard.rules.spam_graph",
+    "npmguard.rules.spam_cluster",
     "npmguard.rules.takeover",
     "npmguard.rules.scripts",
     "npmguard.rules.metadata",

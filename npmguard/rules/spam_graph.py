@@ -26,7 +26,11 @@ SIGNAL_WEIGHTS: Mapping[str, int] = {
     "autopublish-script": 3,
     "version-flood": 1,
     "clone-cluster": 2,
+    "spam-cluster": 3,
     "spam-ring": 2,
+    # a live flood is young: a package created in the last days (time.created; unknown on a
+    # stripped mirror, where it adds nothing)
+    "new-package": 1,
 }
 MEMBER_SIGNALS = (
     "spam-name",
@@ -35,13 +39,14 @@ MEMBER_SIGNALS = (
     "autopublish-script",
     "clone-cluster",
     "version-flood",
+    "spam-cluster",
 )
 _MAX_CHAIN = 6
 _SIZE_SLACK = 256  # bytes of difference a rename may cause (names in package.json, README)
 
 
 # one of these alone marks a package as spam for the ring; other signals need a second one
-STRONG_SIGNALS = ("spam-name", "autopublish-script")
+STRONG_SIGNALS = ("spam-name", "autopublish-script", "spam-cluster")
 
 
 def _flagged(ctx: CheckContext) -> dict[str, list[str]]:
@@ -109,14 +114,14 @@ class SpamRing(Rule):
     family = FAMILY
     description = "Depends on, or is depended on by, packages flagged as spam in the same tree."
     help = (
-        "Spam campaigns make their packages depend on each other so that one install counts "
-        "for many. A package counts as spam here when `spam-name` or `autopublish-script` "
-        "flagged it, or two of tea-yaml, no-code, clone-cluster, version-flood did (at warn "
-        "or above; one weak signal such as a tea.yaml is common on real packages). A spam "
-        "package that requires or is required by another one is a ring member; a package "
-        "that is not spam itself but requires a spam package is the ring's way into the "
-        "tree. Both warn, with the path from the project. A package that only spam packages "
-        "depend on is reported as info (it goes away with them)."
+        "Spam campaigns make their packages depend on each other so that one install counts for"
+        " many. A package counts as spam here when `spam-name`, `autopublish-script` or `spam-"
+        "cluster` flagged it, or two of tea-yaml, no-code, clone-cluster, version-flood did (at"
+        " warn or above; one weak signal such as a tea.yaml is common on real packages). A spam"
+        " package that requires or is required by another one is a ring member; a package that "
+        "is not spam itself but requires a spam package is the ring's way into the tree. Both "
+        "warn, with the path from the project. A package that only spam packages depend on is "
+        "reported as info (it goes away with them)."
     )
     needs = frozenset({Need.TREE})
     after = MEMBER_SIGNALS
@@ -324,40 +329,97 @@ class SpamScore(Rule):
         "`threshold` (default 5) or more gets this "
         "finding (block by default): a campaign name with a tea.yaml in a ring (2+2+2), or "
         "no code in a clone cluster with a tea.yaml (2+2+2), or an autopublish script with a "
-        "campaign name (3+2). tea.yaml and a version flood on a real package (2+1) do not "
-        "reach it. Allowed findings do not count."
+        "campaign name (3+2), or a campaign name in a campaign group of the tree (2+3), or a "
+        "campaign name with a tea.yaml on a package created days ago (2+2+1). "
+        "tea.yaml and a version flood on a real package (2+1) do not reach it. A chain into "
+        "blocked spam raises each link: a spam-ring member that is spam itself (see "
+        "`spam-ring`) whose ring neighbour (a package it "
+        "requires or that requires it) reaches the threshold gets `chain-raise` (default 1) "
+        "more, repeated along the chain, so a campaign name that only depends on blocked "
+        "campaign packages (2+2+1) is blocked too; a package with no spam signal of its own "
+        "never reaches the threshold this way. The finding lists each deciding signal with "
+        "what it saw. Allowed findings do not count."
     )
     needs = frozenset({Need.TREE})
     after = tuple(SIGNAL_WEIGHTS)
     options: ClassVar[Mapping[str, Option]] = {
-        "threshold": Option(5, "the score at which spam-score reports")
+        "threshold": Option(5, "the score at which spam-score reports"),
+        "chain-raise": Option(
+            1, "added to a spam-ring member linked to a package that reaches the threshold"
+        ),
     }
 
     def check(self, ctx: CheckContext) -> Iterator[Finding]:
         parts: dict[str, dict[str, int]] = defaultdict(dict)
+        seen: dict[tuple[str, str], Finding] = {}
         for rule, weight in SIGNAL_WEIGHTS.items():
             for f in ctx.earlier.get(rule, ()):
                 if f.allowed_by is None and f.level > Level.OFF:
                     # a signal reported as info (a one-scope cluster, a package only spam
                     # needs, a deprecated placeholder) counts half
                     w = weight if f.level > Level.INFO else weight // 2
-                    parts[f.key][rule] = max(parts[f.key].get(rule, 0), w)
+                    if w > parts[f.key].get(rule, -1):
+                        parts[f.key][rule] = w
+                        seen[(f.key, rule)] = f
         threshold = float(ctx.option(self, "threshold"))
         by_key = ctx.lockfile.by_key()
+        raised = self._raise_chains(ctx, parts, by_key, threshold)
         for key, signals in parts.items():
-            score = sum(signals.values())
+            score = sum(signals.values()) + (raised[key][0] if key in raised else 0)
             pkg = by_key.get(key)
             if pkg is None or score < threshold:
                 continue
+            names = sorted(signals) + (["chain"] if key in raised else [])
+            evidence = [
+                Evidence(rule, f"+{w}: {seen[(key, rule)].message}", "findings")
+                for rule, w in sorted(signals.items(), key=lambda kv: (-kv[1], kv[0]))
+            ]
+            if key in raised:
+                bonus, via = raised[key]
+                evidence.append(
+                    Evidence(
+                        "chain", f"+{bonus}: linked to blocked spam {_names([via])}", "findings"
+                    )
+                )
             yield self.finding(
                 pkg,
-                f"spam score {score} (threshold {threshold:g}): " + ", ".join(sorted(signals)),
-                evidence=tuple(
-                    Evidence(rule, f"weight {w}", "findings") for rule, w in sorted(signals.items())
-                ),
+                f"spam score {score:g} (threshold {threshold:g}): " + ", ".join(names),
+                evidence=tuple(evidence),
                 hint=(
                     "remove this package (and the dependency that pulls it in); if it is "
                     "wanted: " + allow_entry(pkg.name, pkg.version, self.id)
                 ),
                 score=float(score),
             )
+
+    def _raise_chains(
+        self,
+        ctx: CheckContext,
+        parts: Mapping[str, Mapping[str, int]],
+        by_key: Mapping[str, LockedPackage],
+        threshold: float,
+    ) -> dict[str, tuple[int, str]]:
+        """key -> (raise, the blocked neighbour) for ring members linked to blocked spam,
+        repeated until nothing changes (each package is raised once)."""
+        bonus = int(ctx.option(self, "chain-raise"))
+        # ring members that are spam themselves (not a clean package that pulls spam in)
+        spam = _flagged(ctx)
+        ring = {k for k, sig in parts.items() if sig.get("spam-ring", 0) >= 2 and k in spam}
+        if not bonus or not ring:
+            return {}
+        scores = {k: sum(signals.values()) for k, signals in parts.items()}
+        raised: dict[str, tuple[int, str]] = {}
+        changed = True
+        while changed:
+            changed = False
+            blocked = {k for k, v in scores.items() if v >= threshold}
+            for key in sorted(ring - raised.keys()):
+                pkg = by_key.get(key)
+                if pkg is None:
+                    continue
+                near = [k for k in (*pkg.requires, *pkg.dependents) if k in blocked]
+                if near:
+                    raised[key] = (bonus, sorted(near)[0])
+                    scores[key] += bonus
+                    changed = True
+        return raised

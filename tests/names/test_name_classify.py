@@ -149,3 +149,36 @@ def test_word_lists_load_and_reject_unknown_lists() -> None:
     assert "budi" in word_list("id-first-names")
     with pytest.raises(KeyError):
         word_list("passwords")
+
+
+@pytest.mark.parametrize(
+    ("name", "decides"),
+    [
+        # a personal handle as scope, holding made-up syllables
+        ("@kelana7/vobatusa", "handle scope '@kelana7'"),
+        # digits inside generated words are noise, not a version
+        ("tuvasi-ga3mobu-kelo", "digits inside 'ga3mobu'"),
+        # one long run of letters that reads like the generator's syllables
+        ("mafagubasaguna", "unknown word 'mafagubasaguna'"),
+    ],
+)
+def test_generated_names_of_unseen_shapes(name: str, decides: str) -> None:
+    verdict = flagged(name)
+    assert verdict is not None, name
+    assert decides in verdict.explanation
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "@kelana7/utils",  # a handle scope with a word npm people use
+        "@babel/vobatusa",  # a scope npm people use is never judged by its names
+        "@kelana7/ab",  # too short to say anything
+        "n8n-nodes-kelo",  # numeronyms (n8n, i18n, k8s) are words, not noise
+        "i18n-kelo-vaba",
+        "sqlite3sync-kelo-vaba",  # words npm people use around a version
+        "@acme/x-cosmology-utils",  # in a scope, one sky word is the owner's project name
+    ],
+)
+def test_handle_scopes_and_inner_digits_leave_look_alikes_alone(name: str) -> None:
+    assert flagged(name) is None, classify(name)

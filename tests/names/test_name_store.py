@@ -80,3 +80,9 @@ def test_interrupted_build_leaves_no_file(tmp_path: Path, monkeypatch: pytest.Mo
     with pytest.raises(OSError):
         store_module._build_file(tmp_path, tmp_path / "names-x.sqlite")
     assert os.listdir(tmp_path) == []
+
+
+def test_scope_known_is_a_prefix_lookup(built: store_module.NameStore) -> None:
+    assert built.scope_known("babel")  # @babel/core and friends are popular
+    assert not built.scope_known("bab")  # a prefix of a scope is another scope
+    assert not built.scope_known("kelana7")

@@ -107,8 +107,15 @@ def test_chain_blocks_through_the_engine() -> None:
     scores = {f.package: f for f in report.findings if f.rule == "spam-score"}
     assert set(scores) == set(CHAIN)
     top = scores[CHAIN[0]]
-    assert top.score == 8.0  # tea 2 + no-code 2 + clone 2 + ring 2
-    assert {e.label for e in top.evidence} == {"tea-yaml", "no-code", "clone-cluster", "spam-ring"}
+    # tea 2 + no-code 2 + clone 2 + ring 2, + 1: it requires a blocked link of the chain
+    assert top.score == 9.0
+    labels = {e.label for e in top.evidence}
+    assert labels == {"tea-yaml", "no-code", "clone-cluster", "spam-ring", "chain"}
+    # each deciding signal says what it saw, not only its weight
+    tea = next(e.value for e in top.evidence if e.label == "tea-yaml")
+    assert tea.startswith("+2: ") and "tea.xyz" in tea
+    chain = next(e.value for e in top.evidence if e.label == "chain")
+    assert chain == f"+1: linked to blocked spam {CHAIN[1]}"
 
 
 def test_ring_evidence_says_the_path_from_the_project() -> None:
