@@ -226,6 +226,9 @@ class NameLookup(Protocol):
     def is_word(self, word: str) -> bool:
         """Whether ``word`` is a letter run of some popular name."""
 
+    def scope_known(self, scope: str) -> bool:
+        """Whether some popular name lives in ``@scope/`` (an organisation npm people use)."""
+
     def near_targets(
         self, variants: Collection[str], min_downloads: int, min_length: int
     ) -> Mapping[str, int]:

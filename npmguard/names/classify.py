@@ -8,13 +8,35 @@ a trailing suffix), so one clue alone never reaches the default threshold (0.6).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 
+from npmguard.facts import NameLookup
 from npmguard.names import words
-from npmguard.names.popularity import PopularWords, downloads, popular_words
 from npmguard.names.syllables import campaign_lean
 from npmguard.names.tokens import parts, split_scope
+
+
+class PopularWords:
+    """Every letter run in the popular names (scope dropped): the words npm people use,
+    as a container (``word in words``), answered by the name data."""
+
+    def __init__(self, names: NameLookup) -> None:
+        self._names = names
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and self._names.is_word(word)
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """What the shapes look words up in: the popular-names data, and its words."""
+
+    names: NameLookup
+
+    @property
+    def words(self) -> PopularWords:
+        return PopularWords(self.names)
 
 
 def _wordset(text: str) -> frozenset[str]:
@@ -67,7 +89,7 @@ _FOOD_SHAPE = re.compile(
 )
 
 
-def _first_food(bare: str) -> NameVerdict | None:
+def _first_food(bare: str, lex: Lexicon) -> NameVerdict | None:
     """IndonesianFoods: first name + food word + digits (+ suffix): ``budi-rendang23-kyu``."""
     m = _FOOD_SHAPE.match(bare)
     if m is None:
@@ -75,7 +97,7 @@ def _first_food(bare: str) -> NameVerdict | None:
     first, food, num, suffix = m.group("first", "food", "num", "suffix")
     score, why = 0.1, []
     # words npm people never use in popular names are a weak clue each
-    npm_words = popular_words()
+    npm_words = lex.words
     score += 0.1 * sum(
         1 for w in (first, food.replace("-", ""), suffix) if w is not None and w not in npm_words
     )
@@ -107,7 +129,7 @@ def _first_food(bare: str) -> NameVerdict | None:
 _NAME_NUM = re.compile(r"^(?P<first>[a-z]{3,12})-(?P<num>\d{1,3})$")
 
 
-def _first_number(bare: str) -> NameVerdict | None:
+def _first_number(bare: str, lex: Lexicon) -> NameVerdict | None:
     """A first name (or a name-like word npm never uses) and a number only: ``sari-27``."""
     m = _NAME_NUM.match(bare)
     if m is None:
@@ -118,20 +140,20 @@ def _first_number(bare: str) -> NameVerdict | None:
     return None
 
 
-def _name_like_number(bare: str) -> NameVerdict | None:
+def _name_like_number(bare: str, lex: Lexicon) -> NameVerdict | None:
     """A name-like word npm never uses and a number: ``sulastri-27``."""
     m = _NAME_NUM.match(bare)
     if m is None:
         return None
     first, num = m.group("first", "num")
-    if first not in popular_words() and campaign_lean(first) >= 0:
+    if first not in lex.words and campaign_lean(first) >= 0:
         # a word npm never uses that reads like the campaign's names: "sulastri-27"
         why = (f"unknown name-like word {first!r}", f"digits {num!r}")
         return NameVerdict("first-digits", 0.6, why)
     return None
 
 
-def _adjective_animal(bare: str) -> NameVerdict | None:
+def _adjective_animal(bare: str, lex: Lexicon) -> NameVerdict | None:
     """``adjective_animal_z3n``, ``adjective-colour-animal``, ``adjective_animal-somedev``.
 
     The animal must be a known one; the adjective may be one the list lacks when the animal is
@@ -163,7 +185,7 @@ def _adjective_animal(bare: str) -> NameVerdict | None:
     rest = texts[i + 1 :]
     if rest:
         tail = "".join(s + t for s, t in zip(seps[i + 1 :], rest, strict=True)).lstrip("-_.")
-        npm_words = popular_words()
+        npm_words = lex.words
         if any(r in _TECH_SUFFIX for r in rest):
             score -= 0.2
         elif all(r not in npm_words for r in rest) or underscore:
@@ -177,7 +199,7 @@ def _adjective_animal(bare: str) -> NameVerdict | None:
 _WORD_WORD_CODE = re.compile(r"^([a-z]{3,})_([a-z]{3,})_([a-z][0-9][a-z])$")
 
 
-def _underscore_code(bare: str) -> NameVerdict | None:
+def _underscore_code(bare: str, lex: Lexicon) -> NameVerdict | None:
     """``word_word_x9y``: two underscore-joined words and a letter-digit-letter code."""
     m = _WORD_WORD_CODE.match(bare)
     if m is None:
@@ -206,7 +228,7 @@ _SCIENCE = re.compile(r"..(?:ology|onomy|ography|ogenesis|ophysics|otechnology)$
 _HYPHENATED = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
 
 
-def _star_mashup(bare: str, min_sky: int = 1) -> NameVerdict | None:
+def _star_mashup(bare: str, lex: Lexicon, min_sky: int = 1) -> NameVerdict | None:
     """Package words mixed with star/constellation names: ``parcel-algol-relay-deneb``.
 
     ``min_sky``: how many distinct sky or science words the name needs."""
@@ -219,7 +241,7 @@ def _star_mashup(bare: str, min_sky: int = 1) -> NameVerdict | None:
     if not stars and not any(_SCIENCE.search(p) for p in ps):
         return None
     # sky words that popular packages also use ("quasar", "prometheus") count for less
-    npm_words = popular_words()
+    npm_words = lex.words
     strong = sum(1 for p in stars if p not in _COMMON_SKY and p not in npm_words)
     science = sum(1 for p in ps if _SCIENCE.search(p))
     if strong + science == 0 and len(stars) < 2:
@@ -229,15 +251,15 @@ def _star_mashup(bare: str, min_sky: int = 1) -> NameVerdict | None:
     score = 0.4 * strong + 0.15 * (len(stars) - strong) + 0.1 * (len(ps) - 3)
     score += 0.2 * science
     # other popular one-word package names mixed in ("parcel", "rimraf", "sqlite")
-    score += 0.1 * sum(1 for p in ps if p not in stars and (downloads(p) or 0) >= 300_000)
+    score += 0.1 * sum(1 for p in ps if p not in stars and (lex.names.downloads(p) or 0) >= 300_000)
     why = (f"{len(ps)} words", *(f"star/astronomy {s!r}" for s in stars))
     return NameVerdict("star-mashup", round(min(score, 1.0), 2), why)
 
 
-def _scoped_star_mashup(bare: str) -> NameVerdict | None:
+def _scoped_star_mashup(bare: str, lex: Lexicon) -> NameVerdict | None:
     """Within a scope one sky word is the owner's project name (``@org/x-cosmology-utils``):
     a scoped mashup needs two."""
-    return _star_mashup(bare, min_sky=2)
+    return _star_mashup(bare, lex, min_sky=2)
 
 
 _GLUE = _wordset(
@@ -246,7 +268,7 @@ _GLUE = _wordset(
 )
 
 
-def _star_combo(bare: str) -> NameVerdict | None:
+def _star_combo(bare: str, lex: Lexicon) -> NameVerdict | None:
     """Four or more words mixing a sky word with unknown words or several package names.
 
     ``rimraf-kaus-despina-grus``, ``cassini-cors-concurrently-nuxtjs``: legitimate names put
@@ -261,10 +283,12 @@ def _star_combo(bare: str) -> NameVerdict | None:
     sky = [p for p in ps if p in words.astronomy() and len(p) > 2]
     if not sky:
         return None
-    npm_words = popular_words()
+    npm_words = lex.words
     unknown = [p for p in ps if p not in npm_words]
     projects = [
-        p for p in ps[1:] if len(p) >= 3 and p not in _GLUE and (downloads(p) or 0) >= 1_000_000
+        p
+        for p in ps[1:]
+        if len(p) >= 3 and p not in _GLUE and (lex.names.downloads(p) or 0) >= 1_000_000
     ]
     if not (len(unknown) >= 2 or (unknown and projects) or len(projects) >= 2 or len(sky) >= 2):
         return None
@@ -280,13 +304,13 @@ def _star_combo(bare: str) -> NameVerdict | None:
 _TEA_NUMBER = re.compile(r"^[a-z]{3,}[-_.]tea\d{1,3}$")
 
 
-def _farming_suffix(bare: str) -> NameVerdict | None:
+def _farming_suffix(bare: str, lex: Lexicon) -> NameVerdict | None:
     """A word and a suffix glued from farming words only: ``halibut-notthedevs``, ``x-devapp``.
 
     The suffix must be at least two such words and not a word npm people use (``devtools``).
     """
     head, sep, tail = bare.rpartition("-")
-    if not sep or not head or tail in popular_words():
+    if not sep or not head or tail in lex.words:
         return None
     glued = words.split_into(tail, _TEA_GLUE, 2)
     if glued is None or len(glued) < 2:
@@ -298,7 +322,7 @@ def _farming_suffix(bare: str) -> NameVerdict | None:
 _FOOD_NUMBER = re.compile(r"^([a-z]{4,16})(\d{1,3})$")
 
 
-def _food_number(bare: str) -> NameVerdict | None:
+def _food_number(bare: str, lex: Lexicon) -> NameVerdict | None:
     """A food word glued to a counter: ``karedok24``, ``baso101``."""
     m = _FOOD_NUMBER.match(bare)
     if m is None or m.group(1) not in words.foods():
@@ -315,7 +339,7 @@ _GREEK = _wordset(
 _RARE_GREEK = _wordset("zeta eta iota kappa mu nu xi omicron rho tau upsilon phi chi psi epsilon")
 
 
-def _greek_mashup(bare: str) -> NameVerdict | None:
+def _greek_mashup(bare: str, lex: Lexicon) -> NameVerdict | None:
     """Four or more words with a rare Greek letter (or two of any) among package and unknown
     words: ``wind-psi-zeta-debug-zeta``, ``byte-nu-monitor-module-static``. Unscoped only."""
     if not _HYPHENATED.fullmatch(bare):
@@ -326,10 +350,12 @@ def _greek_mashup(bare: str) -> NameVerdict | None:
     greek = [p for p in ps if p in _GREEK]
     if not any(p in _RARE_GREEK for p in greek) and len(greek) < 2:
         return None
-    npm_words = popular_words()
+    npm_words = lex.words
     unknown = [p for p in ps if p not in npm_words]
     projects = [
-        p for p in ps if len(p) >= 3 and p not in _GLUE and (downloads(p) or 0) >= 1_000_000
+        p
+        for p in ps
+        if len(p) >= 3 and p not in _GLUE and (lex.names.downloads(p) or 0) >= 1_000_000
     ]
     if not (unknown or projects or len(greek) >= 2):
         return None
@@ -342,7 +368,7 @@ def _greek_mashup(bare: str) -> NameVerdict | None:
     return NameVerdict("star-mashup", 0.6, why)
 
 
-def _tea_farming(bare: str) -> NameVerdict | None:
+def _tea_farming(bare: str, lex: Lexicon) -> NameVerdict | None:
     """A "tea" word glued to farming words (``teagooddev``, ``appteadev``) anywhere in the name."""
     ps = re.split(r"[-_.]+|(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", bare)
     teas = [p for p in ps if _tea_token(p) is not None]
@@ -356,7 +382,7 @@ def _tea_farming(bare: str) -> NameVerdict | None:
     )
 
 
-def _glued_name_food(bare: str) -> NameVerdict | None:
+def _glued_name_food(bare: str, lex: Lexicon) -> NameVerdict | None:
     """A first name glued to a food word: ``budirendang``, ``sarisate7``."""
     m = re.match(r"^([a-z]{6,24})(\d{0,3})$", bare)
     if m is None:
@@ -378,13 +404,13 @@ def _glued_name_food(bare: str) -> NameVerdict | None:
 _WORDS_DIGITS = re.compile(r"^([a-z]{2,14})-([a-z]{2,14})(\d{1,3})(?:-([a-z]{2,16}))?$")
 
 
-def _unknown_words_digits(bare: str) -> NameVerdict | None:
+def _unknown_words_digits(bare: str, lex: Lexicon) -> NameVerdict | None:
     """Two words npm never uses, then glued digits: ``kelapa-nokiru38``, ``sumbu-taliwa7-ruk``."""
     m = _WORDS_DIGITS.match(bare)
     if m is None:
         return None
     a, b, num, suffix = m.groups()
-    npm_words = popular_words()
+    npm_words = lex.words
     unknown = [w for w in (a, b, suffix) if w is not None and w not in npm_words]
     if len(unknown) < 2:
         return None
@@ -396,7 +422,7 @@ _INNER_DIGITS = re.compile(r"[a-z]\d+[a-z]")
 _NUMERONYM = re.compile(r"^[a-z]\d+[a-z]$")  # i18n, k8s, n8n, a11y, e2e
 
 
-def _is_noise(part: str, npm_words: PopularWords) -> bool:
+def _is_noise(part: str, npm_words: Container[str]) -> bool:
     """Digits inside a part's letters (``fs0boina``, ``al1f``), where the part is no numeronym
     (``i18n``) nor words npm people use around a version (``sqlite3sync``, ``es6promise``)."""
     if not _INNER_DIGITS.search(part) or _NUMERONYM.match(part):
@@ -405,13 +431,13 @@ def _is_noise(part: str, npm_words: PopularWords) -> bool:
     return not all(len(run) >= 3 and run in npm_words for run in runs)
 
 
-def _random_syllables(bare: str) -> NameVerdict | None:
+def _random_syllables(bare: str, lex: Lexicon) -> NameVerdict | None:
     """Parts that read like generated syllables, not words: ``kulima-dosafi-gunaoi``.
 
     A part with digits inside its letters (``fs0boina``, ``al12f``) is the generator's noise:
     it counts as an unknown part without a syllable lean of its own."""
     raw = parts(bare)
-    npm_words = popular_words()
+    npm_words = lex.words
     noise = [p for p in raw if _is_noise(p, npm_words)]
     ps = [p.rstrip("0123456789") for p in raw if p not in noise]
     if len(ps) + len(noise) < 2 or not all(p.isalpha() for p in ps):
@@ -442,10 +468,10 @@ _LONG_WORD = re.compile(r"[a-z]{8,}")
 LONG_WORD_LEAN = 7.0
 
 
-def _long_generated_word(bare: str) -> NameVerdict | None:
+def _long_generated_word(bare: str, lex: Lexicon) -> NameVerdict | None:
     """A long run of letters npm never uses that reads strongly like the campaign's generated
     syllables (``fagiufagugafa``): one such word is evidence enough."""
-    npm_words = popular_words()
+    npm_words = lex.words
     for word in _LONG_WORD.findall(bare):
         if word in npm_words or word in words.given_names() or word in words.foods():
             continue
@@ -460,18 +486,17 @@ _HANDLE = re.compile(r"^[a-z]+[0-9]+$")
 HANDLE_LEAN = 0.0
 
 
-def _handle_scope(scope: str, bare: str) -> NameVerdict | None:
+def _handle_scope(scope: str, bare: str, lex: Lexicon) -> NameVerdict | None:
     """A personal handle as scope (letters then digits, no popular package in it) holding a
     name made only of words npm never uses that read like generated syllables:
     ``@user12/kavudasi``. Scopes npm people use (``@babel``) are never judged."""
     if not _HANDLE.match(scope):
         return None
-    from npmguard.names.store import name_store
 
-    if name_store().scope_known(scope):
+    if lex.names.scope_known(scope):
         return None
     runs = re.findall(r"[a-z]+", bare)
-    npm_words = popular_words()
+    npm_words = lex.words
     if sum(map(len, runs)) < 4 or any(r in npm_words for r in runs):
         return None
     lean = sum(campaign_lean(r) for r in runs)
@@ -485,9 +510,9 @@ def _handle_scope(scope: str, bare: str) -> NameVerdict | None:
     return NameVerdict("handle-scope", 0.6, why)
 
 
-def _glued_full_name(bare: str) -> NameVerdict | None:
+def _glued_full_name(bare: str, lex: Lexicon) -> NameVerdict | None:
     """A given name glued to a surname: ``emilyjohnson``, ``budisantoso``."""
-    if not bare.isalpha() or not 8 <= len(bare) <= 24 or bare in popular_words():
+    if not bare.isalpha() or not 8 <= len(bare) <= 24 or bare in lex.words:
         return None
     given = words.given_names()
     for cut in range(3, len(bare) - 3):
@@ -499,7 +524,7 @@ def _glued_full_name(bare: str) -> NameVerdict | None:
     return None
 
 
-SHAPES: tuple[Callable[[str], NameVerdict | None], ...] = (
+SHAPES: tuple[Callable[[str, Lexicon], NameVerdict | None], ...] = (
     _first_food,
     _first_number,
     _adjective_animal,
@@ -515,7 +540,7 @@ SHAPES: tuple[Callable[[str], NameVerdict | None], ...] = (
 
 # shapes only tried on unscoped names: within a scope, font families, vendor product names and
 # other unusual words are the scope owner's business (and the campaign rarely used scopes)
-UNSCOPED_SHAPES: tuple[Callable[[str], NameVerdict | None], ...] = (
+UNSCOPED_SHAPES: tuple[Callable[[str, Lexicon], NameVerdict | None], ...] = (
     _star_mashup,
     _star_combo,
     _name_like_number,
@@ -526,14 +551,16 @@ UNSCOPED_SHAPES: tuple[Callable[[str], NameVerdict | None], ...] = (
 )
 
 
-def classify(name: str) -> NameVerdict | None:
-    """The best-scoring campaign shape for ``name``, or None if none applies."""
+def classify(name: str, names: NameLookup) -> NameVerdict | None:
+    """The best-scoring campaign shape for ``name``, or None if none applies. ``names`` is
+    the popular-names data (the words npm people use, downloads, known scopes)."""
+    lex = Lexicon(names)
     scope, bare = split_scope(name.strip().lower())
     best: NameVerdict | None = None
     for shape in SHAPES + (UNSCOPED_SHAPES if scope is None else ()):
-        verdict = shape(bare)
+        verdict = shape(bare, lex)
         if verdict is not None and (best is None or verdict.score > best.score):
             best = verdict
     if scope is not None and (best is None or best.score < 0.6):
-        best = _handle_scope(scope, bare) or best
+        best = _handle_scope(scope, bare, lex) or best
     return best

@@ -5,9 +5,10 @@ month (from a snapshot; regenerate with ``benchmarks/build_popular_names.py``), 
 ``name<TAB>decibels`` where decibels = round(10 * log10(downloads)). A name that is absent has
 fewer than ``FLOOR`` downloads a month, or is not in the snapshot.
 
-Look-ups (``downloads``, ``popular_words``) go through the derived SQLite tables of
-``npmguard.names.store``, so a run pays for the names it asks about, not for the whole list;
-``popular_names`` parses the whole snapshot (for builds, tests and bulk use).
+Look-ups go through the derived SQLite tables of ``npmguard.names.store`` (a
+:class:`~npmguard.facts.NameLookup`, handed to rules by the names provider), so a run pays
+for the names it asks about, not for the whole list; ``popular_names`` parses the whole
+snapshot (for builds, tests and bulk use).
 """
 
 from __future__ import annotations
@@ -24,27 +25,3 @@ def popular_names() -> Mapping[str, int]:
     from npmguard.names.snapshot import parse_snapshot, shipped_snapshot
 
     return parse_snapshot(shipped_snapshot())
-
-
-def downloads(name: str) -> int | None:
-    """Approximate monthly downloads of ``name``, or None if below ``FLOOR`` / unknown."""
-    from npmguard.names.store import name_store
-
-    return name_store().downloads(name)
-
-
-class PopularWords:
-    """Every letter run in the popular names (scope dropped): the words npm people use."""
-
-    def __contains__(self, word: object) -> bool:
-        from npmguard.names.store import name_store
-
-        return isinstance(word, str) and name_store().is_word(word)
-
-
-_WORDS = PopularWords()
-
-
-def popular_words() -> PopularWords:
-    """The words npm people use, as a container (``word in popular_words()``)."""
-    return _WORDS

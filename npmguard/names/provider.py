@@ -35,6 +35,9 @@ class NamesProvider:
     def is_word(self, word: str) -> bool:
         return self.lookup().is_word(word)
 
+    def scope_known(self, scope: str) -> bool:
+        return self.lookup().scope_known(scope)
+
     def near_targets(
         self, variants: Collection[str], min_downloads: int, min_length: int
     ) -> dict[str, int]:

@@ -18,7 +18,6 @@ targets with at least ``INDEX_MIN_DOWNLOADS`` downloads and ``INDEX_MIN_LENGTH``
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import os
 import re
@@ -217,9 +216,3 @@ def open_store(directory: Path | None = None) -> NameStore:
         conn = sqlite3.connect(":memory:", check_same_thread=False)
         _build(conn, shipped_snapshot())
         return NameStore(conn, None)
-
-
-@functools.cache
-def name_store() -> NameStore:
-    """The process-wide store (opened, or built, on first use)."""
-    return open_store()

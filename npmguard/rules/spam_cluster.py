@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from npmguard.facts import Need, PackageFacts
+from npmguard.facts import NameLookup, Need, PackageFacts
 from npmguard.model import Evidence, Finding, Level, LockedPackage
-from npmguard.names.popularity import popular_words
 from npmguard.names.tokens import parts, split_scope
 from npmguard.rules.base import CheckContext, Option, Rule, register
 from npmguard.rules.history import allow_entry
@@ -44,28 +43,27 @@ class Member:
     affixes: frozenset[str]  # naming-scheme keys: rare first/last words, the scope
 
 
-def naming_keys(name: str) -> frozenset[str]:
+def naming_keys(name: str, names: NameLookup | None) -> frozenset[str]:
     """Keys two names of one generated scheme share: a first or last word npm people do not
     use (``*-kyuki``, ``*_z3n``, ``tearich-*``), and a scope. Common words (``plugin``,
-    ``utils``) are no scheme."""
+    ``utils``) are no scheme; without the name data (``names`` None) only scopes count."""
     scope, bare = split_scope(name.lower())
     keys: set[str] = {f"scope:{scope}"} if scope else set()
     words = parts(bare)
-    if len(words) >= 2:
-        words_used = popular_words()
+    if len(words) >= 2 and names is not None:
         first, last = words[0], words[-1]
-        if len(last) >= 3 and last not in words_used:
+        if len(last) >= 3 and not names.is_word(last):
             keys.add(f"word:{last}")
-        if len(first) >= 4 and first.isalpha() and first not in words_used:
+        if len(first) >= 4 and first.isalpha() and not names.is_word(first):
             keys.add(f"word:{first}")
     return frozenset(keys)
 
 
-def _suffix(name: str) -> str | None:
-    """The last word of a name when it is a naming-scheme word (see ``naming_keys``)."""
-    words = parts(split_scope(name.lower())[1])
+def _suffix(member: Member) -> str | None:
+    """The last word of a member's name when it is a naming-scheme word (``naming_keys``)."""
+    words = parts(split_scope(member.pkg.name.lower())[1])
     last = words[-1] if len(words) >= 2 else ""
-    return last if f"word:{last}" in naming_keys(name) else None
+    return last if f"word:{last}" in member.affixes else None
 
 
 class _Union:
@@ -116,7 +114,8 @@ def _member(ctx: CheckContext, pkg: LockedPackage, suspect: bool) -> Member:
         if publisher is None and facts.manifest is not None:
             publisher = facts.manifest.publisher
         templates = frozenset(clone_signatures(ctx, pkg))
-    return Member(pkg, suspect, publisher, published, templates, naming_keys(pkg.name))
+    keys = naming_keys(pkg.name, ctx.names)
+    return Member(pkg, suspect, publisher, published, templates, keys)
 
 
 def _shared(a: Member, b: Member, burst_seconds: float) -> list[str]:
@@ -168,7 +167,7 @@ class SpamCluster(Rule):
         "and the evidence says so. A group whose members all share one scope is one owner's "
         "namespace (a monorepo's siblings) and is not reported."
     )
-    needs = frozenset({Need.PACKUMENT, Need.TARBALL})
+    needs = frozenset({Need.PACKUMENT, Need.TARBALL, Need.NAMES})
     after = ("spam-name",)
     options: ClassVar[Mapping[str, Option]] = {
         "min-size": Option(3, "how many packages make a campaign group"),
@@ -304,7 +303,7 @@ def _agreement(
     # shares a first word (``neutrino-middleware-*``), which links packages but agrees on nothing
     suffixes: dict[str, int] = defaultdict(int)
     for m in group:
-        last = _suffix(m.pkg.name)
+        last = _suffix(m)
         if last is not None:
             suffixes[last] += 1
     word, count = max(suffixes.items(), key=lambda kv: kv[1], default=("", 0))

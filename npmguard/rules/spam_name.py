@@ -56,7 +56,7 @@ class SpamName(PackageRule):
                 return
         from npmguard.names.classify import classify
 
-        verdict = classify(pkg.name)
+        verdict = classify(pkg.name, names)
         if verdict is None or verdict.score < float(ctx.option(self, "min-score")):
             return
         yield self.finding(

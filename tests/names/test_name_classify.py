@@ -7,6 +7,7 @@ numbers), not copied from the tracker's list.
 from __future__ import annotations
 
 import pytest
+from providers import shipped_names
 
 from npmguard.names import NameVerdict, classify, split_scope, tokenize
 from npmguard.names.words import split_into, word_list
@@ -15,7 +16,7 @@ THRESHOLD = 0.6
 
 
 def flagged(name: str) -> NameVerdict | None:
-    verdict = classify(name)
+    verdict = classify(name, shipped_names())
     return verdict if verdict is not None and verdict.score >= THRESHOLD else None
 
 
@@ -57,7 +58,7 @@ def flagged(name: str) -> NameVerdict | None:
 )
 def test_campaign_shapes_are_flagged(name: str, pattern: str) -> None:
     verdict = flagged(name)
-    assert verdict is not None, classify(name)
+    assert verdict is not None, classify(name, shipped_names())
     assert verdict.pattern == pattern
     assert 0 < verdict.score <= 1
     assert verdict.explanation  # says what it saw
@@ -121,7 +122,7 @@ def test_explanation_names_the_parts() -> None:
     ],
 )
 def test_legitimate_look_alikes_are_not_flagged(name: str) -> None:
-    assert flagged(name) is None, classify(name)
+    assert flagged(name) is None, classify(name, shipped_names())
 
 
 def test_scope_is_ignored_for_the_grammar_but_kept_for_mashups() -> None:
@@ -181,4 +182,4 @@ def test_generated_names_of_unseen_shapes(name: str, decides: str) -> None:
     ],
 )
 def test_handle_scopes_and_inner_digits_leave_look_alikes_alone(name: str) -> None:
-    assert flagged(name) is None, classify(name)
+    assert flagged(name) is None, classify(name, shipped_names())

@@ -10,6 +10,7 @@ import gzip
 from pathlib import Path
 
 import pytest
+from providers import shipped_names
 
 from npmguard.names import classify
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 
 def _flagged(name: str) -> bool:
-    verdict = classify(name)
+    verdict = classify(name, shipped_names())
     return verdict is not None and verdict.score >= 0.6
 
 

@@ -7,7 +7,7 @@ import time
 import pytest
 from providers import shipped_names
 
-from npmguard.names.popularity import FLOOR, downloads, popular_names, popular_words
+from npmguard.names.popularity import FLOOR, popular_names
 from npmguard.names.typo import TypoIndex, build_index, edit_kind
 
 
@@ -89,7 +89,9 @@ def test_same_scope_is_not_a_squat() -> None:
 def test_popularity_data() -> None:
     names = popular_names()
     assert len(names) > 50_000
-    assert downloads("lodash") is not None and downloads("lodash") > 10_000_000
-    assert downloads("surely-not-a-popular-package-name") is None
+    store = shipped_names()
+    lodash = store.downloads("lodash")
+    assert lodash is not None and lodash > 10_000_000
+    assert store.downloads("surely-not-a-popular-package-name") is None
     assert all(d >= FLOOR * 0.85 for d in list(names.values())[:1000])
-    assert "webpack" in popular_words()
+    assert store.is_word("webpack")
