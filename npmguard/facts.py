@@ -59,6 +59,9 @@ class Detail(str, enum.Enum):
     def given_by(self, facts: PackageFacts) -> bool:
         """Whether ``facts`` (a package picture) carries this detail for any version."""
         versions = facts.versions or ()
+        known = getattr(versions, "known_details", None)  # the store's lazy list: its columns
+        if known is not None:
+            return self in known()
         if self is Detail.PUBLISH_TIMES:
             return any(v.published is not None for v in versions)
         if self is Detail.PUBLISHERS:

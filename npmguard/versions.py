@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from typing import overload
 
-from npmguard.facts import VersionInfo
+from npmguard.facts import Detail, VersionInfo
 
 _UTC = timezone.utc
 REF_BASE = 0x31  # a stored reference r is the character chr(r + REF_BASE), skipping surrogates
@@ -86,6 +86,16 @@ class VersionList(Sequence[VersionInfo]):
             )
             self._items[index] = got
         return got
+
+    def known_details(self) -> frozenset[Detail]:
+        """The details some version carries, answered from the columns (no objects built)."""
+        unknown = chr(REF_BASE - 1)  # a stored -1
+        known = {Detail.PUBLISH_TIMES} if self.timed else set()
+        if self._columns[0].strip(unknown):
+            known.add(Detail.PUBLISHERS)
+        if self._columns[2].strip(unknown):
+            known.add(Detail.PROVENANCE)
+        return frozenset(known)
 
     def index_of(self, version: str) -> int | None:
         """The position of ``version`` (its first listing), or None."""

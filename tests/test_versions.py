@@ -119,3 +119,20 @@ def test_many_publishers_round_trip() -> None:
     infos = tuple(VersionInfo(f"1.0.{i}", publisher=f"user{i}") for i in range(3000))
     stored = codec.decode_picture("demo", codec.encode_picture(_picture(infos)))
     assert stored.versions == infos
+
+
+def test_known_details_come_from_the_columns_and_agree_with_the_objects() -> None:
+    from npmguard.facts import Detail
+
+    when = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    for infos in (
+        (VersionInfo("1.0.0"), VersionInfo("1.1.0")),
+        (VersionInfo("1.0.0", published=when), VersionInfo("1.1.0", publisher="alice")),
+        (VersionInfo("1.0.0", has_provenance=False),),
+    ):
+        picture = PackagePicture("p", infos, {}, None, None, None, None, None, True)
+        stored = codec.decode_picture("p", codec.encode_picture(picture)).versions
+        assert isinstance(stored, VersionList)
+        for detail in Detail:
+            plain = detail.given_by(PackageFacts("p", "1.0.0", versions=infos))
+            assert detail.given_by(PackageFacts("p", "1.0.0", versions=stored)) is plain
