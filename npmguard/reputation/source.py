@@ -653,16 +653,8 @@ def _limit_malloc_arenas(arenas: int = 2) -> None:
         pass
 
 
-def _hashes(integrity: str | None) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for token in (integrity or "").split():
-        algo, _, digest = token.partition("-")
-        if digest:
-            out.setdefault(algo.lower(), set()).add(digest.split("?", 1)[0])
-    return out
-
-
 def _conflicts(locked: str | None, registry: str | None) -> bool:
     """Whether two SSRI strings name different bytes under an algorithm they share."""
-    a, b = _hashes(locked), _hashes(registry)
-    return any(not (a[algo] & b[algo]) for algo in a.keys() & b.keys())
+    from npmguard.integrity import Integrity
+
+    return Integrity.parse(locked).conflicts(Integrity.parse(registry))
