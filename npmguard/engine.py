@@ -25,6 +25,7 @@ from npmguard.model import (
     Level,
     LockedPackage,
     Lockfile,
+    Omit,
     PackageVerdict,
     PolicyNote,
     ProjectInfo,
@@ -67,11 +68,13 @@ def enabled_rules(policy: Policy, rules: Mapping[str, type[Rule]] | None = None)
 
 
 def _in_scope(pkg: LockedPackage, policy: Policy) -> bool:
-    if pkg.dev and not policy.include_dev:
-        return False
-    if pkg.optional and not policy.include_optional:
-        return False
-    return not (pkg.peer and not policy.include_peer)
+    """Whether npm installs the package when the policy's excluded types are omitted."""
+    omit = Omit(
+        dev=not policy.include_dev,
+        optional=not policy.include_optional,
+        peer=not policy.include_peer,
+    )
+    return not pkg.omitted_by(omit)
 
 
 class Engine:
