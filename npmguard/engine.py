@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from graphlib import CycleError, TopologicalSorter
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from npmguard import __version__
 from npmguard.coverage import coverage
@@ -35,6 +35,9 @@ from npmguard.model import (
 from npmguard.policy.model import DENY_RULE, Policy
 from npmguard.progress import NoProgress, Observer
 from npmguard.rules.base import CheckContext, Rule, all_rules
+
+if TYPE_CHECKING:
+    from npmguard.registry.npmrc import Registries
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +96,7 @@ class Engine:
         providers: Sequence[FactsProvider] = (),
         project: ProjectInfo | None = None,
         allowed_registries: Sequence[str] = (),
+        registries: Registries | None = None,
         observer: Observer | None = None,
         now: datetime | None = None,
     ) -> None:
@@ -101,6 +105,7 @@ class Engine:
         self.providers = tuple(providers)
         self.project = project or ProjectInfo()
         self.allowed_registries = tuple(allowed_registries) + tuple(policy.allowed_registries)
+        self.registries = registries
         self.observer: Observer = observer or NoProgress()
         self.now = now or datetime.now(timezone.utc)
 
@@ -203,6 +208,7 @@ class Engine:
             earlier=earlier,
             feed=facts.feed,
             names=facts.names,
+            registries=self.registries,
         )
         out: list[Finding] = []
         for rule in rules:

@@ -176,9 +176,9 @@ def registry_tarball(url: str) -> TarballRef | None:
     if not project:
         return None
     name = f"{scope}/{project}" if scope.startswith("@") else project
-    base = unquote(after)
+    base = unquote(after.rsplit("/", 1)[-1])
     version = None
-    if "/" not in base and base.startswith(project + "-") and base.endswith(".tgz"):
+    if base.startswith(project + "-") and base.endswith(".tgz"):
         candidate = base[len(project) + 1 : -len(".tgz")]
         if version_key(candidate) is not None:
             version = candidate.lstrip("v").split("+", 1)[0]

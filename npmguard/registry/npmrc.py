@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from npmguard.urls import host_of, normalise_registry, parse_url, redact
+from npmguard.urls import host_of, normalise_registry, parse_url, redact, registry_resolved
 
 DEFAULT_REGISTRY = "https://registry.npmjs.org/"
 DEFAULT_FETCH_TIMEOUT = 30.0  # seconds; npm's own default (5 minutes) is too long for a check
@@ -164,6 +164,42 @@ def _expand_path(value: str, base: Path | None) -> str:
 
 
 @dataclass(frozen=True)
+class Registries:
+    """Which registry npm fetches each package from, and so which hosts a lockfile may name.
+
+    ``registry_for(name)`` is npm's pickRegistry: ``@scope:registry`` for a scoped name
+    (the real name, aliases resolved), else the default ``registry``. ``fetched_from`` is the
+    URL ``npm ci`` downloads a ``resolved`` URL from (``replace-registry-host``). The policy's
+    ``allowed-registries`` (``also_allowed``) are accepted for every name.
+    """
+
+    default: str = DEFAULT_REGISTRY
+    scopes: Mapping[str, str] = field(default_factory=dict)  # "@scope" -> registry URL
+    replace_host: str = "npmjs"  # replace-registry-host: npmjs, never, always, a host or URL
+    also_allowed: tuple[str, ...] = ()
+
+    def registry_for(self, package_name: str) -> str:
+        if package_name.startswith("@") and "/" in package_name:
+            scope = package_name.split("/", 1)[0].lower()
+            if scope in self.scopes:
+                return self.scopes[scope]
+        return self.default
+
+    def fetched_from(self, resolved: str) -> str | None:
+        """The URL npm fetches for ``resolved``; None when Node cannot parse it."""
+        return registry_resolved(resolved, self.default, self.replace_host)
+
+    def allowed_hosts(self, package_name: str) -> tuple[str, ...]:
+        """``host[:port]`` of every registry a resolved URL for this name may point at."""
+        hosts = []
+        for url in (self.registry_for(package_name), *self.also_allowed):
+            parsed = parse_url(url)
+            if parsed is not None and parsed.hostname:
+                hosts.append(parsed.host)
+        return tuple(dict.fromkeys(hosts))
+
+
+@dataclass(frozen=True)
 class NpmConfig:
     """The merged npm settings npmguard needs. Build it with :func:`load_npm_config`."""
 
@@ -178,11 +214,12 @@ class NpmConfig:
 
     def registry_for(self, package_name: str) -> str:
         """The registry npm would fetch this package from (``@scope:registry`` first)."""
-        if package_name.startswith("@") and "/" in package_name:
-            scope = package_name.split("/", 1)[0].lower()
-            if scope in self.scopes:
-                return self.scopes[scope]
-        return self.registry
+        return self.registries().registry_for(package_name)
+
+    def registries(self, also_allowed: tuple[str, ...] = ()) -> Registries:
+        """The per-name registry view rules use (see :class:`Registries`)."""
+        replace = _as_str(self.values.get("replace-registry-host")) or "npmjs"
+        return Registries(self.registry, self.scopes, replace, tuple(also_allowed))
 
     def registry_urls(self) -> tuple[str, ...]:
         """The default registry and every scoped one, normalised, without duplicates."""
