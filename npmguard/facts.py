@@ -73,6 +73,7 @@ SECURITY_VERSION = re.compile(r"^\d+\.\d+\.\d+-security(\.\d+)?$")
 class FactsStatus(str, enum.Enum):
     KNOWN = "known"  # the registry answered and the facts are filled in
     NOT_FOUND = "not-found"  # the registry answered 404
+    REFUSED = "refused"  # the registry answered 403 for this package while serving others
     UNKNOWN = "unknown"  # nothing could be learned (offline with nothing cached, error)
     NOT_APPLICABLE = "n/a"  # not a registry package (git, file, link)
 

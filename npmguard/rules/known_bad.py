@@ -105,6 +105,42 @@ class RemovedPackage(PackageRule):
 
 
 @register
+class RegistryRefused(PackageRule):
+    id = "registry-refused"
+    level = Level.BLOCK
+    family = FAMILY
+    description = "The registry refuses to serve this package (HTTP 403) while it serves others."
+    help = (
+        "Curating registries (Artifactory curation, Nexus firewall, Socket's registry "
+        "firewall, some mirrors) answer 403 for a package their security policy blocks and "
+        "serve everything else; `npm install` then fails with E403 on it. A 403 for one "
+        "package from a registry that answered for other packages in the same run is that "
+        "registry's verdict on the package, reported with its own words. When every package "
+        "is refused the registry is refusing you, not the packages: no finding, and a warning "
+        "to check the credentials in `.npmrc` instead."
+    )
+    needs = PACKUMENT
+
+    def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
+        facts = _registry_facts(pkg, ctx)
+        if facts is None or facts.status is not FactsStatus.REFUSED:
+            return
+        yield self.finding(
+            pkg,
+            f"the registry refuses to serve {pkg.name}: {facts.error}",
+            evidence=(
+                Evidence("registry", redact(facts.registry), "npm config"),
+                Evidence("registry answer", "403 Forbidden", "registry"),
+                Evidence("registry's message", facts.error or "(none)", "registry"),
+            ),
+            hint=(
+                f"ask who runs the registry why it blocks {pkg.name}; {_dependents(pkg)}. "
+                "npm install will fail on it anyway"
+            ),
+        )
+
+
+@register
 class SecurityHolder(PackageRule):
     id = "security-holder"
     level = Level.BLOCK

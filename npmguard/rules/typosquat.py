@@ -42,7 +42,9 @@ class Typosquat(PackageRule):
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
         names = ctx.names
-        if names is None:  # the name data was not gathered: nothing to judge against
+        if names is None or not pkg.on_registry:
+            # no name data gathered, or not a registry package (a link, folder, git or URL
+            # is not fetched by its name): nothing to judge
             return
         # most of a real tree is popular: one indexed look-up settles those packages
         own = names.downloads(pkg.name)
