@@ -105,7 +105,7 @@ def npm_ls_nodes(tree: dict[str, Any], root: Path) -> dict[str, dict[str, Any]]:
     def walk(node: dict[str, Any]) -> None:
         for child in node.get("dependencies", {}).values():
             if "path" in child:
-                out.setdefault(Path(child["path"]).relative_to(root).as_posix(), child)
+                out.setdefault(Path(os.path.relpath(child["path"], root)).as_posix(), child)
             walk(child)
 
     walk(tree)

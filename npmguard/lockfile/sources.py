@@ -13,28 +13,15 @@ package, any other one a remote tarball.
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
 from npmguard.model import SourceKind
 from npmguard.urls import Url, parse_url, registry_tarball
 
-# npm-package-arg: specs that are URLs, scp-like git, local paths, tarball file names
+# npm-package-arg: specs that are URLs, local paths, tarball file names
 _IS_URL = re.compile(r"^(?:git[+])?[a-z]+:", re.IGNORECASE)
-_IS_SCP_GIT = re.compile(r"^[^@]+@[^:.]+\.[^:]+:.+$", re.IGNORECASE)
 _IS_PATH = re.compile(r"^(?:[.]|~[/]|[/\\]|[a-zA-Z]:)")
 _IS_TARBALL_FILE = re.compile(r"[.](?:tgz|tar\.gz|tar)$", re.IGNORECASE)
-_SHORTCUTS = ("github:", "gitlab:", "bitbucket:", "gist:", "sourcehut:")
-# hosted-git-info: a repository URL on one of these hosts is git, not a tarball
-_GIT_HOSTS = frozenset(
-    {"github.com", "gitlab.com", "bitbucket.org", "gist.github.com", "git.sr.ht"}
-)
-_SHORTCUT_HOSTS = {
-    "github:": "github.com",
-    "gitlab:": "gitlab.com",
-    "bitbucket:": "bitbucket.org",
-    "gist:": "gist.github.com",
-}
-# a GitHub "user/repo" shorthand (npm-package-arg's isGitHubShorthand)
-_SHORTHAND = re.compile(r"^[^:@%/\s.-][^:@%/\s]*/[^:@\s/%]+(?:#.*)?$")
 _GIT_SCHEMES = frozenset(
     {"git", "git+http", "git+https", "git+rsync", "git+ftp", "git+file", "git+ssh"}
 )
@@ -42,7 +29,8 @@ _GIT_SCHEMES = frozenset(
 
 def classify(resolved: str | None, version: str | None) -> SourceKind:
     """The kind of source npm fetches an entry from: ``resolved``, else the ``version``
-    (which old lockfiles use for git, ``file:`` and alias specs)."""
+    (which old lockfiles use for git, ``file:`` and alias specs), in npm-package-arg's order:
+    a file spec, an alias, a repository hosted-git-info knows, a URL, a path, the registry."""
     spec = resolved if resolved is not None else version
     if spec is None:
         return SourceKind.FILE  # nothing to fetch: a folder (link targets, workspaces)
@@ -52,7 +40,7 @@ def classify(resolved: str | None, version: str | None) -> SourceKind:
         return SourceKind.FILE
     if lower.startswith("npm:"):
         return SourceKind.REGISTRY  # an alias: always a registry spec
-    if lower.startswith(_SHORTCUTS):
+    if _hosted(text) is not None:
         return SourceKind.GIT
     if _IS_URL.match(text) and lower.split(":", 1)[0] in _GIT_SCHEMES:
         return SourceKind.GIT  # git+ssh://git@host:user/repo is scp-like, not a URL
@@ -64,76 +52,166 @@ def classify(resolved: str | None, version: str | None) -> SourceKind:
     if _IS_URL.match(text):
         # Node refuses it: a broken http(s) URL is still judged as a download
         return SourceKind.TARBALL if lower.startswith("http") else SourceKind.FILE
-    if _IS_SCP_GIT.match(text) or _SHORTHAND.match(text):
-        return SourceKind.GIT
-    if resolved is not None:
+    if resolved is not None or "/" in text or _IS_TARBALL_FILE.search(text):
         return SourceKind.FILE  # a bare relative path
     return SourceKind.REGISTRY  # a version, range or tag: fetched from the registry
 
 
 def _url_kind(url: Url, text: str) -> SourceKind:
-    if url.scheme in _GIT_SCHEMES or _hosted_repository(url):
+    if url.scheme in _GIT_SCHEMES:
         return SourceKind.GIT
     if url.scheme in ("http", "https"):
         ref = registry_tarball(text)
         if ref is not None and url.pathname.lower().endswith(".tgz"):
             return SourceKind.REGISTRY
         return SourceKind.TARBALL
-    if url.scheme == "file":
-        return SourceKind.FILE
     return SourceKind.TARBALL  # npm refuses other schemes; judged as a download anyway
-
-
-def _hosted_repository(url: Url) -> bool:
-    """A repository URL hosted-git-info recognises (``https://github.com/u/r.git``)."""
-    if url.hostname not in _GIT_HOSTS or url.scheme not in ("http", "https", "ssh", "git"):
-        return False
-    parts = [p for p in url.pathname.split("/") if p]
-    if len(parts) == 2:
-        return True
-    return len(parts) >= 3 and parts[2] == "tree"  # github.com/u/r/tree/<committish>
 
 
 def consistent_resolved(spec: str) -> str:
     """``spec`` as Arborist keeps a ``resolved`` value (``consistent-resolve``): a repository
-    on a known git host becomes its ``git+ssh://git@<host>/<user>/<repo>.git#<committish>``
-    URL (``git+https://`` with the credentials when it carries some), since npm fetches it
-    that way whatever the lockfile wrote; everything else stays as written."""
-    hosted = _hosted_parts(spec)
+    hosted-git-info recognises becomes ``git+ssh://git@<host>/<user>/<repo>.git#<committish>``
+    (``git+https://`` with the credentials when it carries some), since npm fetches it that
+    way whatever the lockfile wrote; everything else stays as written. Note that
+    ``git+http://github.com/...`` is not recognised (GitHub's accepted protocols do not
+    include it), so npm fetches it as written: in clear."""
+    hosted = _hosted(spec)
     if hosted is None:
         return spec
-    host, path, committish, auth = hosted
+    domain, user, project, committish, auth = hosted
     tail = f"#{committish}" if committish else ""
+    path = project if domain == "gist.github.com" or not user else f"{user}/{project}"
+    if auth and domain not in ("gist.github.com", "git.sr.ht"):
+        return f"git+https://{auth}@{domain}/{path}.git{tail}"
     if auth:
-        return f"git+https://{auth}@{host}/{path}.git{tail}"
-    return f"git+ssh://git@{host}/{path}.git{tail}"
+        return f"git+https://{domain}/{path}.git{tail}"
+    return f"git+ssh://git@{domain}/{path}.git{tail}"
 
 
-def _hosted_parts(spec: str) -> tuple[str, str, str, str] | None:
-    """(host, "user/repo", committish, auth) for a spec hosted-git-info recognises."""
-    text = spec.strip()
-    committish = ""
-    if "#" in text:
-        text, committish = text.split("#", 1)
-    for prefix, host in _SHORTCUT_HOSTS.items():
-        if text.lower().startswith(prefix):
-            text = f"https://{host}/{text[len(prefix) :]}"
-            break
-    else:
-        if _SHORTHAND.match(spec.strip()):
-            text = f"https://github.com/{text}"
-    scp = re.match(r"^(?:git\+ssh://)?([^@/:]+@)?([^/:]+):(?!\d+(?:/|$))(.+)$", text)
-    if scp and scp.group(2).lower() in _GIT_HOSTS:
-        text = f"ssh://{scp.group(1) or ''}{scp.group(2)}/{scp.group(3)}"
-    parsed = parse_url(text.removeprefix("git+"))
-    if parsed is None or not _hosted_repository(parsed):
+# hosted-git-info: domain -> (shortcut, the protocols it accepts for that host)
+_HOSTED = {
+    "github.com": ("github", frozenset({"git", "http", "git+ssh", "git+https", "ssh", "https"})),
+    "bitbucket.org": ("bitbucket", frozenset({"git+ssh", "git+https", "ssh", "https"})),
+    "gitlab.com": ("gitlab", frozenset({"git+ssh", "git+https", "ssh", "https"})),
+    "gist.github.com": ("gist", frozenset({"git", "git+ssh", "git+https", "ssh", "https"})),
+    "git.sr.ht": ("sourcehut", frozenset({"git+ssh", "https"})),
+}
+_BY_SHORTCUT = {short: domain for domain, (short, _) in _HOSTED.items()}
+_AUTH_PROTOCOLS = frozenset({"git+https", "git", "http", "https", "git+http"})
+_KNOWN_PROTOCOLS = frozenset({"git+ssh", "ssh"} | _AUTH_PROTOCOLS | set(_BY_SHORTCUT))
+
+
+def _hosted(spec: str) -> tuple[str, str | None, str, str, str] | None:
+    """(domain, user, project, committish, auth) as hosted-git-info's ``fromUrl`` reads a
+    spec, or None for a repository it does not know."""
+    text = f"github:{spec}" if _is_github_shorthand(spec) else spec
+    parsed = _hosted_parse(text)
+    if parsed is None:
         return None
-    parts = [p for p in parsed.pathname.split("/") if p][:2]
-    parts[1] = parts[1].removesuffix(".git")
     auth = ""
-    if parsed.scheme in ("http", "https") and parsed.has_credentials:
+    if parsed.scheme in _AUTH_PROTOCOLS and parsed.has_credentials:
         auth = parsed.username + (f":{parsed.password}" if parsed.password else "")
-    return parsed.hostname, "/".join(parts), committish, auth
+    if parsed.scheme in _BY_SHORTCUT:
+        domain = _BY_SHORTCUT[parsed.scheme]
+        path = parsed.pathname.removeprefix("/")
+        path = path[path.find("@") + 1 :]
+        user_part, _, project = path.rpartition("/")
+        user = unquote(user_part) or None
+        project = unquote(project).removesuffix(".git")
+        return domain, user, project, unquote(parsed.hash[1:]), ""
+    domain = parsed.hostname.removeprefix("www.")
+    if domain not in _HOSTED or parsed.scheme not in _HOSTED[domain][1]:
+        return None
+    found = _extract(domain, parsed)
+    if found is None:
+        return None
+    user, project, committish = found
+    return domain, user, project, committish, auth
+
+
+def _extract(domain: str, url: Url) -> tuple[str | None, str, str] | None:
+    """(user, project, committish) from a repository URL, per host (hosted-git-info)."""
+    parts = url.pathname.split("/")
+    committish = unquote(url.hash[1:])
+    user, project = [*parts, "", ""][1:3]
+    if domain == "github.com":
+        kind = parts[3] if len(parts) > 3 else ""
+        if kind and kind != "tree":
+            return None
+        if kind:
+            committish = unquote(parts[4]) if len(parts) > 4 else ""
+    elif domain == "gitlab.com":
+        path = url.pathname[1:]
+        if "/-/" in path or "/archive.tar.gz" in path:
+            return None
+        *owner, project = path.split("/")
+        user = "/".join(owner)
+    elif domain == "gist.github.com":
+        if len(parts) > 3 and parts[3] == "raw":
+            return None
+        if not project:
+            if not user:
+                return None
+            return None, unquote(user).removesuffix(".git"), committish
+    elif len(parts) > 3 and parts[3] == ("get" if domain == "bitbucket.org" else "archive"):
+        return None
+    project = project.removesuffix(".git")
+    if not user or not project:
+        return None
+    return unquote(user), unquote(project), committish
+
+
+def _hosted_parse(text: str) -> Url | None:
+    """hosted-git-info's ``parseUrl``: a known protocol gets its ``//``, an scp-like
+    ``user@host:path`` becomes ``git+ssh://user@host/path``; then Node's URL parser."""
+    colon = text.find(":")
+    with_protocol = text
+    known = colon > -1 and text[:colon] in _KNOWN_PROTOCOLS
+    if not known and (colon < 0 or text[colon : colon + 3] != "://"):
+        at = text.find("@")
+        if at > -1:
+            with_protocol = f"git+ssh://{text}" if at > colon else text
+        else:
+            with_protocol = f"{text[: colon + 1]}//{text[colon + 1 :]}"
+    return parse_url(with_protocol) or parse_url(_correct_scp(with_protocol))
+
+
+def _last_before(text: str, char: str, before: str) -> int:
+    stop = text.find(before)
+    return text.rfind(char, 0, stop + 1) if stop > -1 else text.rfind(char)
+
+
+def _correct_scp(url: str) -> str:
+    at = _last_before(url, "@", "#")
+    colon = _last_before(url, ":", "#")
+    if colon > at:
+        url = url[:colon] + "/" + url[colon + 1 :]
+    if _last_before(url, ":", "#") == -1 and "//" not in url:
+        url = f"git+ssh://{url}"
+    return url
+
+
+def _is_github_shorthand(arg: str) -> bool:
+    """hosted-git-info's ``isGitHubShorthand``: ``user/repo`` with an optional ``#ref``."""
+    hash_at = arg.find("#")
+    slash = arg.find("/")
+    second_slash = arg.find("/", slash + 1)
+    colon, at = arg.find(":"), arg.find("@")
+    space = re.search(r"\s", arg)
+
+    def only_after_hash(index: int) -> bool:
+        return index == -1 or (hash_at > -1 and index > hash_at)
+
+    ends_ok = arg[hash_at - 1] != "/" if hash_at > -1 else not arg.endswith("/")
+    return (
+        only_after_hash(space.start() if space else -1)
+        and slash > 0
+        and ends_ok
+        and not arg.startswith(".")
+        and only_after_hash(at)
+        and only_after_hash(colon)
+        and only_after_hash(second_slash)
+    )
 
 
 def name_from_folder(location: str) -> str:
