@@ -73,7 +73,7 @@ def _walk(
 ) -> Iterator[tuple[str, str, object, object]]:
     """(location, what, npm's value, ours) for every disagreement under ``node``."""
     for name, item in node.get("dependencies", {}).items():
-        if item.get("missing") or "version" not in item and "resolved" not in item:
+        if item.get("missing") or ("version" not in item and "resolved" not in item):
             continue
         location = reading.resolve(parent, name)
         if location is None:
@@ -87,10 +87,10 @@ def _walk(
             ours = reading.npm_resolved(location)
             if ours != npm_resolved:
                 yield (location, "resolved", npm_resolved, ours)
-        if "resolved" in item or "overridden" in item:  # printed in full, children included
-            if location not in seen:
-                seen.add(location)
-                yield from _walk(item, reading, location, seen)
+        full = "resolved" in item or "overridden" in item  # printed with its children
+        if full and location not in seen:
+            seen.add(location)
+            yield from _walk(item, reading, location, seen)
 
 
 @pytest.mark.parametrize(("lockfile", "oracle"), _oracle_cases())
@@ -108,7 +108,7 @@ def test_every_node_npm_prints_is_the_entry_we_read(
 
 # --- generated variants, read by the real npm ------------------------------------------------
 
-I = "sha512-" + "A" * 86 + "=="
+SRI = "sha512-" + "A" * 86 + "=="
 REG = "https://registry.npmjs.org"
 
 
@@ -117,7 +117,7 @@ def _tgz(name: str, version: str) -> str:
 
 
 def _reg(name: str, version: str, **extra: Any) -> dict[str, Any]:
-    return {"version": version, "resolved": _tgz(name, version), "integrity": I, **extra}
+    return {"version": version, "resolved": _tgz(name, version), "integrity": SRI, **extra}
 
 
 KITCHEN_SINK: dict[str, Any] = {
@@ -168,7 +168,7 @@ KITCHEN_SINK: dict[str, Any] = {
     "node_modules/remote": {
         "version": "1.2.3",
         "resolved": "https://downloads.example.com/remote-1.2.3.tgz",
-        "integrity": I,
+        "integrity": SRI,
     },
     "node_modules/localtgz": {"version": "0.1.0", "resolved": "file:vendor/localtgz-0.1.0.tgz"},
     "node_modules/libdir": {"resolved": "../lib", "link": True},
@@ -277,17 +277,17 @@ V1_ONLY: dict[str, Any] = {
         "a": {
             "version": "1.0.0",
             "resolved": _tgz("a", "1.0.0"),
-            "integrity": I,
+            "integrity": SRI,
             "requires": {"b": "^2.0.0", "nov": "^2.0.0"},
             "dependencies": {
-                "b": {"version": "2.0.0", "resolved": _tgz("b", "2.0.0"), "integrity": I},
+                "b": {"version": "2.0.0", "resolved": _tgz("b", "2.0.0"), "integrity": SRI},
                 "nov": {"resolved": _tgz("nov", "2.0.0")},
             },
         },
         "alias": {
             "version": "npm:@scope/real@2.0.0",
             "resolved": _tgz("@scope/real", "2.0.0"),
-            "integrity": I,
+            "integrity": SRI,
         },
         "gh": {
             "version": "github:u/gh#0123456789abcdef0123456789abcdef01234567",
@@ -298,14 +298,14 @@ V1_ONLY: dict[str, Any] = {
             "from": "git+http://git.example.org/u/gitplain.git",
         },
         "folder": {"version": "file:local/folder", "requires": {"a": "^1.0.0"}},
-        "tgz": {"version": "file:vendor/tgz-0.3.0.tgz", "integrity": I},
-        "remote": {"version": "https://downloads.example.com/remote-1.2.3.tgz", "integrity": I},
-        "d": {"version": "1.0.0", "resolved": _tgz("d", "1.0.0"), "integrity": I, "dev": True},
-        "o": {"version": "1.0.0", "resolved": _tgz("o", "1.0.0"), "integrity": I, "optional": True},
+        "tgz": {"version": "file:vendor/tgz-0.3.0.tgz", "integrity": SRI},
+        "remote": {"version": "https://downloads.example.com/remote-1.2.3.tgz", "integrity": SRI},
+        "d": {"version": "1.0.0", "resolved": _tgz("d", "1.0.0"), "integrity": SRI, "dev": True},
+        "o": {"version": "1.0.0", "resolved": _tgz("o", "1.0.0"), "integrity": SRI, "optional": True},
         "bundler": {
             "version": "1.0.0",
             "resolved": _tgz("bundler", "1.0.0"),
-            "integrity": I,
+            "integrity": SRI,
             "requires": {"inner": "^1.0.0"},
             "dependencies": {"inner": {"version": "1.0.0", "bundled": True}},
         },
