@@ -301,7 +301,12 @@ V1_ONLY: dict[str, Any] = {
         "tgz": {"version": "file:vendor/tgz-0.3.0.tgz", "integrity": SRI},
         "remote": {"version": "https://downloads.example.com/remote-1.2.3.tgz", "integrity": SRI},
         "d": {"version": "1.0.0", "resolved": _tgz("d", "1.0.0"), "integrity": SRI, "dev": True},
-        "o": {"version": "1.0.0", "resolved": _tgz("o", "1.0.0"), "integrity": SRI, "optional": True},
+        "o": {
+            "version": "1.0.0",
+            "resolved": _tgz("o", "1.0.0"),
+            "integrity": SRI,
+            "optional": True,
+        },
         "bundler": {
             "version": "1.0.0",
             "resolved": _tgz("bundler", "1.0.0"),
