@@ -31,6 +31,7 @@ _ATTRIBUTES = (
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # userinfo as a naive reader sees it, for text that is not a URL at all (see ``redact``)
 _NAIVE_USERINFO = re.compile(r"^([a-z][a-z0-9+.\-]*://)[^/\\?#@\s]*@", re.IGNORECASE)
+_NAME_SEPARATOR = re.compile(r"/|%2f", re.IGNORECASE)  # "@scope%2fname" in registry paths
 SPECIAL_SCHEMES = frozenset({"http", "https", "ws", "wss", "ftp", "file"})
 
 
@@ -170,7 +171,7 @@ def registry_tarball(url: str) -> TarballRef | None:
     if "/-/" not in path:
         return None
     before, _, after = path[1:].rpartition("/-/")
-    parts = [unquote(p) for p in re.split(r"/|%2f", before, flags=re.IGNORECASE)]
+    parts = [unquote(p) for p in _NAME_SEPARATOR.split(before)]
     project = parts[-1] if parts else ""
     scope = parts[-2] if len(parts) >= 2 else ""
     if not project:

@@ -102,7 +102,8 @@ def parse(data: bytes, path: Path, display_name: str | None = None) -> Lockfile:
 
 
 def _where(key: str) -> str:
-    return f"packages[{json.dumps(key)}]"
+    plain = key.isascii() and key.isprintable() and '"' not in key and "\\" not in key
+    return f'packages["{key}"]' if plain else f"packages[{json.dumps(key)}]"
 
 
 def _format_name(path: Path, version: int) -> str:

@@ -12,6 +12,7 @@ package, any other one a remote tarball.
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import unquote
 
@@ -22,11 +23,13 @@ from npmguard.urls import Url, parse_url, registry_tarball
 _IS_URL = re.compile(r"^(?:git[+])?[a-z]+:", re.IGNORECASE)
 _IS_PATH = re.compile(r"^(?:[.]|~[/]|[/\\]|[a-zA-Z]:)")
 _IS_TARBALL_FILE = re.compile(r"[.](?:tgz|tar\.gz|tar)$", re.IGNORECASE)
+_MAYBE_HOSTED = re.compile(r"[:/@]")
 _GIT_SCHEMES = frozenset(
     {"git", "git+http", "git+https", "git+rsync", "git+ftp", "git+file", "git+ssh"}
 )
 
 
+@functools.lru_cache(maxsize=65536)
 def classify(resolved: str | None, version: str | None) -> SourceKind:
     """The kind of source npm fetches an entry from: ``resolved``, else the ``version``
     (which old lockfiles use for git, ``file:`` and alias specs), in npm-package-arg's order:
@@ -101,9 +104,12 @@ _AUTH_PROTOCOLS = frozenset({"git+https", "git", "http", "https", "git+http"})
 _KNOWN_PROTOCOLS = frozenset({"git+ssh", "ssh"} | _AUTH_PROTOCOLS | set(_BY_SHORTCUT))
 
 
+@functools.lru_cache(maxsize=16384)
 def _hosted(spec: str) -> tuple[str, str | None, str, str, str] | None:
     """(domain, user, project, committish, auth) as hosted-git-info's ``fromUrl`` reads a
     spec, or None for a repository it does not know."""
+    if not _MAYBE_HOSTED.search(spec):
+        return None  # a version, range or tag: no colon, slash or @ to name a repository
     text = f"github:{spec}" if _is_github_shorthand(spec) else spec
     parsed = _hosted_parse(text)
     if parsed is None:
