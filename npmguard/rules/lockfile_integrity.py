@@ -156,7 +156,7 @@ class ForeignHost(PackageRule):
                 evidence=(
                     *_fetched_evidence(occ, fetched),
                     Evidence(
-                        "allowed hosts" if registry is None else f"registry for {pkg.name}",
+                        f"hosts allowed for {pkg.name}",
                         ", ".join(allowed) or "(none)",
                         "npm config + policy",
                     ),

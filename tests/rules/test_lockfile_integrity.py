@@ -205,3 +205,22 @@ def test_real_lockfiles_have_no_host_url_or_name_findings(
     # workspaces are links, never registry packages, so they draw no source findings either
     assert {f["package"] for f in findings if f["rule"] == "lock-file-source"} == set()
     assert code == 0
+
+
+def test_without_resolved_the_registry_npm_asks_is_judged(
+    lockfile_doc: dict[str, Any],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """npm's omit-lockfile-registry-resolved: no `resolved`, npm fetches name@version from
+    the registry for the name; a plain-http registry there is what travels in clear."""
+    del entry(lockfile_doc, "node_modules/ms")["resolved"]
+    path = write(lockfile_doc, tmp_path / "project")
+    code, findings = check(path, capsys)
+    assert (code, findings) == (0, [])
+    monkeypatch.setenv("npm_config_registry", "http://mirror.example/")
+    monkeypatch.setenv("npm_config_replace_registry_host", "never")
+    code, findings = check(path, capsys)
+    insecure = {f["package"] for f in findings if f["rule"] == "lock-insecure-url"}
+    assert "ms" in insecure and code == 1
