@@ -12,12 +12,12 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timezone
 from graphlib import CycleError, TopologicalSorter
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from npmguard import __version__
 from npmguard.coverage import coverage
 from npmguard.coverage import merge as merge_gaps
-from npmguard.facts import Facts, Need, PackageFacts
+from npmguard.facts import Facts, Need, PackageFacts, RegistryLookup
 from npmguard.model import (
     Evidence,
     Finding,
@@ -35,9 +35,6 @@ from npmguard.model import (
 from npmguard.policy.model import DENY_RULE, Policy
 from npmguard.progress import NoProgress, Observer
 from npmguard.rules.base import CheckContext, Rule, all_rules
-
-if TYPE_CHECKING:
-    from npmguard.registry.npmrc import Registries
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +93,7 @@ class Engine:
         providers: Sequence[FactsProvider] = (),
         project: ProjectInfo | None = None,
         allowed_registries: Sequence[str] = (),
-        registries: Registries | None = None,
+        registries: RegistryLookup | None = None,
         observer: Observer | None = None,
         now: datetime | None = None,
     ) -> None:

@@ -218,6 +218,22 @@ class FeedLookup(Protocol):
     ) -> Sequence[FeedMatch]: ...
 
 
+class RegistryLookup(Protocol):
+    """Which registry npm uses for each package name, as ``.npmrc`` configures it (the
+    registry configuration's ``Registries`` implements it); for the lockfile rules."""
+
+    def registry_for(self, package_name: str) -> str:
+        """npm's registry for the name: ``@scope:registry`` for a scoped name, else
+        ``registry``."""
+
+    def fetched_from(self, resolved: str) -> str | None:
+        """The URL npm downloads for a lockfile ``resolved`` URL (``replace-registry-host``
+        applied); None when Node cannot parse it."""
+
+    def allowed_hosts(self, package_name: str) -> tuple[str, ...]:
+        """``host[:port]`` of every registry a resolved URL for this name may point at."""
+
+
 class NameLookup(Protocol):
     """The shipped popular-names data (the names store implements it)."""
 

@@ -12,13 +12,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-from npmguard.facts import Detail, FeedLookup, NameLookup, Need, PackageFacts
+from npmguard.facts import Detail, FeedLookup, NameLookup, Need, PackageFacts, RegistryLookup
 from npmguard.model import Finding, Level, LockedPackage, Lockfile, ProjectInfo
-
-if TYPE_CHECKING:
-    from npmguard.registry.npmrc import Registries
 
 # Modules that define rules; imported on first use of the registry, in this order.
 RULE_MODULES: tuple[str, ...] = (
@@ -65,7 +62,7 @@ class CheckContext:
     names: NameLookup | None = None  # Need.NAMES: the shipped popular-names data
     # the registry npm uses for each name (.npmrc scopes, replace-registry-host) and the
     # policy's allowed-registries; None: judge hosts against ``allowed_registries`` alone
-    registries: Registries | None = None
+    registries: RegistryLookup | None = None
 
     def option(self, rule: Rule | type[Rule], name: str) -> Any:
         values = self.options.get(rule.id, {})
