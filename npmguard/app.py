@@ -141,6 +141,7 @@ def build(options: Options, project_dir: Path, *, observer: Observer | None = No
         providers=providers,
         project=read_project(project_dir),
         allowed_registries=config.registry_urls(),
+        registries=config.registries(policy.allowed_registries),
         observer=observer,
         now=options.now,
     )

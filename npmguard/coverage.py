@@ -56,7 +56,7 @@ def coverage(
             add(f"no registry facts: {why}", registry, pkg.key)
             continue
         if found.status is not FactsStatus.KNOWN:
-            continue  # the registry answered (404): the known-bad rules judged that
+            continue  # the registry answered (404, or a 403 refusal): known-bad rules judged that
         for detail, rule_ids in by_detail.items():
             if rule_ids and not detail.given_by(found):
                 add(f"the registry gives no {detail}", rule_ids, pkg.key)

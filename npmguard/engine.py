@@ -17,7 +17,7 @@ from typing import Protocol
 from npmguard import __version__
 from npmguard.coverage import coverage
 from npmguard.coverage import merge as merge_gaps
-from npmguard.facts import Facts, Need, PackageFacts
+from npmguard.facts import Facts, Need, PackageFacts, RegistryLookup
 from npmguard.model import (
     Evidence,
     Finding,
@@ -25,6 +25,7 @@ from npmguard.model import (
     Level,
     LockedPackage,
     Lockfile,
+    Omit,
     PackageVerdict,
     PolicyNote,
     ProjectInfo,
@@ -67,11 +68,13 @@ def enabled_rules(policy: Policy, rules: Mapping[str, type[Rule]] | None = None)
 
 
 def _in_scope(pkg: LockedPackage, policy: Policy) -> bool:
-    if pkg.dev and not policy.include_dev:
-        return False
-    if pkg.optional and not policy.include_optional:
-        return False
-    return not (pkg.peer and not policy.include_peer)
+    """Whether npm installs the package when the policy's excluded types are omitted."""
+    omit = Omit(
+        dev=not policy.include_dev,
+        optional=not policy.include_optional,
+        peer=not policy.include_peer,
+    )
+    return not pkg.omitted_by(omit)
 
 
 class Engine:
@@ -90,6 +93,7 @@ class Engine:
         providers: Sequence[FactsProvider] = (),
         project: ProjectInfo | None = None,
         allowed_registries: Sequence[str] = (),
+        registries: RegistryLookup | None = None,
         observer: Observer | None = None,
         now: datetime | None = None,
     ) -> None:
@@ -98,6 +102,7 @@ class Engine:
         self.providers = tuple(providers)
         self.project = project or ProjectInfo()
         self.allowed_registries = tuple(allowed_registries) + tuple(policy.allowed_registries)
+        self.registries = registries
         self.observer: Observer = observer or NoProgress()
         self.now = now or datetime.now(timezone.utc)
 
@@ -200,6 +205,7 @@ class Engine:
             earlier=earlier,
             feed=facts.feed,
             names=facts.names,
+            registries=self.registries,
         )
         out: list[Finding] = []
         for rule in rules:

@@ -76,6 +76,7 @@ SECURITY_VERSION = re.compile(r"^\d+\.\d+\.\d+-security(\.\d+)?$")
 class FactsStatus(str, enum.Enum):
     KNOWN = "known"  # the registry answered and the facts are filled in
     NOT_FOUND = "not-found"  # the registry answered 404
+    REFUSED = "refused"  # the registry answered 403 for this package while serving others
     UNKNOWN = "unknown"  # nothing could be learned (offline with nothing cached, error)
     NOT_APPLICABLE = "n/a"  # not a registry package (git, file, link)
 
@@ -218,6 +219,22 @@ class FeedLookup(Protocol):
     def match(
         self, name: str, version: str, integrity: str | None = None
     ) -> Sequence[FeedMatch]: ...
+
+
+class RegistryLookup(Protocol):
+    """Which registry npm uses for each package name, as ``.npmrc`` configures it (the
+    registry configuration's ``Registries`` implements it); for the lockfile rules."""
+
+    def registry_for(self, package_name: str) -> str:
+        """npm's registry for the name: ``@scope:registry`` for a scoped name, else
+        ``registry``."""
+
+    def fetched_from(self, resolved: str) -> str | None:
+        """The URL npm downloads for a lockfile ``resolved`` URL (``replace-registry-host``
+        applied); None when Node cannot parse it."""
+
+    def allowed_hosts(self, package_name: str) -> tuple[str, ...]:
+        """``host[:port]`` of every registry a resolved URL for this name may point at."""
 
 
 class NameLookup(Protocol):

@@ -72,8 +72,23 @@ class SourceKind(str, enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class Omit:
+    """npm's ``--omit``: the dependency types an install leaves out."""
+
+    dev: bool = False
+    optional: bool = False
+    peer: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Occurrence:
-    """One place a package sits in the tree (one lockfile entry)."""
+    """One place a package sits in the tree (one lockfile entry).
+
+    The flags are Arborist's node flags: ``dev`` (only dev dependencies need it),
+    ``optional`` (only optional ones), ``dev_optional`` (set whenever ``dev`` or ``optional``
+    is, and alone when both dev and optional paths need it), ``peer``, ``bundled``
+    (``inBundle``).
+    """
 
     path: str  # "node_modules/a/node_modules/b" (v1 nesting is written in the same shape)
     installed_as: str  # the folder name: differs from the real name for aliases
@@ -85,6 +100,19 @@ class Occurrence:
     dev_optional: bool = False
     peer: bool = False
     bundled: bool = False
+    # under the project root or a workspace: only there does npm's --omit apply
+    omittable: bool = True
+
+    def omitted_by(self, omit: Omit) -> bool:
+        """Whether ``npm ci --omit=...`` leaves this entry out (Arborist's reify: dev when
+        dev is omitted, optional when optional is, peer when peer is, and devOptional only
+        when both dev and optional are)."""
+        return self.omittable and (
+            (self.dev and omit.dev)
+            or (self.optional and omit.optional)
+            or (self.peer and omit.peer)
+            or (self.dev_optional and omit.dev and omit.optional)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,11 +164,22 @@ class LockedPackage:
 
     @property
     def dev(self) -> bool:
-        return all(o.dev or o.dev_optional for o in self.occurrences)
+        """Only dev dependencies need it, wherever it occurs (``--omit=dev`` drops it)."""
+        return all(o.dev for o in self.occurrences)
 
     @property
     def optional(self) -> bool:
-        return all(o.optional or o.dev_optional for o in self.occurrences)
+        return all(o.optional for o in self.occurrences)
+
+    @property
+    def dev_optional(self) -> bool:
+        """Needed by dev and optional dependencies only, neither alone: npm drops it only
+        when both are omitted."""
+        return all(o.dev_optional for o in self.occurrences) and not (self.dev or self.optional)
+
+    def omitted_by(self, omit: Omit) -> bool:
+        """Whether ``npm ci --omit=...`` installs no copy of it (see ``Occurrence``)."""
+        return all(o.omitted_by(omit) for o in self.occurrences)
 
     @property
     def peer(self) -> bool:

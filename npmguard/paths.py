@@ -13,16 +13,24 @@ from pathlib import Path
 APP_NAME = "npmguard"
 
 
+def _absolute(path: Path) -> Path:
+    """``~`` expanded and a relative path taken from the current folder (rw-x1: stores open
+    their files by ``file:`` URI, which only an absolute path has)."""
+    path = path.expanduser()
+    return path if path.is_absolute() else Path.cwd() / path
+
+
 def _from_env(var: str) -> Path | None:
     value = os.environ.get(var, "").strip()
-    return Path(value).expanduser() if value else None
+    return _absolute(Path(value)) if value else None
 
 
 def cache_dir(override: Path | None = None) -> Path:
     """The HTTP cache and facts store: ``--cache-dir``, else $NPMGUARD_CACHE_DIR, else
-    the user cache dir (``~/.cache/npmguard`` on Linux)."""
+    the user cache dir (``~/.cache/npmguard`` on Linux). Always absolute: a relative setting
+    is taken from the current folder."""
     if override is not None:
-        return Path(override).expanduser()
+        return _absolute(Path(override))
     env = _from_env("NPMGUARD_CACHE_DIR")
     if env is not None:
         return env
@@ -60,7 +68,7 @@ def writable_cache_dir(override: Path | None = None) -> Path:
 
     directory = cache_dir(override)
     env = _from_env("NPMGUARD_CACHE_DIR")
-    if override is not None and Path(override).expanduser() != env:
+    if override is not None and _absolute(Path(override)) != env:
         origin = "--cache-dir"
     elif env is not None:  # the CLI's --cache-dir defaults to the variable
         origin = "NPMGUARD_CACHE_DIR"

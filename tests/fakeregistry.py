@@ -136,6 +136,7 @@ class _Failure:
     remaining: int
     path: str | None
     retry_after: str | None
+    error: str = "try again"
 
 
 def _tarball_path(name: str, version: str) -> str:
@@ -267,11 +268,13 @@ class FakeRegistry:
         *,
         path: str | None = None,
         retry_after: float | None = None,
+        error: str = "try again",
     ) -> None:
-        """The next ``times`` requests (to ``path``, or any) get ``status``."""
+        """The next ``times`` requests (to ``path``, or any) get ``status`` with
+        ``{"error": error}`` as the body."""
         ra = None if retry_after is None else str(int(retry_after))
         with self._lock:
-            self._failures.append(_Failure(status, times, path, ra))
+            self._failures.append(_Failure(status, times, path, ra, error))
 
     def delay(self, seconds: float, *, path: str | None = None) -> None:
         self._delays.append((path, seconds))
@@ -439,7 +442,7 @@ class _Handler(BaseHTTPRequestHandler):
         failure = reg._take_failure(raw_path)
         if failure is not None:
             extra = {"Retry-After": failure.retry_after} if failure.retry_after else {}
-            self._json(failure.status, {"error": "try again"}, extra)
+            self._json(failure.status, {"error": failure.error}, extra)
             return
         if reg.token is not None and self.headers.get("Authorization") != f"Bearer {reg.token}":
             self._json(401, {"error": "authentication required"})

@@ -62,8 +62,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _flags(occ: Occurrence) -> list[str]:
-    names = ("dev", "optional", "dev_optional", "peer", "bundled")
-    return [n.replace("_", "-") for n in names if getattr(occ, n)]
+    """The entry's flags as the lockfile writes them (``dev-optional`` alone: neither dev nor
+    optional by itself)."""
+    flags = [n for n in ("dev", "optional") if getattr(occ, n)]
+    if occ.dev_optional and not flags:
+        flags.append("dev-optional")
+    return flags + [n for n in ("peer", "bundled") if getattr(occ, n)]
 
 
 def entry_rows(lockfile: Lockfile) -> list[dict[str, Any]]:

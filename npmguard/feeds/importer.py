@@ -30,12 +30,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
 
 from npmguard.errors import ExitCode, FeedError
 from npmguard.feeds.osv import compact_osv, parse_record
 from npmguard.feeds.store import FeedStore, ImportCounts, create_feed_store
-from npmguard.urls import redact
+from npmguard.urls import fetchable_http, parse_url, redact
 
 if TYPE_CHECKING:
     from npmguard.progress import Observer
@@ -46,7 +45,6 @@ DEFAULT_URL = "https://osv-vulnerabilities.storage.googleapis.com/npm/all.zip"
 MAX_DOWNLOAD = 1 << 30  # 1 GiB: osv.dev's npm export is a few hundred MB at most
 MAX_RECORD = 8 << 20  # one OSV file
 MAX_REDIRECTS = 5
-_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
 class FeedUnreachableError(FeedError):
@@ -75,7 +73,8 @@ def import_feed(
 ) -> ImportResult:
     """Import ``source`` (path or URL) into ``store`` (default: the user's feed store)."""
     started = time.monotonic()
-    if urlsplit(source).scheme.lower() in ("http", "https"):
+    parsed = parse_url(source)
+    if parsed is not None and parsed.scheme in ("http", "https"):
         key = redact(source)
         tmp = download(source, max_bytes)
         try:
@@ -273,13 +272,11 @@ def _read_tar(path: Path, key: str) -> Iterator[_Item]:
         raise FeedError(f"{key}: cannot read the tar archive: {e}") from e
 
 
-def _check_url(url: str) -> None:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme == "https":
-        return
-    if scheme == "http" and (parts.hostname or "").lower() in _LOOPBACK:
-        return
+def _check_url(url: str, base: str | None = None) -> str:
+    """The URL to fetch (as Node reads it): https, or http on this machine only."""
+    parsed = fetchable_http(url, base)
+    if parsed is not None:
+        return parsed.href
     raise FeedError(f"{redact(url)}: only https URLs are allowed for feeds")
 
 
@@ -296,12 +293,12 @@ def download(url: str, max_bytes: int = MAX_DOWNLOAD) -> Path:
     try:
         with os.fdopen(fd, "wb") as out, requests.Session() as session:
             for _ in range(MAX_REDIRECTS + 1):
-                _check_url(current)
+                current = _check_url(current)
                 resp = session.get(
                     current, stream=True, timeout=(15, 60), headers=headers, allow_redirects=False
                 )
                 if resp.is_redirect and resp.headers.get("Location"):
-                    current = urljoin(current, resp.headers["Location"])
+                    current = _check_url(resp.headers["Location"], base=current)
                     resp.close()
                     continue
                 break

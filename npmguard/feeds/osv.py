@@ -16,8 +16,6 @@ Integrity hashes are normalised to ``algo:hex``: ``sha512_sri`` values are SSRI 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -25,12 +23,13 @@ from typing import Any
 
 from npmguard.errors import FeedError
 from npmguard.facts import OSV_LINK, FeedMatch
+from npmguard.integrity import Integrity
 from npmguard.semver import compare, valid_version
 
 ECOSYSTEM = "npm"
 _RANGE_TYPES = ("SEMVER", "ECOSYSTEM")
 _EVENT_KINDS = ("introduced", "fixed", "last_affected", "limit")
-_HEX_LENGTHS = {40: "sha1", 64: "sha256", 128: "sha512"}
+_FEED_ALGORITHMS = ("sha1", "sha256", "sha384", "sha512")
 _DETAILS_MAX = 600  # the full text is one click away (the osv.dev link)
 _BOILERPLATE = ("---", "_-= Per source details. Do not edit below this line.=-_")
 
@@ -238,9 +237,9 @@ def _hashes(extra: Any) -> Iterator[str]:
 
 
 def _hex_hash(algo: str, value: str) -> Iterator[str]:
-    text = value.strip().lower()
-    if _HEX_LENGTHS.get(len(text)) == algo and all(c in "0123456789abcdef" for c in text):
-        yield f"{algo}:{text}"
+    guessed = Integrity.from_hex_guess(value)
+    if guessed.algorithms == {algo}:
+        yield from guessed.hex_digests()
 
 
 def normalise_hashes(text: str | None) -> tuple[str, ...]:
@@ -251,23 +250,18 @@ def normalise_hashes(text: str | None) -> tuple[str, ...]:
     """
     out: list[str] = []
     for token in (text or "").split():
-        algo, sep, digest = token.partition("-")
-        if sep and algo.lower() in ("sha1", "sha256", "sha384", "sha512"):
-            digest = digest.split("?", 1)[0]  # SSRI options
-            try:
-                raw = base64.b64decode(digest, validate=True)
-            except (binascii.Error, ValueError):
-                continue
-            out.append(f"{algo.lower()}:{raw.hex()}")
-        elif not sep and (algo_name := _HEX_LENGTHS.get(len(token))):
-            out.extend(_hex_hash(algo_name, token))
+        ssri = Integrity.parse(token)
+        if ssri:
+            out.extend(d for d in ssri.hex_digests() if d.split(":", 1)[0] in _FEED_ALGORITHMS)
+        else:
+            out.extend(Integrity.from_hex_guess(token).hex_digests())
     return tuple(dict.fromkeys(out))
 
 
 def hash_to_ssri(value: str) -> str:
     """``sha512:<hex>`` back to ``sha512-<base64>``, as lockfiles write it."""
     algo, _, digest = value.partition(":")
-    return f"{algo}-{base64.b64encode(bytes.fromhex(digest)).decode()}"
+    return str(Integrity.from_hex(algo, digest))
 
 
 def compact_osv(data: Mapping[str, Any]) -> dict[str, Any]:

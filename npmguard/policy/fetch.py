@@ -11,10 +11,9 @@ import hashlib
 import logging
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from npmguard.errors import PolicyError
-from npmguard.urls import is_loopback, redact
+from npmguard.urls import fetchable_http, redact
 
 log = logging.getLogger(__name__)
 
@@ -23,15 +22,12 @@ TIMEOUT_SECONDS = 10.0
 MAX_BYTES = 1_000_000
 
 
-def check_url(url: str, where: str) -> None:
-    """Refuse URLs npmguard will not fetch a policy from (``where`` names the extends line;
-    empty for ``--policy URL``)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.scheme == "https" and host:
-        return
-    if parts.scheme == "http" and host and is_loopback(host):
-        return
+def check_url(url: str, where: str) -> str:
+    """The URL to fetch a policy from, as Node reads it (its ``href``); refuses URLs npmguard
+    will not fetch a policy from (``where`` names the extends line; empty for ``--policy``)."""
+    parsed = fetchable_http(url)
+    if parsed is not None:
+        return parsed.href
     prefix = f"{where}: extends: " if where else ""
     raise PolicyError(
         f"{prefix}{redact(url)}: only https URLs (or http on this machine) are allowed",
@@ -52,7 +48,7 @@ def fetch_policy_text(
     url: str, where: str, *, now: float | None = None, cache_dir: Path | None = None
 ) -> str:
     """The text of the policy at ``url``, from the cache when fresh or when the fetch fails."""
-    check_url(url, where)
+    fetch = check_url(url, where)
     cached = cache_path(url, cache_dir)
     now = time.time() if now is None else now
     try:
@@ -62,7 +58,7 @@ def fetch_policy_text(
     if age is not None and 0 <= age < FRESH_SECONDS:
         return cached.read_text(encoding="utf-8")
     try:
-        text = _download(url)
+        text = _download(fetch)
     except PolicyError as e:
         if age is None:
             prefix = f"{where}: extends: " if where else ""

@@ -140,8 +140,6 @@ def _read(source: PolicySource, where: str, cache_dir: Path | None) -> str:
 
 def resolve_extends(target: str, parent: PolicySource, where: str) -> PolicySource:
     """The source ``target`` (as written in ``extends``) names, relative to ``parent``."""
-    from urllib.parse import urljoin
-
     if target.startswith(BUILTIN_PREFIX):
         return PolicySource("builtin", target[len(BUILTIN_PREFIX) :])
     if "://" in target:
@@ -150,7 +148,10 @@ def resolve_extends(target: str, parent: PolicySource, where: str) -> PolicySour
         check_url(target, where)
         return PolicySource("url", target)
     if parent.kind == "url":
-        return PolicySource("url", urljoin(parent.location, target))
+        from npmguard.urls import parse_url
+
+        joined = parse_url(target, parent.location)
+        return PolicySource("url", joined.href if joined is not None else target)
     if parent.kind == "builtin":
         raise PolicyError(f"{where}: extends: {target}: built-in policies extend only npmguard:*")
     base = Path(parent.location).parent

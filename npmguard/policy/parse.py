@@ -241,12 +241,12 @@ def _bool(doc: _Doc, path: str, value: Any) -> bool:
 
 
 def _registries(doc: _Doc, path: str, value: Any) -> tuple[str, ...]:
-    from npmguard.urls import normalise_registry
+    from npmguard.urls import is_http_url, normalise_registry, parse_url
 
     if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
         raise doc.error(path, "must be a list of registry URLs", '["https://npm.example.com/"]')
     for url in value:
-        if not url.lower().startswith(("https://", "http://")):
+        if not is_http_url(parse_url(url)):
             raise doc.error(path, f"{url!r} is not an http(s) URL", '["https://npm.example.com/"]')
     return tuple(normalise_registry(x) for x in value)
 

@@ -25,10 +25,9 @@ import logging
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin
 
 from npmguard.errors import RegistryError
-from npmguard.urls import host_of, redact
+from npmguard.urls import host_of, parse_url, redact
 
 if TYPE_CHECKING:
     import requests
@@ -172,7 +171,7 @@ class RegistrySession:
 
         if self.offline and (not use_cache or self._cached is None):  # nothing to answer from
             raise NotCachedError(f"{redact(url)}: not in the cache (offline)")
-        current = url
+        current = _fetchable(url)
         for _ in range(MAX_REDIRECTS + 1):
             headers = {"Accept": accept}
             auth = self.config.auth_for(current, registry)
@@ -205,7 +204,7 @@ class RegistrySession:
             location = response.headers.get("Location")
             if response.status_code in (301, 302, 303, 307, 308) and location:
                 response.close()
-                current = urljoin(current, location)
+                current = _fetchable(location, base=current)
                 continue
             return response
         raise RegistryError(f"{redact(url)}: too many redirects")
@@ -228,6 +227,15 @@ class RegistrySession:
         self._plain.close()
         if self._cached is not None:
             self._cached.close()
+
+
+def _fetchable(url: str, base: str | None = None) -> str:
+    """``url`` as Node reads it (its WHATWG ``href``): the host credentials are chosen for is
+    then the host ``requests`` connects to. A URL Node would refuse is refused here too."""
+    parsed = parse_url(url, base)
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise RegistryError(f"{redact(url)}: not an http(s) URL npm could fetch")
+    return parsed.href
 
 
 def make_session(

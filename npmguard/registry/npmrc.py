@@ -23,9 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from npmguard.urls import normalise_registry, redact
+from npmguard.urls import host_of, normalise_registry, parse_url, redact, registry_resolved
 
 DEFAULT_REGISTRY = "https://registry.npmjs.org/"
 DEFAULT_FETCH_TIMEOUT = 30.0  # seconds; npm's own default (5 minutes) is too long for a check
@@ -134,14 +133,13 @@ def env_settings(env: Mapping[str, str]) -> dict[str, ConfigValue]:
 
 
 def nerf_dart(url: str) -> str:
-    """``//host[:port]/path/`` of a URL, as npm keys credentials (scheme, auth, query dropped)."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    port = parts.port
-    default = {"https": 443, "http": 80}.get(parts.scheme.lower())
-    netloc = host if port is None or port == default else f"{host}:{port}"
-    path = parts.path or "/"
-    return f"//{netloc}{path[: path.rfind('/') + 1]}"
+    """``//host[:port]/path/`` of a URL, as npm keys credentials (scheme, auth, query dropped;
+    the URL read as Node reads it, so the key is the one for the host npm contacts)."""
+    parsed = parse_url(url)
+    if parsed is None:
+        return "//"
+    path = parsed.pathname or "/"
+    return f"//{parsed.host}{path[: path.rfind('/') + 1]}"
 
 
 def _as_bool(value: ConfigValue, default: bool) -> bool:
@@ -166,6 +164,42 @@ def _expand_path(value: str, base: Path | None) -> str:
 
 
 @dataclass(frozen=True)
+class Registries:
+    """Which registry npm fetches each package from, and so which hosts a lockfile may name.
+
+    ``registry_for(name)`` is npm's pickRegistry: ``@scope:registry`` for a scoped name
+    (the real name, aliases resolved), else the default ``registry``. ``fetched_from`` is the
+    URL ``npm ci`` downloads a ``resolved`` URL from (``replace-registry-host``). The policy's
+    ``allowed-registries`` (``also_allowed``) are accepted for every name.
+    """
+
+    default: str = DEFAULT_REGISTRY
+    scopes: Mapping[str, str] = field(default_factory=dict)  # "@scope" -> registry URL
+    replace_host: str = "npmjs"  # replace-registry-host: npmjs, never, always, a host or URL
+    also_allowed: tuple[str, ...] = ()
+
+    def registry_for(self, package_name: str) -> str:
+        if package_name.startswith("@") and "/" in package_name:
+            scope = package_name.split("/", 1)[0].lower()
+            if scope in self.scopes:
+                return self.scopes[scope]
+        return self.default
+
+    def fetched_from(self, resolved: str) -> str | None:
+        """The URL npm fetches for ``resolved``; None when Node cannot parse it."""
+        return registry_resolved(resolved, self.default, self.replace_host)
+
+    def allowed_hosts(self, package_name: str) -> tuple[str, ...]:
+        """``host[:port]`` of every registry a resolved URL for this name may point at."""
+        hosts = []
+        for url in (self.registry_for(package_name), *self.also_allowed):
+            parsed = parse_url(url)
+            if parsed is not None and parsed.hostname:
+                hosts.append(parsed.host)
+        return tuple(dict.fromkeys(hosts))
+
+
+@dataclass(frozen=True)
 class NpmConfig:
     """The merged npm settings npmguard needs. Build it with :func:`load_npm_config`."""
 
@@ -180,11 +214,12 @@ class NpmConfig:
 
     def registry_for(self, package_name: str) -> str:
         """The registry npm would fetch this package from (``@scope:registry`` first)."""
-        if package_name.startswith("@") and "/" in package_name:
-            scope = package_name.split("/", 1)[0].lower()
-            if scope in self.scopes:
-                return self.scopes[scope]
-        return self.registry
+        return self.registries().registry_for(package_name)
+
+    def registries(self, also_allowed: tuple[str, ...] = ()) -> Registries:
+        """The per-name registry view rules use (see :class:`Registries`)."""
+        replace = _as_str(self.values.get("replace-registry-host")) or "npmjs"
+        return Registries(self.registry, self.scopes, replace, tuple(also_allowed))
 
     def registry_urls(self) -> tuple[str, ...]:
         """The default registry and every scoped one, normalised, without duplicates."""
@@ -193,8 +228,12 @@ class NpmConfig:
     # --- credentials -----------------------------------------------------------------------
 
     def _auth_key(self, url: str) -> str | None:
-        """The nerf-dart key holding credentials for ``url``: walk up its path, longest first."""
-        key = nerf_dart(url)
+        """The key holding credentials for ``url``: ``//host[:port]/path`` walked up one part
+        at a time, longest first, as npm-registry-fetch does. Never for a URL Node rejects."""
+        parsed = parse_url(url)
+        if parsed is None:
+            return None
+        key = f"//{parsed.host}{parsed.pathname}"
         while len(key) > 2:
             if (
                 self.values.get(f"{key}:_authToken")
@@ -213,12 +252,12 @@ class NpmConfig:
         port (npm does this for tarballs served beside the registry). Never across hosts.
         """
         key = self._auth_key(url)
-        if key is None:
-            target = urlsplit(url)
+        target = parse_url(url)
+        if key is None and target is not None:
             candidates = [registry] if registry else list(self.registry_urls())
             for reg in candidates:
-                r = urlsplit(reg)
-                if (r.hostname, r.port) == (target.hostname, target.port) and reg != url:
+                r = parse_url(reg)
+                if r is not None and r.host == target.host and reg != url:
                     key = self._auth_key(reg)
                     if key is not None:
                         break
@@ -245,7 +284,8 @@ class NpmConfig:
 
     def proxies_for(self, url: str) -> dict[str, str]:
         """``requests``-style proxies for ``url`` ({} for none), honouring ``noproxy``."""
-        scheme = urlsplit(url).scheme.lower()
+        parsed = parse_url(url)
+        scheme = parsed.scheme if parsed is not None else ""
         env = os.environ
         if scheme == "https":
             proxy = (
@@ -270,7 +310,7 @@ class NpmConfig:
             raw = ",".join(str(x) for x in raw)
         if not isinstance(raw, str) or not raw:
             raw = os.environ.get("NO_PROXY") or os.environ.get("no_proxy") or ""
-        host = (urlsplit(url).hostname or "").lower()
+        host = host_of(url)
         host_parts = host.split(".")[::-1]
         for entry in re.split(r"[\s,]+", raw):
             entry = entry.strip().lower()

@@ -17,8 +17,6 @@ Integrity (SSRI, ``sha512-...``) is checked by :func:`verify_integrity` before a
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import io
 import json
 import posixpath
@@ -31,6 +29,7 @@ from typing import Any
 
 from npmguard.errors import ExitCode, NpmguardError
 from npmguard.facts import TarballFacts
+from npmguard.integrity import Integrity
 
 MB = 1024 * 1024
 CODE_EXTENSIONS = (
@@ -38,7 +37,6 @@ CODE_EXTENSIONS = (
 )  # fmt: skip
 _CONFIG_NAME = re.compile(r"(^\.|\.config\.[cm]?[jt]s$|rc\.[cm]?js$|^(gulp|grunt)file\.js$)", re.I)
 _INSTALL_SCRIPTS = ("preinstall", "install", "postinstall", "prepare")
-_SSRI_ALGOS = ("sha512", "sha384", "sha256", "sha1")  # strongest first, as ssri picks
 
 
 class TarballError(NpmguardError):
@@ -80,33 +78,30 @@ class TarballReading:
 
 def integrity_from_shasum(shasum: str) -> str:
     """``sha1-<base64>`` for a registry ``dist.shasum`` (40 hex digits)."""
-    return "sha1-" + base64.b64encode(bytes.fromhex(shasum)).decode("ascii")
+    return str(Integrity.from_hex("sha1", shasum))
 
 
 def verify_integrity(data: bytes, integrity: str | None, *, what: str = "tarball") -> str:
-    """Check ``data`` against an SSRI string using its strongest algorithm; return the
-    algorithm used. Raises IntegrityError on a mismatch or when nothing can be checked."""
-    wanted: dict[str, set[str]] = {}
-    for token in (integrity or "").split():
-        algo, sep, digest = token.partition("-")
-        algo = algo.lower()
-        if sep and algo in _SSRI_ALGOS and digest:
-            wanted.setdefault(algo, set()).add(digest.split("?", 1)[0])
-    for algo in _SSRI_ALGOS:
-        if algo in wanted:
-            actual = base64.b64encode(hashlib.new(algo, data).digest()).decode("ascii")
-            if actual not in wanted[algo]:
-                raise IntegrityError(
-                    f"{what}: integrity mismatch: expected {algo}-{sorted(wanted[algo])[0]}, "
-                    f"got {algo}-{actual}",
-                    hint="the bytes served are not the ones the lockfile recorded; do not "
-                    "install this package until you know why",
-                )
-            return algo
-    raise IntegrityError(
-        f"{what}: no usable integrity to check against ({integrity or 'none'})",
-        hint="the lockfile or registry must give a sha512/sha1 integrity",
-    )
+    """Check ``data`` against an SSRI string using its strongest algorithm (as ssri picks it);
+    return the algorithm used. Raises IntegrityError on a mismatch or when nothing can be
+    checked."""
+    parsed = Integrity.parse(integrity)
+    try:
+        algo, ok = parsed.verify(data)
+    except ValueError:
+        raise IntegrityError(
+            f"{what}: no usable integrity to check against ({integrity or 'none'})",
+            hint="the lockfile or registry must give a sha512/sha1 integrity",
+        ) from None
+    if not ok:
+        actual = Integrity.of(data, algo)
+        raise IntegrityError(
+            f"{what}: integrity mismatch: expected {algo}-{sorted(parsed.digests(algo))[0]}, "
+            f"got {actual}",
+            hint="the bytes served are not the ones the lockfile recorded; do not "
+            "install this package until you know why",
+        )
+    return algo
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from npmguard.model import Report, Verdict
 from npmguard.report.common import Layout, layout, scrub, verdict_counts
 from npmguard.urls import redact
 
-SCHEMA_VERSION = "1.1"  # 1.1: "coverage"
+SCHEMA_VERSION = "1.2"  # 1.1: "coverage"; 1.2: "dev_optional"
 TOOL_NAME = "npmguard"
 
 
@@ -78,6 +78,7 @@ def _packages(lay: Layout) -> list[dict[str, Any]]:
                 "source": str(pkg.source),
                 "dev": pkg.dev,
                 "optional": pkg.optional,
+                "dev_optional": pkg.dev_optional,
                 "peer": pkg.peer,
                 "bundled": pkg.bundled,
                 "has_install_script": pkg.has_install_script,

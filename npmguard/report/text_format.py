@@ -126,7 +126,7 @@ def _flags(row: PackageRow) -> str:
     flags: list[str] = []
     if pkg.source is not SourceKind.REGISTRY:
         flags.append(str(pkg.source))
-    flags.append("dev" if pkg.dev else "prod")
+    flags.append("dev" if pkg.dev else "dev-optional" if pkg.dev_optional else "prod")
     if pkg.optional:
         flags.append("optional")
     if pkg.peer:

@@ -21,6 +21,7 @@ cache with nothing for any of them is the same exit-3 error.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -31,7 +32,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from npmguard.errors import RegistryError
 from npmguard.facts import (
@@ -70,7 +71,7 @@ class RegistryConfig(Protocol):
 class _Fetched:
     """One package document's outcome, reduced in the worker thread."""
 
-    status: str  # "ok" | "not-found" | "error"
+    status: str  # "ok" | "not-found" | "refused" | "error"
     picture: PackagePicture | None = None
     picture_blob: bytes | None = None
     manifests: Mapping[str, ManifestFacts] = field(default_factory=dict)
@@ -84,7 +85,7 @@ class _Known:
     """What this run knows about one package name."""
 
     registry: str
-    status: str  # "ok" | "not-found" | "unknown"
+    status: str  # "ok" | "not-found" | "refused" | "unknown"
     picture: PackagePicture | None = None
     present: Collection[str] = ()  # the listed version strings
     fetched_at: float | None = None
@@ -265,6 +266,7 @@ class ReputationSource:
         now = self._now()
         new: list[NewPackage] = []
         stale_used: list[str] = []
+        refused: dict[str, _Fetched] = {}
         for name, got in results.items():
             item = known[name]
             if got.status == "ok" and got.picture is not None:
@@ -278,11 +280,15 @@ class ReputationSource:
             elif got.status == "not-found":
                 known[name] = _Known(item.registry, "not-found", fetched_at=now, from_cache=False)
                 new.append(NewPackage(item.registry, name, "not-found", None, {}))
+            elif got.status == "refused":
+                refused[name] = got
+                continue
             elif (item.registry, name) in rows:
                 stale_used.append(name)  # keep the older facts: better than none
             else:
                 item.error = got.error or "registry error"
                 item.unreachable = got.unreachable
+        self._refusals(refused, known, now)
         if stale_used:
             log.warning(
                 "the registry did not answer for %d package(s) (%s); using cached facts",
@@ -327,9 +333,11 @@ class ReputationSource:
                     _ = response.content
             if status == 404:
                 return _Fetched("not-found")
+            if status == 403:  # a refusal of this package, or of every one: see _refusals
+                return _Fetched("refused", error=_refusal_message(response))
             if status != 200:
                 why = f"HTTP {status} from {redact(registry)}"
-                if status in (401, 403):
+                if status == 401:
                     why += f": access denied; check the credentials for {host_of(url)} in .npmrc"
                 return _Fetched("error", error=why)
             try:
@@ -342,6 +350,30 @@ class ReputationSource:
                 close()
         del response
         return parse(name, body, tuple(wanted))
+
+    def _refusals(
+        self, refused: Mapping[str, _Fetched], known: dict[str, _Known], now: float
+    ) -> None:
+        """403 answers (rw-21). A registry that serves other packages and refuses these (a
+        curating registry: Artifactory curation, Nexus firewall) refuses *them*: a fact about
+        each, reported by the ``registry-refused`` rule. A registry that refused every
+        package asked of it says nothing about any one: that is access, and the facts stay
+        unknown with the credentials hint. Refusals are not stored: a policy can change."""
+        from npmguard.urls import host_of, redact
+
+        served = {k.registry for k in known.values() if k.status in ("ok", "not-found")}
+        for name, got in refused.items():
+            item = known[name]
+            if item.registry in served:
+                known[name] = _Known(
+                    item.registry, "refused", fetched_at=now, from_cache=False, error=got.error
+                )
+            else:
+                item.error = (
+                    f"HTTP 403 from {redact(item.registry)} ({got.error}): access denied to "
+                    f"every package asked; check the credentials for {host_of(item.registry)} "
+                    "in .npmrc"
+                )
 
     def _check_unknown(self, known: Mapping[str, _Known]) -> None:
         missing = [n for n, k in known.items() if k.status == "unknown"]
@@ -510,6 +542,16 @@ class ReputationSource:
                 from_cache=item.from_cache,
                 error="the registry answered 404",
             )
+        if item.status == "refused":
+            return PackageFacts(
+                pkg.name,
+                pkg.version,
+                FactsStatus.REFUSED,
+                registry=item.registry,
+                fetched_at=fetched_at,
+                from_cache=False,
+                error=item.error,
+            )
         picture = item.picture
         if item.status != "ok" or picture is None:
             return PackageFacts(
@@ -540,6 +582,29 @@ T = TypeVar("T")
 _READ_CHUNK = 1 << 20
 PROCESS_MIN = 64  # documents to fetch before parsing moves to worker processes
 WARM_NAMES = True  # have a worker build the popular-names store meanwhile (a cold cache)
+
+
+def _refusal_message(response: Any) -> str:
+    """What a registry says when it refuses a package: ``error``/``message``/``reason`` of a
+    JSON body, else the first line of the text, shortened; never more than 300 characters."""
+    from requests import RequestException
+
+    try:
+        body = bytes(response.content or b"")[:4096].decode("utf-8", errors="replace")
+    except (RequestException, OSError, RuntimeError):  # unreadable: an empty message
+        body = ""
+    text = body.strip()
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        doc = None
+    if isinstance(doc, dict):
+        for key in ("error", "message", "reason", "detail"):
+            if isinstance(doc.get(key), str) and doc[key].strip():
+                text = doc[key].strip()
+                break
+    line = " ".join(text.split())[:300]
+    return line or "HTTP 403, no message"
 
 
 def _from_blobs(name: str, reduced: Reduced) -> _Fetched:
@@ -653,16 +718,8 @@ def _limit_malloc_arenas(arenas: int = 2) -> None:
         pass
 
 
-def _hashes(integrity: str | None) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for token in (integrity or "").split():
-        algo, _, digest = token.partition("-")
-        if digest:
-            out.setdefault(algo.lower(), set()).add(digest.split("?", 1)[0])
-    return out
-
-
 def _conflicts(locked: str | None, registry: str | None) -> bool:
     """Whether two SSRI strings name different bytes under an algorithm they share."""
-    a, b = _hashes(locked), _hashes(registry)
-    return any(not (a[algo] & b[algo]) for algo in a.keys() & b.keys())
+    from npmguard.integrity import Integrity
+
+    return Integrity.parse(locked).conflicts(Integrity.parse(registry))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
-from npmguard.facts import Detail, FeedLookup, NameLookup, Need, PackageFacts
+from npmguard.facts import Detail, FeedLookup, NameLookup, Need, PackageFacts, RegistryLookup
 from npmguard.model import Finding, Level, LockedPackage, Lockfile, ProjectInfo
 
 # Modules that define rules; imported on first use of the registry, in this order.
@@ -60,6 +60,9 @@ class CheckContext:
     earlier: Mapping[str, tuple[Finding, ...]] = field(default_factory=dict)
     feed: FeedLookup | None = None  # Need.FEED: None when no feed was imported
     names: NameLookup | None = None  # Need.NAMES: the shipped popular-names data
+    # the registry npm uses for each name (.npmrc scopes, replace-registry-host) and the
+    # policy's allowed-registries; None: judge hosts against ``allowed_registries`` alone
+    registries: RegistryLookup | None = None
 
     def option(self, rule: Rule | type[Rule], name: str) -> Any:
         values = self.options.get(rule.id, {})

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from npmguard.facts import FeedMatch, Need
-from npmguard.model import Evidence, Finding, Level, LockedPackage
+from npmguard.model import Evidence, Finding, Level, LockedPackage, SourceKind
 from npmguard.rules.base import CheckContext, PackageRule, register
+from npmguard.urls import redact
 
 FAMILY = "known-bad"
 
@@ -35,7 +36,13 @@ class KnownMalicious(PackageRule):
         "version) next to a corrected narrower range. A version matched only by that catch-all "
         "is reported one level lower (warn by default), with the record id, so a policy can "
         "allow it by name and rule once the version is known good. Without an imported feed "
-        "this rule reports nothing: run `npmguard db update`."
+        "this rule reports nothing: run `npmguard db update`.\n\n"
+        "Records are about registry packages. A package the lockfile takes from elsewhere (a "
+        "workspace or `file:` link, a local tarball, git, a tarball URL) is not the registry "
+        "package of the same name: it is matched only by tarball hash, and a name match is "
+        "reported as a note (info for local code, warn for remote code) that the name "
+        "shadows a known-malicious registry package, the dependency-confusion hazard if npm "
+        "ever resolves that name from the registry instead."
     )
     needs = frozenset({Need.FEED})
 
@@ -44,7 +51,33 @@ class KnownMalicious(PackageRule):
         if feed is None:
             return
         for found in feed.match(pkg.name, pkg.version, _hashes(pkg, ctx)):
-            yield self._finding(pkg, found)
+            if pkg.on_registry or found.how == "integrity":
+                yield self._finding(pkg, found)
+            else:
+                yield self._shadowed(pkg, found)
+
+    def _shadowed(self, pkg: LockedPackage, m: FeedMatch) -> Finding:
+        """A name match on code that does not come from the registry (rw-01)."""
+        local = pkg.source in (SourceKind.LINK, SourceKind.FILE)
+        where = f"feed {m.record_id}"
+        return self.finding(
+            pkg,
+            f"{m.record_id} marks the registry package {pkg.name} malicious; this one is "
+            f"{'local code' if local else f'fetched from {pkg.source}'}, not that package, "
+            "but shares its name",
+            evidence=(
+                Evidence("feed record", m.record_id, m.source),
+                Evidence("source", str(pkg.source), "lockfile"),
+                Evidence("resolved", redact(pkg.resolved) or "(none)", "lockfile"),
+                Evidence("details", m.link, where),
+            ),
+            hint=(
+                f"keep {pkg.name} {'linked' if local else 'pinned to this source'}: if npm "
+                "ever resolves the name from the registry it installs the malicious package; "
+                "renaming it (or a scope you own) removes the hazard"
+            ),
+            level=Level.INFO if local else Level.WARN,
+        )
 
     def _finding(self, pkg: LockedPackage, m: FeedMatch) -> Finding:
         where = f"feed {m.record_id}"

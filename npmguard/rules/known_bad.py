@@ -7,11 +7,11 @@ nothing cached, a registry error) never produce a finding.
 
 from __future__ import annotations
 
-import base64
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 from npmguard.facts import FactsStatus, Need, PackageFacts
+from npmguard.integrity import Integrity
 from npmguard.model import Evidence, Finding, Level, LockedPackage
 from npmguard.rules.base import CheckContext, PackageRule, register
 from npmguard.rules.history import day
@@ -102,6 +102,42 @@ class RemovedPackage(PackageRule):
                 ),
                 hint=hint,
             )
+
+
+@register
+class RegistryRefused(PackageRule):
+    id = "registry-refused"
+    level = Level.BLOCK
+    family = FAMILY
+    description = "The registry refuses to serve this package (HTTP 403) while it serves others."
+    help = (
+        "Curating registries (Artifactory curation, Nexus firewall, Socket's registry "
+        "firewall, some mirrors) answer 403 for a package their security policy blocks and "
+        "serve everything else; `npm install` then fails with E403 on it. A 403 for one "
+        "package from a registry that answered for other packages in the same run is that "
+        "registry's verdict on the package, reported with its own words. When every package "
+        "is refused the registry is refusing you, not the packages: no finding, and a warning "
+        "to check the credentials in `.npmrc` instead."
+    )
+    needs = PACKUMENT
+
+    def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
+        facts = _registry_facts(pkg, ctx)
+        if facts is None or facts.status is not FactsStatus.REFUSED:
+            return
+        yield self.finding(
+            pkg,
+            f"the registry refuses to serve {pkg.name}: {facts.error}",
+            evidence=(
+                Evidence("registry", redact(facts.registry), "npm config"),
+                Evidence("registry answer", "403 Forbidden", "registry"),
+                Evidence("registry's message", facts.error or "(none)", "registry"),
+            ),
+            hint=(
+                f"ask who runs the registry why it blocks {pkg.name}; {_dependents(pkg)}. "
+                "npm install will fail on it anyway"
+            ),
+        )
 
 
 @register
@@ -212,21 +248,12 @@ def _neighbours(version: str, versions: list[str]) -> tuple[str | None, str | No
     return (below[-1] if below else None), (above[0] if above else None)
 
 
-def ssri(text: str | None) -> dict[str, set[str]]:
-    """``sha512-...`` tokens by algorithm."""
-    out: dict[str, set[str]] = {}
-    for token in (text or "").split():
-        algo, sep, digest = token.partition("-")
-        if sep and digest:
-            out.setdefault(algo.lower(), set()).add(digest.split("?", 1)[0])
-    return out
-
-
-def _registry_hashes(integrity: str | None, shasum: str | None) -> Mapping[str, set[str]]:
-    hashes = ssri(integrity)
+def _registry_integrity(integrity: str | None, shasum: str | None) -> Integrity:
+    """The registry's ``dist.integrity`` plus ``dist.shasum`` (sha1 hex) as one SSRI value."""
+    parsed = Integrity.parse(integrity)
     if shasum and re.fullmatch(r"[0-9a-fA-F]{40}", shasum):
-        hashes.setdefault("sha1", set()).add(base64.b64encode(bytes.fromhex(shasum)).decode())
-    return hashes
+        parsed = parsed | Integrity.from_hex("sha1", shasum)
+    return parsed
 
 
 @register
@@ -248,15 +275,12 @@ class IntegrityMismatch(PackageRule):
         manifest = facts.manifest if facts is not None else None
         if manifest is None:
             return
-        registry = _registry_hashes(manifest.dist_integrity, manifest.dist_shasum)
+        registry = _registry_integrity(manifest.dist_integrity, manifest.dist_shasum)
         for occurrence in pkg.occurrences:
-            locked = ssri(occurrence.integrity)
-            common = [
-                a for a in ("sha512", "sha384", "sha256", "sha1") if a in locked and a in registry
-            ]
-            if not common or locked[common[0]] & registry[common[0]]:
+            locked = Integrity.parse(occurrence.integrity)
+            algo = locked.common_algorithm(registry)
+            if algo is None or locked.matches(registry):
                 continue  # nothing to compare (unknown), or a match
-            algo = common[0]
             yield self.finding(
                 pkg,
                 f"{pkg.key}: the lockfile's {algo} integrity differs from the registry's",
@@ -268,7 +292,7 @@ class IntegrityMismatch(PackageRule):
                     ),
                     Evidence(
                         "registry integrity",
-                        f"{algo}-{sorted(registry[algo])[0]}",
+                        f"{algo}-{sorted(registry.digests(algo))[0]}",
                         "registry dist.shasum"
                         if algo == "sha1" and manifest.dist_shasum
                         else "registry dist.integrity",

@@ -1,14 +1,31 @@
-"""Lockfile integrity: what the lockfile alone says about where code comes from. Offline."""
+"""Lockfile integrity: what the lockfile alone says about where code comes from. Offline.
+
+URLs are judged as npm fetches them: parsed as Node parses them, after npm's
+``replace-registry-host`` rewrite (:meth:`Registries.fetched_from`), git URLs in the form
+npm normalises them to; a ``resolved`` URL Node cannot parse is itself a finding.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from npmguard.integrity import Integrity
+from npmguard.lockfile.sources import consistent_resolved
 from npmguard.model import Evidence, Finding, Level, LockedPackage, Occurrence, SourceKind
 from npmguard.rules.base import CheckContext, PackageRule, register
-from npmguard.urls import host_of, is_loopback, redact, registry_tarball_name
+from npmguard.semver import version_key
+from npmguard.urls import (
+    TarballRef,
+    in_clear,
+    is_http_url,
+    parse_url,
+    redact,
+    registry_tarball,
+)
 
 FAMILY = "lockfile integrity"
+_DOWNLOADS = (SourceKind.REGISTRY, SourceKind.TARBALL)
+_REGENERATE = "regenerate the lockfile from package.json; review where this entry came from"
 
 
 def _distinct_resolved(pkg: LockedPackage) -> Iterator[Occurrence]:
@@ -25,33 +42,74 @@ def _where(occ: Occurrence) -> Evidence:
     return Evidence("lockfile entry", occ.path, "lockfile")
 
 
+def fetch_url(resolved: str, pkg: LockedPackage, ctx: CheckContext) -> str | None:
+    """The URL npm downloads an entry's ``resolved`` from; None when Node cannot parse it."""
+    if pkg.source is SourceKind.GIT:
+        return consistent_resolved(resolved)
+    if ctx.registries is not None and pkg.source in _DOWNLOADS:
+        return ctx.registries.fetched_from(resolved)
+    parsed = parse_url(resolved)
+    return parsed.href if parsed is not None else None
+
+
+def _fetched_evidence(occ: Occurrence, fetched: str | None) -> tuple[Evidence, ...]:
+    out = [Evidence("resolved", redact(occ.resolved), "lockfile")]
+    if fetched is not None and fetched != occ.resolved and redact(fetched) != out[0].value:
+        out.append(Evidence("npm fetches", redact(fetched), "npm config"))
+    return (*out, _where(occ))
+
+
 @register
 class InsecureUrl(PackageRule):
     id = "lock-insecure-url"
     level = Level.BLOCK
     family = FAMILY
-    description = "A package is resolved over plain http, so anyone on the path can swap it."
+    description = (
+        "A package is fetched over an unencrypted channel (http://, git://, git+http://), so "
+        "anyone on the path can swap it."
+    )
     help = (
-        "The `resolved` URL uses `http://`. A network attacker can serve different code, and "
-        "integrity only helps if it was recorded from a trusted copy. Point the registry at "
-        "`https://` in `.npmrc` and regenerate the lockfile. Loopback hosts (127.0.0.0/8, "
-        "`localhost`, `::1`) are exempt: no network lies between you and them."
+        "npm would download the entry over a transport with neither encryption nor "
+        "authentication: an `http://` tarball or registry, or a git repository over `git://`, "
+        "`git+http://` (or `git+ftp://`, `git+rsync://`). A network attacker can serve "
+        "different code; integrity, and a git commit id, only help if they were recorded from "
+        "a trusted copy. The URL is judged as npm fetches it: `replace-registry-host` applied, "
+        "repositories on GitHub, GitLab and Bitbucket rewritten to `git+ssh://` as npm does, "
+        "and entries without `resolved` judged by the registry npm would ask. Point the "
+        "registry at `https://` in `.npmrc`, use `git+https://` or `git+ssh://`, and "
+        "regenerate the lockfile. Loopback hosts (127.0.0.0/8, `localhost`, `::1`) are exempt: "
+        "no network lies between you and them."
     )
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
+        if pkg.source not in (*_DOWNLOADS, SourceKind.GIT):
+            return
         for occ in _distinct_resolved(pkg):
-            if (
-                occ.resolved
-                and occ.resolved.lower().startswith("http://")
-                and not is_loopback(host_of(occ.resolved))
-            ):
-                yield self.finding(
-                    pkg,
-                    f"resolved over plain http: {redact(occ.resolved)}",
-                    evidence=(Evidence("resolved", redact(occ.resolved), "lockfile"), _where(occ)),
-                    hint="use an https registry in .npmrc, then `npm install --package-lock-only`",
-                    line=occ.line,
-                )
+            if occ.resolved:
+                fetched = fetch_url(occ.resolved, pkg, ctx)
+            elif pkg.source is SourceKind.REGISTRY and ctx.registries is not None:
+                fetched = ctx.registries.registry_for(pkg.name)  # npm asks the registry
+            else:
+                continue
+            parsed = parse_url(fetched) if fetched else None
+            if parsed is None or not in_clear(parsed):
+                continue
+            how = f"{parsed.scheme}://" if parsed.scheme != "http" else "plain http"
+            evidence = _fetched_evidence(occ, fetched)
+            if not occ.resolved:
+                evidence = (Evidence("registry", redact(fetched), "npm config"), _where(occ))
+            yield self.finding(
+                pkg,
+                f"fetched over {how}, unencrypted: {redact(fetched)}",
+                evidence=evidence,
+                hint=(
+                    "use git+https:// or git+ssh:// for the repository, then "
+                    "`npm install --package-lock-only`"
+                    if pkg.source is SourceKind.GIT
+                    else "use an https registry in .npmrc, then `npm install --package-lock-only`"
+                ),
+                line=occ.line,
+            )
 
 
 @register
@@ -59,41 +117,77 @@ class ForeignHost(PackageRule):
     id = "lock-host"
     level = Level.BLOCK
     family = FAMILY
-    description = "A package is resolved from a host outside the allowed registries."
+    description = "A package is resolved from a host other than the registry npm uses for it."
     help = (
-        "Every registry package should come from a registry npm is configured for (the default "
-        "registry plus any in `.npmrc`) or one the policy's `allowed-registries` names. A "
-        "different host in `resolved` is how a tampered lockfile smuggles code in (lockfile "
-        "injection)."
+        "A registry package must come from the registry npm is configured to use for that "
+        "name: the scope's registry (`@scope:registry=` in `.npmrc`) for a scoped package, "
+        "else the default `registry`, plus any registry the policy's `allowed-registries` "
+        "names. `npm ci` downloads from whatever host `resolved` names, so any other host is "
+        "how a tampered lockfile smuggles code in (lockfile injection), and a scoped package "
+        "locked to the public registry is dependency confusion. Hosts are compared with their "
+        "port, as Node parses the URL (`https://evil.example\\@registry.npmjs.org/` is a "
+        "request to evil.example), after npm's `replace-registry-host` rewrite. A `resolved` "
+        "value Node cannot parse as a URL is reported too: npm drops or refuses such an entry."
     )
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
-        if pkg.source not in (SourceKind.REGISTRY, SourceKind.TARBALL):
+        if pkg.source not in _DOWNLOADS:
             return
-        allowed = {host_of(u) for u in ctx.allowed_registries}
+        allowed = self._allowed(pkg, ctx)
         for occ in _distinct_resolved(pkg):
-            if not occ.resolved or not occ.resolved.lower().startswith(("http://", "https://")):
+            if not occ.resolved:
                 continue
-            host = host_of(occ.resolved)
-            if host and host not in allowed:
-                yield self.finding(
-                    pkg,
-                    f"resolved from {host}, which is not an allowed registry",
-                    evidence=(
-                        Evidence("resolved", redact(occ.resolved), "lockfile"),
-                        Evidence(
-                            "allowed registries",
-                            ", ".join(sorted(allowed)) or "(none)",
-                            "npm config + policy",
-                        ),
-                        _where(occ),
+            fetched = fetch_url(occ.resolved, pkg, ctx)
+            parsed = parse_url(fetched) if fetched else None
+            if parsed is None or not is_http_url(parsed):
+                yield self._unreadable(pkg, occ)
+                continue
+            if parsed.host in allowed:
+                continue
+            registry = ctx.registries.registry_for(pkg.name) if ctx.registries else None
+            yield self.finding(
+                pkg,
+                f"resolved from {parsed.host}, not "
+                + (
+                    f"the registry for {pkg.name} ({_host(registry)})"
+                    if registry
+                    else "an allowed registry"
+                ),
+                evidence=(
+                    *_fetched_evidence(occ, fetched),
+                    Evidence(
+                        f"hosts allowed for {pkg.name}",
+                        ", ".join(allowed) or "(none)",
+                        "npm config + policy",
                     ),
-                    hint=(
-                        "if this registry is yours, add it to .npmrc or to the policy's "
-                        "allowed-registries; otherwise regenerate the lockfile"
-                    ),
-                    line=occ.line,
-                )
+                ),
+                hint=(
+                    "if this registry is yours, name it in .npmrc (for this scope) or in the "
+                    "policy's allowed-registries; otherwise " + _REGENERATE
+                ),
+                line=occ.line,
+            )
+
+    @staticmethod
+    def _allowed(pkg: LockedPackage, ctx: CheckContext) -> tuple[str, ...]:
+        if ctx.registries is not None:
+            return ctx.registries.allowed_hosts(pkg.name)
+        hosts = (parse_url(u) for u in ctx.allowed_registries)
+        return tuple(dict.fromkeys(h.host for h in hosts if h is not None and h.hostname))
+
+    def _unreadable(self, pkg: LockedPackage, occ: Occurrence) -> Finding:
+        return self.finding(
+            pkg,
+            f"resolved is not an http(s) URL npm can fetch: {redact(occ.resolved)}",
+            evidence=(Evidence("resolved", redact(occ.resolved), "lockfile"), _where(occ)),
+            hint=_REGENERATE,
+            line=occ.line,
+        )
+
+
+def _host(url: str | None) -> str:
+    parsed = parse_url(url) if url else None
+    return parsed.host if parsed is not None else redact(url)
 
 
 @register
@@ -104,30 +198,82 @@ class NameMismatch(PackageRule):
     description = "A registry tarball URL is for a different package than the entry's name."
     help = (
         "A registry tarball lives at `<registry>/<name>/-/<name>-<version>.tgz`. When the name "
-        "in the URL differs from the package's real name (aliases taken into account), the "
-        "entry installs some other package's code under this name."
+        "in the URL (as the registry reads the path: percent-encoding decoded) differs from "
+        "the package's real name (aliases taken into account), the entry installs some other "
+        "package's code under this name."
     )
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
         if pkg.source is not SourceKind.REGISTRY:
             return
-        for occ in _distinct_resolved(pkg):
-            if not occ.resolved:
-                continue
-            url_name = registry_tarball_name(occ.resolved)
-            if url_name is None or url_name == pkg.name:
+        for occ, ref in _tarball_refs(pkg, ctx):
+            if ref.name == pkg.name:
                 continue
             yield self.finding(
                 pkg,
-                f"tarball URL is for {url_name!r}, not {pkg.name!r}",
+                f"tarball URL is for {ref.name!r}, not {pkg.name!r}",
                 evidence=(
                     Evidence("resolved", redact(occ.resolved), "lockfile"),
-                    Evidence("name in URL", url_name, "lockfile"),
+                    Evidence("name in URL", ref.name, "lockfile"),
                     Evidence("installed as", occ.installed_as, "lockfile"),
                 ),
-                hint="regenerate the lockfile from package.json; review where this entry came from",
+                hint=_REGENERATE,
                 line=occ.line,
             )
+
+
+@register
+class VersionMismatch(PackageRule):
+    id = "lock-version-mismatch"
+    level = Level.BLOCK
+    family = FAMILY
+    description = "A registry tarball URL is for another version than the entry's version."
+    help = (
+        "The reputation checks judge the version in `version`; npm downloads the tarball in "
+        "`resolved`. A registry tarball URL names its version (`<name>-<version>.tgz`, read "
+        "as npm's version-from-tgz reads it); when that is another version of the same "
+        "package, or no version at all, the lockfile was edited or damaged, and the code "
+        "installed is not the code judged. Seen from the lockfile alone, so offline too."
+    )
+
+    def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
+        if pkg.source is not SourceKind.REGISTRY:
+            return
+        for occ, ref in _tarball_refs(pkg, ctx):
+            if ref.name != pkg.name or _same_version(ref.version, pkg.version):
+                continue
+            said = f"version {ref.version}" if ref.version else "no version of it"
+            yield self.finding(
+                pkg,
+                f"tarball URL names {said}, while the entry says {pkg.version}",
+                evidence=(
+                    Evidence("resolved", redact(occ.resolved), "lockfile"),
+                    Evidence("version in URL", ref.version or "(none)", "lockfile"),
+                    Evidence("version", pkg.version, "lockfile"),
+                    _where(occ),
+                ),
+                hint=_REGENERATE,
+                line=occ.line,
+            )
+
+
+def _tarball_refs(pkg: LockedPackage, ctx: CheckContext) -> Iterator[tuple[Occurrence, TarballRef]]:
+    for occ in _distinct_resolved(pkg):
+        if occ.resolved:
+            fetched = fetch_url(occ.resolved, pkg, ctx)
+            ref = registry_tarball(fetched) if fetched else None
+            if ref is not None:
+                yield occ, ref
+
+
+def _same_version(in_url: str | None, version: str) -> bool:
+    """Whether the URL's version (normalised as node-semver's ``parse().version``) is the
+    entry's: ``v1.0.0`` and ``1.0.0+build`` are 1.0.0 to npm."""
+    if in_url is None:
+        return False
+    if version_key(version) is not None:
+        return in_url == version.strip().lstrip("v").split("+", 1)[0]
+    return in_url == version
 
 
 @register
@@ -137,19 +283,26 @@ class NoIntegrity(PackageRule):
     family = FAMILY
     description = "A registry or tarball entry has no integrity hash to check the download against."
     help = (
-        "Without `integrity`, npm installs whatever the URL serves. Bundled dependencies are "
-        "exempt: they arrive inside their parent's tarball, which is checked."
+        "Without `integrity`, npm installs whatever the URL serves. A value npm cannot read as "
+        "SSRI (`SHA512-...`, no `<algorithm>-<digest>` token) is no integrity to npm either. "
+        "Bundled dependencies are exempt: they arrive inside their parent's tarball, which is "
+        "checked."
     )
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
-        if pkg.source not in (SourceKind.REGISTRY, SourceKind.TARBALL):
+        if pkg.source not in _DOWNLOADS:
             return
-        missing = [o for o in pkg.occurrences if not o.integrity and not o.bundled]
+        missing = [o for o in pkg.occurrences if not Integrity.parse(o.integrity) and not o.bundled]
         if missing:
             occ = missing[0]
+            what = (
+                f"an integrity npm cannot read ({occ.integrity!r})"
+                if occ.integrity
+                else "no integrity hash in the lockfile"
+            )
             yield self.finding(
                 pkg,
-                "no integrity hash in the lockfile",
+                what,
                 evidence=(
                     _where(occ),
                     Evidence("resolved", redact(occ.resolved) or "(none)", "lockfile"),

@@ -34,7 +34,8 @@ class SpamName(PackageRule):
         "at least `popular-downloads` downloads a month in the shipped snapshot are never "
         "flagged. Measured on the campaign list and ~227k npm names: 92.1% of campaign names "
         "(89.6% on accounts the word lists were not designed on), 0.044% of npm names, none of "
-        "the 10,000 most downloaded (docs/measurements.md)."
+        "the 10,000 most downloaded (docs/measurements.md). Only registry packages are judged: "
+        "a workspace, a `file:` folder, git or a tarball URL is not fetched by its name."
     )
     needs = frozenset({Need.NAMES})
     options: ClassVar[Mapping[str, Option]] = {
@@ -46,7 +47,9 @@ class SpamName(PackageRule):
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
         names = ctx.names
-        if names is None:  # the name data was not gathered: nothing to judge against
+        if names is None or not pkg.on_registry:
+            # no name data gathered, or not a registry package (a link, folder, git or URL
+            # is not fetched by its name): nothing to judge
             return
         # most of a real tree is popular: one indexed look-up settles those packages
         guard = int(ctx.option(self, "popular-downloads"))

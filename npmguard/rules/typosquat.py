@@ -28,7 +28,9 @@ class Typosquat(PackageRule):
         "is never flagged. Targets are names with at least `target-downloads` downloads a "
         "month in the shipped snapshot. Many small legitimate packages sit one edit from a "
         "popular name (0.7% of the ~227k npm names, none of the 10,000 most downloaded, none "
-        "in the two reference trees), so this warns; check that you meant the package you got."
+        "in the two reference trees), so this warns; check that you meant the package you got. "
+        "Only registry packages are judged: a workspace, a `file:` folder, git or a tarball "
+        "URL is not fetched by its name."
     )
     needs = frozenset({Need.NAMES})
     options: ClassVar[Mapping[str, Option]] = {
@@ -42,7 +44,9 @@ class Typosquat(PackageRule):
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
         names = ctx.names
-        if names is None:  # the name data was not gathered: nothing to judge against
+        if names is None or not pkg.on_registry:
+            # no name data gathered, or not a registry package (a link, folder, git or URL
+            # is not fetched by its name): nothing to judge
             return
         # most of a real tree is popular: one indexed look-up settles those packages
         own = names.downloads(pkg.name)

@@ -136,7 +136,7 @@ def test_lockfile_from_stdin(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     lock = _lockfile(
-        {"a": {"version": "1.0.0", "resolved": "http://registry.npmjs.org/a/-/a-1.0.0.tgz"}}
+        {"a": {"version": "1.0.0", "resolved": "http://mirror.example/a/-/a-1.0.0.tgz"}}
     )
     _stdin(monkeypatch, lock.encode())
     assert main(["check", "-", "--lockfile-only", "--format", "json", "-q"]) == 1

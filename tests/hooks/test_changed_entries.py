@@ -146,9 +146,10 @@ def _check(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_cli_changed_since_ignores_old_problems_and_all_restores_them(repo: Path) -> None:
-    """An old plain-http entry blocks a full check but not a commit that leaves it alone."""
+    """An old entry from a plain-http mirror blocks a full check but not a commit that leaves
+    it alone (a plain-http registry.npmjs.org URL would not: npm fetches it over https)."""
     lock = repo / "package-lock.json"
-    lock.write_text(lockfile_text({"old-http": "1.0.0"}, registry="http://registry.npmjs.org/"))
+    lock.write_text(lockfile_text({"old-http": "1.0.0"}, registry="http://mirror.example/"))
     commit_all(repo)
     doc = json.loads(lock.read_text())
     doc["packages"][""]["dependencies"]["fresh"] = "1.0.0"
@@ -171,7 +172,7 @@ def test_cli_changed_since_blocks_a_changed_entry(repo: Path) -> None:
     lock = repo / "package-lock.json"
     lock.write_text(lockfile_text({"a": "1.0.0"}))
     commit_all(repo)
-    lock.write_text(lockfile_text({"a": "1.0.0"}, registry="http://registry.npmjs.org/"))
+    lock.write_text(lockfile_text({"a": "1.0.0"}, registry="http://mirror.example/"))
     done = _check(repo, "--changed-since", "HEAD", "package-lock.json")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "a@1.0.0" in done.stdout or "a 1.0.0" in done.stdout

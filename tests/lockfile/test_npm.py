@@ -67,7 +67,9 @@ def test_flags(v3: Lockfile) -> None:
     fsevents = by_path(v3, "node_modules/fsevents")
     assert fsevents.dev and fsevents.optional
     no_resolved = by_path(v3, "node_modules/no-resolved")
-    assert no_resolved.first.dev_optional and no_resolved.dev and no_resolved.optional
+    # rw-16: devOptional alone is neither dev nor optional: npm drops it only when both are
+    assert no_resolved.first.dev_optional and no_resolved.dev_optional
+    assert not no_resolved.dev and not no_resolved.optional
     assert by_path(v3, "node_modules/left-pad").peer
     bundled = by_path(v3, "node_modules/a/node_modules/bundled-dep")
     assert bundled.bundled and bundled.integrity is None
@@ -240,6 +242,24 @@ def test_find_lockfile_names_the_folder_when_there_is_none(tmp_path: Path) -> No
     ],
 )
 def test_classify(resolved: str | None, version: str, kind: SourceKind) -> None:
-    from npmguard.lockfile.npm import _classify
+    from npmguard.lockfile.sources import classify
 
-    assert _classify(resolved, version) is kind
+    assert classify(resolved, version) is kind
+
+
+def test_v1_entry_without_version_takes_it_from_the_tarball_name() -> None:
+    """npm's version-from-tgz: ``npm ls`` reads this nested entry as b@2.0.0."""
+    text = {
+        "lockfileVersion": 1,
+        "dependencies": {
+            "a": {
+                "version": "1.0.0",
+                "requires": {"b": "^2.0.0"},
+                "dependencies": {"b": {"resolved": "https://registry.npmjs.org/b/-/b-2.0.0.tgz"}},
+            }
+        },
+    }
+    lockfile = parse_lockfile_text(json.dumps(text).encode(), Path("package-lock.json"))
+    b = by_path(lockfile, "node_modules/a/node_modules/b")
+    assert (b.name, b.version, b.source) == ("b", "2.0.0", SourceKind.REGISTRY)
+    assert by_path(lockfile, "node_modules/a").requires == ("b@2.0.0",)

@@ -1,6 +1,7 @@
 """End to end: `npmguard check --lockfile-only` under policies, and `npmguard policy ...`.
 
-The fixture lockfile resolves left-pad over plain http, which `lock-insecure-url` blocks.
+The fixture lockfile resolves left-pad over plain http from the project's registry (an
+internal mirror named in its .npmrc), which `lock-insecure-url` blocks.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "project"
     root.mkdir()
     shutil.copy(LOCKFILE, root / "package-lock.json")
+    (root / ".npmrc").write_text("registry=http://npm.internal.example/\n")
     monkeypatch.chdir(root)
     return root
 

@@ -70,7 +70,7 @@ def test_top_level_shape() -> None:
         "notes",
         "coverage",
     ]
-    assert d["schema_version"] == SCHEMA_VERSION == "1.1"
+    assert d["schema_version"] == SCHEMA_VERSION == "1.2"
     assert d["tool"] == {"name": "npmguard", "version": "0.1.0-test"}
     assert d["verdict"] == "block"
     assert d["lockfiles"] == [
@@ -130,7 +130,7 @@ def test_finding_fields() -> None:
 def test_order_is_stable_and_formatting_is_fixed() -> None:
     text = render(sample_report(), "json")
     assert text.endswith("}\n")
-    assert '\n  "schema_version": "1.1",\n' in text  # indent 2
+    assert '\n  "schema_version": "1.2",\n' in text  # indent 2
     shuffled = list(reversed(sample_entries()))
     same = sample_report()
     assert render(build_report(shuffled, notes=same.notes, coverage=same.coverage), "json") == text

@@ -24,6 +24,7 @@ INTEGRITY_RULES = {
     "lock-insecure-url",
     "lock-host",
     "lock-name-mismatch",
+    "lock-version-mismatch",
     "lock-no-integrity",
     "lock-git-source",
     "lock-url-source",
@@ -77,6 +78,13 @@ def plain_http(doc: dict[str, Any]) -> None:
     e["resolved"] = e["resolved"].replace("https://", "http://")
 
 
+@pytest.fixture
+def never_replace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``replace-registry-host=never``: npm fetches registry.npmjs.org URLs as written (by
+    default it rewrites them to the configured registry, https included)."""
+    monkeypatch.setenv("npm_config_replace_registry_host", "never")
+
+
 def no_integrity(doc: dict[str, Any]) -> None:
     del entry(doc, "node_modules/ms")["integrity"]
 
@@ -101,6 +109,7 @@ def renamed_path(doc: dict[str, Any]) -> None:
         (no_integrity, "lock-no-integrity", "ms@2.1.3", 0),
     ],
 )
+@pytest.mark.usefixtures("never_replace")
 def test_each_tamper_fires_its_rule_on_that_package(
     lockfile_doc: dict[str, Any],
     tmp_path: Path,
@@ -122,6 +131,7 @@ def test_each_tamper_fires_its_rule_on_that_package(
     assert lines[finding["line"] - 1].strip() == f'"node_modules/{name}": {{'
 
 
+@pytest.mark.usefixtures("never_replace")
 def test_all_tampers_together_block(
     lockfile_doc: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -136,6 +146,16 @@ def test_all_tampers_together_block(
         ("lock-name-mismatch", "chalk"),
         ("lock-no-integrity", "ms"),
     ]
+
+
+def test_http_to_the_public_registry_is_fetched_over_https_by_npm(
+    lockfile_doc: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """npm's replace-registry-host (default ``npmjs``) rewrites registry.npmjs.org URLs to the
+    configured registry, scheme included: what npm fetches is https, so nothing to report."""
+    plain_http(lockfile_doc)
+    code, findings = check(write(lockfile_doc, tmp_path / "project"), capsys)
+    assert (code, findings) == (0, [])
 
 
 def test_console_script_exits_1_on_a_tampered_lockfile(
@@ -185,3 +205,22 @@ def test_real_lockfiles_have_no_host_url_or_name_findings(
     # workspaces are links, never registry packages, so they draw no source findings either
     assert {f["package"] for f in findings if f["rule"] == "lock-file-source"} == set()
     assert code == 0
+
+
+def test_without_resolved_the_registry_npm_asks_is_judged(
+    lockfile_doc: dict[str, Any],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """npm's omit-lockfile-registry-resolved: no `resolved`, npm fetches name@version from
+    the registry for the name; a plain-http registry there is what travels in clear."""
+    del entry(lockfile_doc, "node_modules/ms")["resolved"]
+    path = write(lockfile_doc, tmp_path / "project")
+    code, findings = check(path, capsys)
+    assert (code, findings) == (0, [])
+    monkeypatch.setenv("npm_config_registry", "http://mirror.example/")
+    monkeypatch.setenv("npm_config_replace_registry_host", "never")
+    code, findings = check(path, capsys)
+    insecure = {f["package"] for f in findings if f["rule"] == "lock-insecure-url"}
+    assert "ms" in insecure and code == 1
