@@ -42,6 +42,8 @@ class Options:
     ``npmguard.toml``). ``cache_dir``: the facts, names and policy caches (None: the user
     cache folder, or ``NPMGUARD_CACHE_DIR``). ``feed_path``: the imported-feeds database
     (None: the user data folder). ``now``: the rules' clock (None: the current time).
+    ``as_of``: judge as on that moment (``--as-of``): the package pictures cut back to what
+    the registry showed then (:mod:`npmguard.asof`) and the rules' clock set to it.
     """
 
     policy: str | None = None
@@ -53,6 +55,7 @@ class Options:
     lockfile_only: bool = False  # only rules needing nothing from the registry
     progress: bool = True  # draw progress on a terminal (off with --quiet)
     now: datetime | None = None
+    as_of: datetime | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Options:
@@ -143,7 +146,7 @@ def build(options: Options, project_dir: Path, *, observer: Observer | None = No
         allowed_registries=config.registry_urls(),
         registries=config.registries(policy.allowed_registries),
         observer=observer,
-        now=options.now,
+        now=options.as_of or options.now,
     )
     return Checker(options, project_dir, policy, config, engine, providers)
 
@@ -226,4 +229,9 @@ def _providers(
     for name, wanted, make in PROVIDERS:
         if needs & wanted:
             wiring.made[name] = make(wiring)
-    return tuple(wiring.made.values())
+    made = tuple(wiring.made.values())
+    if options.as_of is not None:  # --as-of: every provider's package facts cut back to then
+        from npmguard.asof import AsOfProvider
+
+        return tuple(AsOfProvider(p, options.as_of) for p in made)
+    return made

@@ -96,6 +96,9 @@ class VersionInfo:
     deprecated: str | None = None
     bin_names: tuple[str, ...] | None = None
     dependency_names: tuple[str, ...] | None = None
+    # the version document's `maintainers`: who could publish the package when this version
+    # was published (the public registry writes it on every publish; mirrors drop it)
+    maintainers: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +167,9 @@ class PackageFacts:
     fetched_at: datetime | None = None
     from_cache: bool = False
     error: str | None = None  # why facts are unknown, when they are
+    # set when the picture was cut back to what the registry showed at that moment
+    # (``npmguard check --as-of``; see :mod:`npmguard.asof`)
+    as_of: datetime | None = None
 
     @property
     def key(self) -> str:

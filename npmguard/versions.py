@@ -22,6 +22,7 @@ from npmguard.facts import Detail, VersionInfo
 
 _UTC = timezone.utc
 REF_BASE = 0x31  # a stored reference r is the character chr(r + REF_BASE), skipping surrogates
+_UNKNOWN_REF = chr(REF_BASE - 1)  # the reference -1: unknown
 
 
 def ref_at(column: str, index: int) -> int:
@@ -32,10 +33,11 @@ def ref_at(column: str, index: int) -> int:
 
 class VersionList(Sequence[VersionInfo]):
     """Versions in packument order. ``times`` are absolute milliseconds (None: unknown);
-    ``ranks`` are dense npm-semver ranks (-1: not a valid version); ``columns`` are the
-    stored publisher, install-script, provenance, deprecation, bin-names and dependency-names
-    columns, one character per version (:func:`ref_at`), where publishers, deprecations, bins
-    and dependencies are indexes into ``tables`` (-1: unknown) and the flags are 0, 1 or -1
+    ``ranks`` are npm-semver ranks (-1: not a valid version; dense as stored, with gaps in a
+    :meth:`select`-ed list); ``columns`` are the stored publisher, install-script, provenance,
+    deprecation, bin-names, dependency-names and maintainers columns, one character per
+    version (:func:`ref_at`), where publishers, deprecations, bins, dependencies and
+    maintainers are indexes into ``tables`` (-1: unknown) and the flags are 0, 1 or -1
     (unknown)."""
 
     __slots__ = (
@@ -55,8 +57,14 @@ class VersionList(Sequence[VersionInfo]):
         names: list[str],
         times: list[int | None],
         ranks: list[int],
-        columns: tuple[str, str, str, str, str, str],
-        tables: tuple[list[str], list[str], list[tuple[str, ...]], list[tuple[str, ...]]],
+        columns: tuple[str, str, str, str, str, str, str],
+        tables: tuple[
+            list[str],
+            list[str],
+            list[tuple[str, ...]],
+            list[tuple[str, ...]],
+            list[tuple[str, ...]],
+        ],
     ) -> None:
         self.names = names
         self.times = times
@@ -72,8 +80,8 @@ class VersionList(Sequence[VersionInfo]):
         got = self._items.get(index)
         if got is None:
             ms = self.times[index]
-            p, i, a, x, b, d = (ref_at(column, index) for column in self._columns)
-            publishers, messages, bins, deps = self._tables
+            p, i, a, x, b, d, m = (ref_at(column, index) for column in self._columns)
+            publishers, messages, bins, deps, people = self._tables
             got = VersionInfo(
                 self.names[index],
                 None if ms is None else datetime.fromtimestamp(ms / 1000, _UTC),
@@ -83,19 +91,44 @@ class VersionList(Sequence[VersionInfo]):
                 None if x < 0 else messages[x],
                 None if b < 0 else bins[b],
                 None if d < 0 else deps[d],
+                None if m < 0 else people[m],
             )
             self._items[index] = got
         return got
 
     def known_details(self) -> frozenset[Detail]:
         """The details some version carries, answered from the columns (no objects built)."""
-        unknown = chr(REF_BASE - 1)  # a stored -1
+        unknown = _UNKNOWN_REF
         known = {Detail.PUBLISH_TIMES} if self.timed else set()
         if self._columns[0].strip(unknown):
             known.add(Detail.PUBLISHERS)
         if self._columns[2].strip(unknown):
             known.add(Detail.PROVENANCE)
         return frozenset(known)
+
+    def select(self, indexes: Sequence[int], *, blank_deprecation: bool = False) -> VersionList:
+        """The versions at ``indexes`` (ascending positions), as a list of their own that
+        shares this one's tables: what ``--as-of`` keeps (see :mod:`npmguard.asof`).
+        ``blank_deprecation`` makes every deprecation unknown."""
+        p, i, a, x, b, d, m = ("".join(column[k] for k in indexes) for column in self._columns)
+        if blank_deprecation:
+            x = _UNKNOWN_REF * len(indexes)
+        return VersionList(
+            [self.names[k] for k in indexes],
+            [self.times[k] for k in indexes],
+            [self.ranks[k] for k in indexes],
+            (p, i, a, x, b, d, m),
+            self._tables,
+        )
+
+    def publisher_times(self, publisher: str) -> list[int]:
+        """Publish times (ms) of the versions ``publisher`` published (known times only)."""
+        try:
+            ref = self._tables[0].index(publisher)
+        except ValueError:
+            return []
+        column = self._columns[0]
+        return [t for i, t in enumerate(self.times) if t is not None and ref_at(column, i) == ref]
 
     def index_of(self, version: str) -> int | None:
         """The position of ``version`` (its first listing), or None."""

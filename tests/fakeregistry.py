@@ -7,8 +7,9 @@
     assert reg.requests[0].path == "/left-pad"
 
 Packuments have the public registry's full shape (``dist-tags``, ``versions`` with ``dist``,
-``_npmUser``, ``maintainers``, ``scripts``, ``time``...) with absolute tarball URLs, so the
-real npm CLI can resolve and install against it (``npm --registry URL``). Scoped names are
+``_npmUser``, ``maintainers`` as they stood at each publish, ``scripts``, ``time``...) with
+absolute tarball URLs, so the real npm CLI can resolve and install against it
+(``npm --registry URL``). Scoped names are
 served at ``/@scope%2fname`` and ``/@scope/name``. Failures (N times 503/429), delays,
 redirects and a required bearer token are configurable; every request is logged with its
 headers. The ``fake_registry`` fixture in ``tests/conftest.py`` yields a started instance.
@@ -106,6 +107,8 @@ class FakeVersion:
     tarball_url: str | None = None  # absolute override (another host), else served here
     attestations: bool = False
     signatures: bool = True
+    # who could publish when this version was published (the version document's list)
+    maintainers: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -234,6 +237,7 @@ class FakeRegistry:
             for person in [*(maintainers or []), publisher]:
                 if person not in pkg.maintainers:
                     pkg.maintainers.append(person)
+            entry.maintainers = list(pkg.maintainers)
             if pkg.created is None or when < pkg.created:
                 pkg.created = when
             self.tarballs[_tarball_path(name, version)] = data
@@ -337,7 +341,8 @@ class FakeRegistry:
             doc.update(
                 _id=f"{name}@{version}",
                 _npmUser={"name": e.publisher, "email": f"{e.publisher}@example.com"},
-                maintainers=people,
+                maintainers=[{"name": p, "email": f"{p}@example.com"} for p in e.maintainers]
+                or people,
                 dist=dist,
                 _hasShrinkwrap=False,
                 _npmVersion="10.8.2",

@@ -59,6 +59,7 @@ def _random_infos(rng: random.Random, timed: str) -> tuple[VersionInfo, ...]:
                 rng.choice([None, "old"]),
                 rng.choice([None, (), ("cli",)]),
                 rng.choice([None, (), ("a", "b")]),
+                rng.choice([None, ("alice",), ("alice", "bob")]),
             )
         )
     return tuple(out)
@@ -136,3 +137,38 @@ def test_known_details_come_from_the_columns_and_agree_with_the_objects() -> Non
         for detail in Detail:
             plain = detail.given_by(PackageFacts("p", "1.0.0", versions=infos))
             assert detail.given_by(PackageFacts("p", "1.0.0", versions=stored)) is plain
+
+
+def test_select_keeps_the_chosen_versions_and_their_answers() -> None:
+    rng = random.Random("select")
+    for _ in range(200):
+        infos = _random_infos(rng, rng.choice(["none", "some", "all"]))
+        _, lazy = _both(infos, infos[0].version)
+        listed = lazy.versions
+        assert isinstance(listed, VersionList)
+        keep = sorted(rng.sample(range(len(infos)), rng.randint(0, len(infos))))
+        cut = listed.select(keep)
+        assert cut == tuple(infos[i] for i in keep)
+        blank = listed.select(keep, blank_deprecation=True)
+        assert [v.deprecated for v in blank] == [None] * len(keep)
+        assert [v.maintainers for v in blank] == [infos[i].maintainers for i in keep]
+        locked = rng.choice(infos).version
+        plain = PackageFacts("demo", locked, versions=tuple(cut))
+        lazy_cut = PackageFacts("demo", locked, versions=cut)
+        assert history.previous_version(lazy_cut) == history.previous_version(plain)
+        assert history.earlier_versions(lazy_cut) == history.earlier_versions(plain)
+
+
+def test_publisher_times() -> None:
+    when = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    infos = (
+        VersionInfo("1.0.0", when, "alice"),
+        VersionInfo("1.0.1", None, "alice"),
+        VersionInfo("1.0.2", when + timedelta(days=1), "bob"),
+        VersionInfo("1.0.3", when + timedelta(days=2), "alice"),
+    )
+    listed = codec.decode_picture("demo", codec.encode_picture(_picture(infos))).versions
+    assert isinstance(listed, VersionList)
+    ms = round(when.timestamp() * 1000)
+    assert listed.publisher_times("alice") == [ms, ms + 2 * 86_400_000]
+    assert listed.publisher_times("nobody") == []

@@ -13,6 +13,8 @@ from npmguard.errors import ExitCode, UsageError
 from npmguard.model import Level, LockedPackage, Lockfile, Report, Verdict
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from npmguard.app import Options
 
 
@@ -31,6 +33,7 @@ def register(sub: Any) -> None:
             "  npmguard check\n"
             "  npmguard check app/package-lock.json --format json -o report.json\n"
             "  npmguard check --offline            use only what is cached\n"
+            "  npmguard check --as-of 2021-11-04   judge as on that day (an audit, a replay)\n"
             "  npmguard check --changed-since origin/main --format sarif -o npmguard.sarif"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -102,6 +105,15 @@ def add_check_options(p: argparse.ArgumentParser, *, tree: bool = True) -> None:
             "or fewer than 100k downloads a month, whose content can change a verdict)"
         ),
     )
+    group.add_argument(
+        "--as-of",
+        metavar="DATE",
+        type=_as_of,
+        help=(
+            "judge as on that date: versions published later are invisible and the rules' "
+            "clock is that date (YYYY-MM-DD = the end of that day, UTC; or an ISO 8601 time)"
+        ),
+    )
     if not tree:
         return
     group.add_argument(
@@ -137,7 +149,17 @@ def options_from_args(args: argparse.Namespace) -> Options:
         all_tarballs=bool(args.all_tarballs),
         lockfile_only=bool(getattr(args, "lockfile_only", False)),
         progress=not getattr(args, "quiet", False),
+        as_of=getattr(args, "as_of", None),
     )
+
+
+def _as_of(text: str) -> datetime:
+    from npmguard.asof import parse_as_of
+
+    try:
+        return parse_as_of(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -36,6 +36,7 @@ def register(sub: Any) -> None:
             "examples:\n"
             "  npmguard explain left-pad\n"
             "  npmguard explain event-stream@3.3.6\n"
+            "  npmguard explain coa --as-of 2021-11-04   the latest then, judged as then\n"
             "  npmguard explain @babel/core --lockfile app/package-lock.json --offline"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -259,6 +260,8 @@ def _describe_facts(facts: PackageFacts | None) -> list[str]:
         out.append(_line("maintainers", people, origin))
         out.append(_line("package deprecated", _unknown(facts.package_deprecated), origin))
         out.append(_line("version present", _unknown(facts.version_present), origin))
+        if facts.as_of is not None:
+            out.append(_line("as of", f"{facts.as_of.isoformat()} (later versions not shown)"))
         info = facts.version_info()
         if info is not None:
             out.append(_line("published", info.published or "unknown", origin))

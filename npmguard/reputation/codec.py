@@ -19,7 +19,8 @@ from npmguard.reputation.extract import PackagePicture
 from npmguard.semver import version_key
 from npmguard.versions import REF_BASE, VersionList
 
-FORMAT = 4  # bump when an encoding changes; the store's schema version follows it
+FORMAT = 5  # bump when an encoding changes; the store's schema version follows it
+# 5: per-version maintainers (column "n", table "N")
 
 
 def _pack(doc: Any) -> bytes:
@@ -66,7 +67,7 @@ def encode_refs(refs: Sequence[int]) -> str:
 
 
 def encode_picture(picture: PackagePicture) -> bytes:
-    publishers, messages, bins, deps = _Table(), _Table(), _Table(), _Table()
+    publishers, messages, bins, deps, people = _Table(), _Table(), _Table(), _Table(), _Table()
     versions = picture.versions
     doc = {
         "v": [i.version for i in picture.versions],
@@ -82,10 +83,12 @@ def encode_picture(picture: PackagePicture) -> bytes:
         "d": encode_refs(
             [deps.ref(i.dependency_names, list(i.dependency_names or ())) for i in versions]
         ),
+        "n": encode_refs([people.ref(i.maintainers, list(i.maintainers or ())) for i in versions]),
         "P": publishers.values,
         "X": messages.values,
         "B": bins.values,
         "D": deps.values,
+        "N": people.values,
         "tags": None if picture.dist_tags is None else dict(picture.dist_tags),
         "c": _ts(picture.created),
         "m": _ts(picture.modified),
@@ -140,19 +143,14 @@ def decode_picture(name: str, blob: bytes) -> PackagePicture:
     doc = json.loads(zlib.decompress(blob).decode("utf-8", "surrogatepass"))
     names: list[str] = doc["v"]
     size = len(names)
-    columns = [doc["t"], doc["r"], doc["p"], doc["i"], doc["a"], doc["x"], doc["b"], doc["d"]]
-    if any(len(c) != size for c in columns):
+    refs = (doc["p"], doc["i"], doc["a"], doc["x"], doc["b"], doc["d"], doc["n"])
+    if any(len(c) != size for c in (doc["t"], doc["r"], *refs)):
         raise ValueError(f"{name}: stored picture columns differ in length")
     times = _absolute(doc["t"])
     bins = [tuple(b) for b in doc["B"]]
     deps = [tuple(d) for d in doc["D"]]
-    versions = VersionList(
-        names,
-        times,
-        doc["r"],
-        (doc["p"], doc["i"], doc["a"], doc["x"], doc["b"], doc["d"]),
-        (doc["P"], doc["X"], bins, deps),
-    )
+    people = [tuple(m) for m in doc["N"]]
+    versions = VersionList(names, times, doc["r"], refs, (doc["P"], doc["X"], bins, deps, people))
     return PackagePicture(
         name=name,
         versions=versions,

@@ -186,6 +186,7 @@ def _version_info(
         bins = tuple(sorted(k for k, v in raw_bin.items() if isinstance(v, str)))
     deps = get("dependencies")
     user = get("_npmUser")
+    people = get("maintainers")
     return VersionInfo(
         version,
         when,
@@ -195,7 +196,13 @@ def _version_info(
         _deprecated(get("deprecated")),
         bins,
         tuple(sorted(deps)) if isinstance(deps, dict) and deps else (),
+        _people(people) if isinstance(people, list) else None,
     )
+
+
+def _people(values: list[Any]) -> tuple[str, ...]:
+    """Account names of a ``maintainers`` list, sorted, each once."""
+    return tuple(sorted({p for p in map(_person, values) if p}))
 
 
 def extract_package(name: str, data: Mapping[str, Any], wanted: Iterable[str] = ()) -> Extracted:

@@ -27,6 +27,7 @@ RULE_MODULES: tuple[str, ...] = (
     "npmguard.rules.spam_graph",
     "npmguard.rules.spam_cluster",
     "npmguard.rules.takeover",
+    "npmguard.rules.additions",
     "npmguard.rules.scripts",
     "npmguard.rules.metadata",
     "npmguard.rules.typosquat",

@@ -35,6 +35,12 @@ def _dependents(pkg: LockedPackage) -> str:
     return f"it comes in through {shown}: update or replace those"
 
 
+def _holder_description(text: str | None) -> bool:
+    """npm's placeholder descriptions: today's, and the one it used until about 2017."""
+    words = (text or "").strip().lower()
+    return words == HOLDER_DESCRIPTION or "npm is hanging on to the package name" in words
+
+
 def is_security_version(version: str) -> bool:
     from npmguard.facts import SECURITY_VERSION
 
@@ -151,7 +157,9 @@ class SecurityHolder(PackageRule):
         "(`0.0.1-security`, `0.0.2-security`, `1.0.0-security`, ...) described as "
         '"security holding package" from the `npm/security-holder` repository, so the name '
         "cannot be taken again. A lockfile that locks the placeholder, or a package whose "
-        "latest version is one, points at a package npm removed for malware or typosquatting."
+        "latest version is one, points at a package npm removed for malware or typosquatting. "
+        "A version named like one whose registry entry names its own repository is a real "
+        "release (yargs-parser 5.0.0-security.0 backported a fix) and is not reported."
     )
     needs = PACKUMENT
 
@@ -166,11 +174,15 @@ class SecurityHolder(PackageRule):
         if is_security_version(pkg.version):
             evidence = [Evidence("locked version", pkg.version, "lockfile")]
             if manifest is not None:
-                if (manifest.description or "").strip().lower() == HOLDER_DESCRIPTION:
+                if _holder_description(manifest.description):
                     evidence.append(Evidence("description", manifest.description or "", "registry"))
                 if HOLDER_REPOSITORY in (manifest.repository or ""):
                     evidence.append(Evidence("repository", manifest.repository or "", "registry"))
             confirmed = len(evidence) > 1
+            if manifest is not None and not confirmed and manifest.repository:
+                # the registry shows a real release named like one (yargs-parser
+                # 5.0.0-security.0, a backported fix from yargs's own repository)
+                return
             yield self.finding(
                 pkg,
                 f"{pkg.key} is an npm security placeholder"

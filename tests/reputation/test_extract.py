@@ -42,6 +42,9 @@ def test_public_document_gives_every_field() -> None:
     assert v2.bin_names == ("demo", "node")
     assert v2.dependency_names == ("flatmap-stream", "left-pad")
     assert v2.published == datetime(2024, 5, 1, 8, tzinfo=timezone.utc)
+    # each version document's own maintainers: sorted, each once, names only
+    assert v1.maintainers == ("alice",) and v11.maintainers == ("alice", "bob")
+    assert v2.maintainers is None and beta.maintainers == ("carol",)
     # manifests only for the versions asked about that exist
     assert set(got.manifests) == {"2.0.0", "1.1.0"}
     m = got.manifests["2.0.0"]
@@ -68,6 +71,8 @@ def test_mirror_document_degrades_to_unknown() -> None:
     assert pic.created is None and pic.modified is None
     assert pic.maintainers is None
     assert all(i.publisher is None and i.has_provenance is None for i in pic.versions)
+    # what the version documents themselves still carry is kept
+    assert [i.maintainers for i in pic.versions] == [("alice",), None]
     m1, m2 = got.manifests["1.0.0"], got.manifests["2.0.0"]
     assert m1.has_signatures is None and m1.has_attestations is None and m1.publisher is None
     assert m1.dist_file_count is None and m1.gyp_file is None

@@ -5,7 +5,7 @@ A fixture (``tests/fixtures/rules/<name>.json``) is a compact package document::
 
     {"name": ..., "version": <the locked version>, "created": ISO time,
      "versions": [{"version", "published", "publisher", "has_install_script",
-                   "has_provenance", "deprecated", "bins", "deps"}, ...],
+                   "has_provenance", "deprecated", "bins", "deps", "maintainers"}, ...],
      "manifest": {"scripts", "bin", "dependencies", "description", "deprecated", ...},
      "tarball": {"files": [...], "texts": {path: text}}}
 """
@@ -51,6 +51,7 @@ def version_info(doc: Mapping[str, Any]) -> VersionInfo:
         deprecated=doc.get("deprecated"),
         bin_names=tuple(doc["bins"]) if "bins" in doc else None,
         dependency_names=tuple(doc["deps"]) if "deps" in doc else None,
+        maintainers=tuple(doc["maintainers"]) if "maintainers" in doc else None,
     )
 
 
@@ -84,6 +85,7 @@ def facts_from(doc: Mapping[str, Any]) -> PackageFacts:
             bin=man.get("bin", {}),
             dependencies=man.get("dependencies", {}),
             main=man.get("main"),
+            repository=man.get("repository"),
             publisher=man.get("publisher"),
             deprecated=man.get("deprecated"),
             gyp_file=man.get("gypfile"),

@@ -96,6 +96,22 @@ def test_security_holder() -> None:
     for version in ("0.0.1-security", "1.0.0-security", "0.0.1-security.1"):
         assert run("security-holder", pkg("x", version), None)
     assert run("security-holder", pkg("x", "0.0.1-securityfix"), None) == []
+    # npm's wording until about 2017 (tslib@0.0.1-security, 2016) still counts
+    older = ManifestFacts(
+        description="This package name is not currently in use, but was formerly occupied by "
+        "another package. To avoid malicious use, npm is hanging on to the package name, but "
+        "loosely, and we'll probably give it to you if you want it.",
+    )
+    held = pkg("tslib", "0.0.1-security")
+    [f] = run("security-holder", held, facts(held, ("0.0.1-security",), manifest=older))
+    assert "confirmed" in f.message
+    # a real release named like a placeholder: its own repository, its own description
+    fix = pkg("yargs-parser", "5.0.0-security.0")
+    real = ManifestFacts(
+        description="the mighty option parser used by yargs",
+        repository="git+ssh://git@github.com/yargs/yargs-parser.git",
+    )
+    assert run("security-holder", fix, facts(fix, ("5.0.0-security.0",), manifest=real)) == []
     old = pkg("typo-pkg", "1.0.0")
     [latest] = run("security-holder", old, facts(old, ("0.0.1-security",), version_present=False))
     assert "0.0.1-security" in latest.message
