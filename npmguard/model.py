@@ -90,16 +90,23 @@ class Occurrence:
     (``inBundle``).
     """
 
-    path: str  # "node_modules/a/node_modules/b" (v1 nesting is written in the same shape)
+    # npm: "node_modules/a/node_modules/b" (v1 nesting is written in the same shape); other
+    # formats: the entry's key as the lockfile writes it (pnpm's dependency path, yarn's
+    # descriptors, bun's package key)
+    path: str
     installed_as: str  # the folder name: differs from the real name for aliases
     resolved: str | None
-    integrity: str | None
+    integrity: str | None  # SSRI (``sha512-...``), comparable with the registry's
     line: int | None = None  # 1-based line of the entry in the lockfile, when known
     dev: bool = False
     optional: bool = False
     dev_optional: bool = False
     peer: bool = False
     bundled: bool = False
+    # the format's own hash where it is not the tarball's SSRI integrity (Yarn Berry's
+    # ``checksum``: of yarn's cache archive, with its cache-key prefix): proof that the
+    # lockfile pins the bytes, never comparable with the registry's integrity
+    checksum: str | None = None
     # under the project root or a workspace: only there does npm's --omit apply
     omittable: bool = True
 
@@ -127,7 +134,8 @@ class LockedPackage:
     version: str
     source: SourceKind
     occurrences: tuple[Occurrence, ...]
-    # npm's hasInstallScript; None where the lockfile does not say (npm v1, yarn): unknown
+    # npm's hasInstallScript (pnpm's requiresBuild); None where the lockfile does not say
+    # (npm v1, pnpm 9, yarn, bun): unknown
     has_install_script: bool | None = None
     dependencies: Mapping[str, str] = field(default_factory=dict)  # name -> spec, as locked
     dependents: tuple[str, ...] = ()  # keys (name@version) of packages that depend on this
@@ -204,7 +212,7 @@ class Lockfile:
     """A parsed lockfile: the packages in it and where it was read from."""
 
     path: Path
-    format: str  # "npm-v1", "npm-v2", "npm-v3", "npm-shrinkwrap-v3", ...
+    format: str  # "npm-v3", "npm-shrinkwrap-v3", "pnpm-v9.0", "yarn-v1", "yarn-berry-v8", "bun-v1"
     lockfile_version: int
     packages: tuple[LockedPackage, ...]
     root_name: str | None = None

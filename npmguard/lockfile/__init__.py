@@ -25,12 +25,7 @@ READERS: tuple[ReaderSpec, ...] = (
         ("npm-shrinkwrap.json", "package-lock.json", "node_modules/.package-lock.json"),
         "npmguard.lockfile.npm",
     ),
-    ReaderSpec(
-        "pnpm",
-        ("pnpm-lock.yaml",),
-        None,
-        "pnpm lockfiles are not supported yet",
-    ),
+    ReaderSpec("pnpm", ("pnpm-lock.yaml",), "npmguard.lockfile.pnpm"),
     ReaderSpec("yarn", ("yarn.lock",), None, "yarn lockfiles are not supported yet"),
     ReaderSpec("bun", ("bun.lock", "bun.lockb"), None, "bun lockfiles are not supported yet"),
 )

@@ -1,0 +1,199 @@
+"""YAML lockfiles (``pnpm-lock.yaml``, Yarn Berry's ``yarn.lock``): loading and key lines.
+
+Loading reads YAML's failsafe schema: every scalar stays a string, as Yarn Berry reads its
+lockfile (js-yaml's FAILSAFE schema) and as pnpm's values are meant (a version ``1.10`` is not the
+number 1.1; a package named ``yes`` or ``on`` is not a boolean). Readers interpret ``"true"``
+themselves. PyYAML's libyaml parser and composer do the work when PyYAML was built with libyaml
+(the usual wheels are); our own resolver (everything is a string) and constructor (plain dicts,
+lists and strings) replace PyYAML's Python ones, which cost more than the parsing itself on
+large lockfiles. Without libyaml, PyYAML's pure-Python ``BaseLoader`` gives the same values.
+
+Line numbers come from one scan of the text: the line of every top-level key and of every key
+one level (two spaces) below one, per YAML document. Both tools write keys one per line, so the
+scan is exact for their files; a hand-written flow-style file simply gets no line numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode
+
+from npmguard.errors import LockfileError
+
+try:
+    from yaml.cyaml import CParser as _CParser  # type: ignore[attr-defined]
+
+    HAVE_LIBYAML = True
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    HAVE_LIBYAML = False
+
+_CONFLICT = re.compile(r"^(<<<<<<<|>>>>>>>)( |$)", re.MULTILINE)
+_DOC_START = re.compile(r"^---[ \t]*(#.*)?$")
+
+
+def load_documents(data: bytes, name: str, hint: str) -> list[Any]:
+    """Every YAML document in ``data`` (empty ones dropped), scalars as strings.
+
+    Errors are :class:`LockfileError` naming ``name`` and the line: not UTF-8, an unresolved
+    merge conflict, or YAML syntax (with PyYAML's description of the problem).
+    """
+    text = decode(data, name, hint)
+    if not text.strip():
+        raise LockfileError(f"{name}: empty file", hint=hint)
+    conflict = _CONFLICT.search(text)
+    if conflict:
+        line = text.count("\n", 0, conflict.start()) + 1
+        raise LockfileError(
+            f"{name}: unresolved merge conflict (`{conflict.group(1)}`) at line {line}",
+            hint=hint,
+        )
+    try:
+        docs = [d for d in _load_all(text) if d is not None]
+    except (TypeError, RecursionError) as e:  # a mapping as a key; absurd nesting
+        raise LockfileError(f"{name}: not valid YAML for a lockfile ({e})", hint=hint) from e
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
+        what = e.problem or e.context or "syntax error"
+        raise LockfileError(f"{name}: not valid YAML: {what}{where}", hint=hint) from e
+    except yaml.YAMLError as e:  # pragma: no cover - libyaml reports everything as marked
+        raise LockfileError(f"{name}: not valid YAML: {e}", hint=hint) from e
+    if not docs:
+        raise LockfileError(f"{name}: empty file (only comments)", hint=hint)
+    return docs
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+
+if HAVE_LIBYAML:
+
+    class _FailsafeParser(_CParser):  # type: ignore[misc]
+        """libyaml's parser and composer with a resolver that leaves every scalar a string."""
+
+        def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+            return _STR_TAG
+
+        def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+            pass
+
+        def ascend_resolver(self) -> None:
+            pass
+
+
+def _load_all(text: str) -> list[Any]:
+    if not HAVE_LIBYAML:  # pragma: no cover - PyYAML built without libyaml
+        return list(yaml.load_all(text, Loader=yaml.BaseLoader))
+    parser = _FailsafeParser(text)
+    try:
+        docs = []
+        while parser.check_node():
+            node = parser.get_node()
+            if node is not None:
+                docs.append(_construct(node))
+        return docs
+    finally:
+        parser.dispose()
+
+
+def _construct(node: Node) -> Any:
+    """Plain values from composed nodes: what PyYAML's ``BaseConstructor`` builds."""
+    if node.__class__ is ScalarNode:
+        return node.value
+    if node.__class__ is MappingNode:
+        return {_construct(k): _construct(v) for k, v in node.value}
+    return [_construct(item) for item in node.value]
+
+
+def decode(data: bytes, name: str, hint: str) -> str:
+    """UTF-8 text without a byte-order mark, or a clear error."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise LockfileError(f"{name}: not UTF-8 text ({e.reason})", hint=hint) from e
+    return text.removeprefix("\ufeff")
+
+
+@dataclass
+class KeyLines:
+    """Lines (1-based) of one YAML document's keys: top level, and one level below."""
+
+    top: dict[str, int] = field(default_factory=dict)
+    nested: dict[tuple[str, str], int] = field(default_factory=dict)  # (top key, key) -> line
+
+    def line(self, section: str, key: str) -> int | None:
+        return self.nested.get((section, key))
+
+
+def key_lines(text: str) -> list[KeyLines]:
+    """One :class:`KeyLines` per YAML document of ``text`` (documents split at ``---``)."""
+    docs = [KeyLines()]
+    seen_content = False
+    section = ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line or line[0] == "#":
+            continue
+        if _DOC_START.match(line):
+            if seen_content:
+                docs.append(KeyLines())
+            seen_content = False
+            continue
+        if line[0] != " ":
+            key = _key(line)
+            seen_content = True
+            if key is not None:
+                section = key
+                docs[-1].top.setdefault(key, number)
+        elif line.startswith("  ") and line[2:3] not in (" ", "#", "-", ""):
+            key = _key(line[2:])
+            if key is not None:
+                docs[-1].nested.setdefault((section, key), number)
+    return docs
+
+
+def _key(text: str) -> str | None:
+    """The key a ``key: ...`` line opens (plain, 'single' or "double" quoted), else None."""
+    if text[0] == "'":
+        end = 1
+        while True:
+            end = text.find("'", end)
+            if end < 0:
+                return None
+            if text[end + 1 : end + 2] == "'":
+                end += 2
+                continue
+            break
+        rest = text[end + 1 :]
+        return text[1:end].replace("''", "'") if rest.startswith(":") else None
+    if text[0] == '"':
+        m = re.match(r'"((?:[^"\\]|\\.)*)"', text)
+        if m is None or not text[m.end() :].startswith(":"):
+            return None
+        try:
+            value = json.loads(m.group(0))
+        except ValueError:
+            return None
+        return value if isinstance(value, str) else None
+    colon = text.find(": ")
+    if colon < 0:
+        stripped = text.rstrip()
+        return stripped[:-1] if stripped.endswith(":") else None
+    return text[:colon]
+
+
+def mapping(value: object) -> dict[str, Any] | None:
+    """``value`` if it is a mapping (with string keys, as BaseLoader gives), else None."""
+    return value if isinstance(value, dict) else None
+
+
+def describe(value: object) -> str:
+    """What a YAML value is, for error messages."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return "a string"
