@@ -26,7 +26,7 @@ READERS: tuple[ReaderSpec, ...] = (
         "npmguard.lockfile.npm",
     ),
     ReaderSpec("pnpm", ("pnpm-lock.yaml",), "npmguard.lockfile.pnpm"),
-    ReaderSpec("yarn", ("yarn.lock",), None, "yarn lockfiles are not supported yet"),
+    ReaderSpec("yarn", ("yarn.lock",), "npmguard.lockfile.yarn"),
     ReaderSpec("bun", ("bun.lock", "bun.lockb"), None, "bun lockfiles are not supported yet"),
 )
 

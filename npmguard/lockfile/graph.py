@@ -16,11 +16,14 @@ dependencies as :class:`Root` values (pnpm's ``importers``, bun's ``workspaces``
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from npmguard.model import LockedPackage, Occurrence, SourceKind
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +75,10 @@ def build_packages(
 ) -> tuple[LockedPackage, ...]:
     """Group entries into packages (sorted by name, version, source); see the module docs.
 
-    ``roots`` None: the format does not say what the project depends on directly.
+    ``roots`` None: the format does not say what the project depends on directly. Entries no
+    root reaches keep every flag false and stay in: what links them may live outside the
+    lockfile (Yarn Berry's ``resolutions`` in package.json, yarn's built-in package
+    extensions), and checking a package that is not installed costs less than missing one.
     """
     by_id = {e.id: e for e in entries}
     flags = _dep_flags(by_id, roots) if roots is not None else {}
@@ -146,13 +152,16 @@ def _reach(by_id: Mapping[str, Entry], starts: Iterable[str], *, skip_optional: 
 
 
 def _dep_flags(by_id: Mapping[str, Entry], roots: Sequence[Root]) -> dict[str, _Flags]:
+    reached = _reach(by_id, (r.target for r in roots), skip_optional=False)
+    if len(reached) < len(by_id):
+        log.debug("%d lockfile entries no dependency reaches", len(by_id) - len(reached))
     not_dev = _reach(by_id, (r.target for r in roots if not r.dev), skip_optional=False)
     not_optional = _reach(by_id, (r.target for r in roots if not r.optional), skip_optional=True)
     strict = _reach(
         by_id, (r.target for r in roots if not r.dev and not r.optional), skip_optional=True
     )
     out: dict[str, _Flags] = {}
-    for key in by_id:
+    for key in reached:
         dev = key not in not_dev
         optional = key not in not_optional
         dev_optional = key not in strict and not dev and not optional
