@@ -42,7 +42,6 @@ import json
 import os
 import posixpath
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -75,7 +74,9 @@ PATCH_STUB = (
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--tools", type=Path, default=Path(tempfile.gettempdir()) / "npmguard-oracle-tools")
+    parser.add_argument(
+        "--tools", type=Path, default=Path(tempfile.gettempdir()) / "npmguard-oracle-tools"
+    )
     parser.add_argument("--only", default="", help="only lockfiles whose path contains this")
     args = parser.parse_args()
     tools = install_tools(args.tools)
@@ -104,7 +105,9 @@ def main() -> int:
             elif row["format"] == "yarn-v1":
                 save(out / f"{base}.yarn-list.json.gz", yarn_classic(tools, text, work))
             else:
-                save(out / f"{base}.yarn-info.json.gz", yarn_berry(tools, text, root_manifest, work))
+                save(
+                    out / f"{base}.yarn-info.json.gz", yarn_berry(tools, text, root_manifest, work)
+                )
         print(f"{row['path']}: done", file=sys.stderr)
     return 0
 
@@ -124,7 +127,9 @@ def save(path: Path, data: Any) -> None:
 def run(cmd: list[str], cwd: Path, *, check: bool = True) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600)
     if check and done.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed in {cwd}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        raise SystemExit(
+            f"{' '.join(cmd)} failed in {cwd}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
     return done
 
 
@@ -136,8 +141,20 @@ def install_tools(base: Path) -> dict[str, Path]:
         name = spec.rsplit("@", 1)[0]
         if not (prefix / "node_modules" / name / "package.json").is_file():
             prefix.mkdir(parents=True, exist_ok=True)
-            run(["npm", "install", "--prefix", str(prefix), "--no-save", "--ignore-scripts",
-                 "--no-audit", "--no-fund", spec], prefix)
+            run(
+                [
+                    "npm",
+                    "install",
+                    "--prefix",
+                    str(prefix),
+                    "--no-save",
+                    "--ignore-scripts",
+                    "--no-audit",
+                    "--no-fund",
+                    spec,
+                ],
+                prefix,
+            )
         found[key] = prefix / "node_modules" / name
     for key in ("pnpm7", "pnpm8"):  # the one-line patch described in the module docs
         bundle = found[key] / "dist" / "pnpm.cjs"
@@ -145,7 +162,11 @@ def install_tools(base: Path) -> dict[str, Path]:
         start = source.index("function lockfileToAuditNode(")
         old = "dependencies[name] = dep;"
         at = source.index(old, start)
-        patched = source[:at] + "dependencies[depPath] = Object.assign(dep, { name });" + source[at + len(old):]
+        patched = (
+            source[:at]
+            + "dependencies[depPath] = Object.assign(dep, { name });"
+            + source[at + len(old) :]
+        )
         (bundle.parent / "pnpm-oracle.cjs").write_text(patched, encoding="utf-8")
     return found
 
@@ -158,7 +179,11 @@ def pnpm_project(text: str, root_manifest: dict[str, Any], work: Path) -> dict[s
     doc = yaml.load(text, Loader=yaml.CBaseLoader)
     (work / "pnpm-lock.yaml").write_text(text, encoding="utf-8")
     importers = doc.get("importers") or {
-        ".": {k: doc[k] for k in ("specifiers", "dependencies", "devDependencies", "optionalDependencies") if k in doc}
+        ".": {
+            k: doc[k]
+            for k in ("specifiers", "dependencies", "devDependencies", "optionalDependencies")
+            if k in doc
+        }
     }
     names: dict[str, str] = {}
     for project, importer in importers.items():
@@ -168,7 +193,10 @@ def pnpm_project(text: str, root_manifest: dict[str, Any], work: Path) -> dict[s
                 if ref.startswith("link:"):
                     names.setdefault(posixpath.normpath(posixpath.join(project, ref[5:])), alias)
     for project, importer in importers.items():
-        manifest: dict[str, Any] = {"name": names.get(project, f"stub-{project.replace('/', '-')}"), "version": "0.0.0"}
+        manifest: dict[str, Any] = {
+            "name": names.get(project, f"stub-{project.replace('/', '-')}"),
+            "version": "0.0.0",
+        }
         specs = importer.get("specifiers") or {}
         for fld in ("dependencies", "devDependencies", "optionalDependencies"):
             deps = {
@@ -178,7 +206,9 @@ def pnpm_project(text: str, root_manifest: dict[str, Any], work: Path) -> dict[s
             if deps:
                 manifest[fld] = deps
         if project == "." and root_manifest.get("pnpm"):
-            manifest["pnpm"] = {k: v for k, v in root_manifest["pnpm"].items() if k != "patchedDependencies"}
+            manifest["pnpm"] = {
+                k: v for k, v in root_manifest["pnpm"].items() if k != "patchedDependencies"
+            }
         (work / project).mkdir(parents=True, exist_ok=True)
         (work / project / "package.json").write_text(json.dumps(manifest, indent=1))
     workspace: dict[str, Any] = {"packages": [p for p in importers if p != "."]}
@@ -186,7 +216,9 @@ def pnpm_project(text: str, root_manifest: dict[str, Any], work: Path) -> dict[s
     if catalogs:
         workspace["catalog"] = {k: v["specifier"] for k, v in catalogs.get("default", {}).items()}
         workspace["catalogs"] = {
-            n: {k: v["specifier"] for k, v in c.items()} for n, c in catalogs.items() if n != "default"
+            n: {k: v["specifier"] for k, v in c.items()}
+            for n, c in catalogs.items()
+            if n != "default"
         }
     (work / "pnpm-workspace.yaml").write_text(yaml.safe_dump(workspace))
     return doc
@@ -194,32 +226,64 @@ def pnpm_project(text: str, root_manifest: dict[str, Any], work: Path) -> dict[s
 
 def pnpm_ls(tools: dict[str, Path], text: str, root_manifest: dict[str, Any], work: Path) -> Any:
     pnpm_project(text, root_manifest, work)
-    done = run(["node", str(tools["pnpm10"] / "bin" / "pnpm.cjs"), "ls", "-r", "--depth", "Infinity",
-                "--json", "--lockfile-only"], work)
+    done = run(
+        [
+            "node",
+            str(tools["pnpm10"] / "bin" / "pnpm.cjs"),
+            "ls",
+            "-r",
+            "--depth",
+            "Infinity",
+            "--json",
+            "--lockfile-only",
+        ],
+        work,
+    )
     listing = json.loads(done.stdout)
 
     def trim(node: dict[str, Any]) -> dict[str, Any]:
         out = {k: node[k] for k in ("version", "resolved") if k in node}
-        for fld in ("dependencies", "devDependencies", "optionalDependencies", "unsavedDependencies"):
+        for fld in (
+            "dependencies",
+            "devDependencies",
+            "optionalDependencies",
+            "unsavedDependencies",
+        ):
             if node.get(fld):
                 out[fld] = {alias: trim(child) for alias, child in node[fld].items()}
         return out
 
-    return {"tool": "pnpm 10.34.9", "command": "pnpm ls -r --depth Infinity --json --lockfile-only",
-            "projects": [trim(p) for p in listing]}
+    return {
+        "tool": "pnpm 10.34.9",
+        "command": "pnpm ls -r --depth Infinity --json --lockfile-only",
+        "projects": [trim(p) for p in listing],
+    }
 
 
 class _Capture(http.server.BaseHTTPRequestHandler):
     body: bytes = b""
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("content-length", 0)))
         if self.headers.get("content-encoding") == "gzip":
             raw = gzip.decompress(raw)
         type(self).body = raw
-        reply = json.dumps({"actions": [], "advisories": {}, "muted": [], "metadata": {
-            "vulnerabilities": {k: 0 for k in ("info", "low", "moderate", "high", "critical")},
-            "dependencies": 0, "devDependencies": 0, "optionalDependencies": 0, "totalDependencies": 0}})
+        reply = json.dumps(
+            {
+                "actions": [],
+                "advisories": {},
+                "muted": [],
+                "metadata": {
+                    "vulnerabilities": {
+                        k: 0 for k in ("info", "low", "moderate", "high", "critical")
+                    },
+                    "dependencies": 0,
+                    "devDependencies": 0,
+                    "optionalDependencies": 0,
+                    "totalDependencies": 0,
+                },
+            }
+        )
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.end_headers()
@@ -234,8 +298,18 @@ def pnpm_audit(tools: dict[str, Path], tool: str, text: str, work: Path) -> Any:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Capture)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        run(["node", str(tools[tool] / "dist" / "pnpm-oracle.cjs"), "audit", "--json",
-             "--registry", f"http://127.0.0.1:{server.server_address[1]}/"], work, check=False)
+        run(
+            [
+                "node",
+                str(tools[tool] / "dist" / "pnpm-oracle.cjs"),
+                "audit",
+                "--json",
+                "--registry",
+                f"http://127.0.0.1:{server.server_address[1]}/",
+            ],
+            work,
+            check=False,
+        )
     finally:
         server.shutdown()
     tree = json.loads(_Capture.body)
@@ -247,9 +321,11 @@ def pnpm_audit(tools: dict[str, Path], tool: str, text: str, work: Path) -> Any:
         return out
 
     version = TOOLS[tool].rsplit("@", 1)[1]
-    return {"tool": f"pnpm {version} (audit tree keyed by dependency path)",
-            "command": "pnpm audit --json --registry <loopback>",
-            "importers": {k: trim(v) for k, v in tree["dependencies"].items()}}
+    return {
+        "tool": f"pnpm {version} (audit tree keyed by dependency path)",
+        "command": "pnpm audit --json --registry <loopback>",
+        "importers": {k: trim(v) for k, v in tree["dependencies"].items()},
+    }
 
 
 # -- yarn classic ----------------------------------------------------------------------------
@@ -269,7 +345,10 @@ const stubs = [];
 for (const p of Object.keys(obj).filter(p => !referenced.has(p))) {
   const [n, r] = split(p);
   let s = stubs.find(s => !(n in s.dependencies));
-  if (!s) { s = {name: `stub-w${stubs.length}`, version: '0.0.0', dependencies: {}}; stubs.push(s); }
+  if (!s) {
+    s = {name: `stub-w${stubs.length}`, version: '0.0.0', dependencies: {}};
+    stubs.push(s);
+  }
   s.dependencies[n] = r;
 }
 const dirs = []; let i = 0;
@@ -280,31 +359,52 @@ for (const [n, ranges] of missing) {
   let v = '1.0.0'; for (const r of ranges) { const m = semver.minVersion(r); if (m) v = m.version; }
   write(`stubs/w${i++}`, {name: n, version: v});
 }
-fs.writeFileSync(path.join(out, 'package.json'), JSON.stringify({name: 'stub-root', private: true, workspaces: dirs}));
+const root = {name: 'stub-root', private: true, workspaces: dirs};
+fs.writeFileSync(path.join(out, 'package.json'), JSON.stringify(root));
 // name@version (as `yarn list` names them: aliases by alias) -> resolved, without the #sha1
 // fragment: 40 incompressible digits per entry that the test does not read
 const reduced = {}; for (const [k, e] of Object.entries(obj))
-  reduced[`${split(k)[0]}@${e.version}`] = /^https?:/.test(e.resolved || '') ? e.resolved.split('#')[0] : e.resolved;
+  reduced[`${split(k)[0]}@${e.version}`] =
+    /^https?:/.test(e.resolved || '') ? e.resolved.split('#')[0] : e.resolved;
 process.stdout.write(JSON.stringify(reduced));
 """
 
 
 def yarn_classic(tools: dict[str, Path], text: str, work: Path) -> Any:
     (work / "yarn.lock").write_text(text, encoding="utf-8")
-    parsed = run(["node", "-e", _YARN1_STUB, str(tools["yarnlib"]), str(tools["semver"]), str(work)], work)
-    done = run(["node", str(tools["yarn1"] / "bin" / "yarn.js"), "list", "--json", "--offline",
-                "--frozen-lockfile", "--ignore-engines"], work)
+    parsed = run(
+        ["node", "-e", _YARN1_STUB, str(tools["yarnlib"]), str(tools["semver"]), str(work)], work
+    )
+    done = run(
+        [
+            "node",
+            str(tools["yarn1"] / "bin" / "yarn.js"),
+            "list",
+            "--json",
+            "--offline",
+            "--frozen-lockfile",
+            "--ignore-engines",
+        ],
+        work,
+    )
     tree = next(json.loads(line) for line in done.stdout.splitlines() if '"type":"tree"' in line)
 
     def trim(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [
-            {"name": n["name"], **({"shadow": True} if n.get("shadow") else {}),
-             **({"children": trim(n["children"])} if n.get("children") else {})}
+            {
+                "name": n["name"],
+                **({"shadow": True} if n.get("shadow") else {}),
+                **({"children": trim(n["children"])} if n.get("children") else {}),
+            }
             for n in nodes
         ]
 
-    return {"tool": "yarn 1.22.22", "command": "yarn list --json --offline --frozen-lockfile",
-            "trees": trim(tree["data"]["trees"]), "resolved": json.loads(parsed.stdout)}
+    return {
+        "tool": "yarn 1.22.22",
+        "command": "yarn list --json --offline --frozen-lockfile",
+        "trees": trim(tree["data"]["trees"]),
+        "resolved": json.loads(parsed.stdout),
+    }
 
 
 # -- yarn berry ------------------------------------------------------------------------------
@@ -319,11 +419,14 @@ def yarn_berry(tools: dict[str, Path], text: str, root_manifest: dict[str, Any],
         if key == "__metadata":
             continue
         at = entry["resolution"].index("@", 1)
-        name, ref = entry["resolution"][:at], entry["resolution"][at + 1:]
+        name, ref = entry["resolution"][:at], entry["resolution"][at + 1 :]
         if ref.startswith("workspace:"):
-            workspaces[ref[len("workspace:"):]] = (name, entry)
+            workspaces[ref[len("workspace:") :]] = (name, entry)
     for folder, (name, entry) in workspaces.items():
-        manifest: dict[str, Any] = {"name": name, "version": entry.get("version", "0.0.0").replace("0.0.0-use.local", "0.0.0")}
+        manifest: dict[str, Any] = {
+            "name": name,
+            "version": entry.get("version", "0.0.0").replace("0.0.0-use.local", "0.0.0"),
+        }
         for fld in ("dependencies", "peerDependencies", "peerDependenciesMeta", "bin"):
             if entry.get(fld):
                 manifest[fld] = entry[fld]
@@ -333,22 +436,34 @@ def yarn_berry(tools: dict[str, Path], text: str, root_manifest: dict[str, Any],
                 manifest["resolutions"] = root_manifest["resolutions"]
         (work / folder).mkdir(parents=True, exist_ok=True)
         (work / folder / "package.json").write_text(json.dumps(manifest, indent=1))
-    (work / ".yarnrc.yml").write_text("enableNetwork: false\nenableTelemetry: false\nenableGlobalCache: false\n")
+    (work / ".yarnrc.yml").write_text(
+        "enableNetwork: false\nenableTelemetry: false\nenableGlobalCache: false\n"
+    )
     yarn = ["node", str(next((tools[tool] / "bin").glob("yarn.js")))]
     done = run([*yarn, "info", "--all", "--recursive", "--json"], work)
     packages = []
     for line in done.stdout.splitlines():
         item = json.loads(line)
-        packages.append({"value": item["value"], "version": item.get("children", {}).get("Version")})
-    for patch in set(re.findall(r"\./\.yarn/patches/[^#:\"]+\.patch|\./patches/[^#:\"]+\.patch", text)):
+        packages.append(
+            {"value": item["value"], "version": item.get("children", {}).get("Version")}
+        )
+    for patch in set(
+        re.findall(r"\./\.yarn/patches/[^#:\"]+\.patch|\./patches/[^#:\"]+\.patch", text)
+    ):
         (work / patch).parent.mkdir(parents=True, exist_ok=True)
         (work / patch).write_text(PATCH_STUB)
     check = run([*yarn, "install", "--immutable", "--mode=skip-build"], work, check=False)
     stale = sorted(set(re.findall(r'YN0028: │ -(?! )"?([^"\n]+?)"?:$', check.stdout, re.MULTILINE)))
     version = TOOLS[tool].rsplit("@", 1)[1]
-    return {"tool": f"yarn {version}", "command": "yarn info --all --recursive --json",
-            "packages": packages,
-            "stale": {"command": "yarn install --immutable --mode=skip-build (removed entries)", "keys": stale}}
+    return {
+        "tool": f"yarn {version}",
+        "command": "yarn info --all --recursive --json",
+        "packages": packages,
+        "stale": {
+            "command": "yarn install --immutable --mode=skip-build (removed entries)",
+            "keys": stale,
+        },
+    }
 
 
 if __name__ == "__main__":

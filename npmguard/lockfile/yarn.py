@@ -21,7 +21,9 @@ _BERRY = re.compile(r'^"?__metadata"?:', re.MULTILINE)
 def sniff(data: bytes) -> bool:
     """Whether ``data`` looks like a yarn lockfile (either kind)."""
     head = data[:2048]
-    return b"# yarn lockfile v1" in head or _BERRY.search(head.decode("utf-8", "replace")) is not None
+    return (
+        b"# yarn lockfile v1" in head or _BERRY.search(head.decode("utf-8", "replace")) is not None
+    )
 
 
 def parse(data: bytes, path: Path, display_name: str | None = None) -> Lockfile:

@@ -67,7 +67,7 @@ def parse(data: bytes, path: Path, name: str, text: str) -> Lockfile:
         raw_of[entry.id] = fields
         for descriptor in _descriptors(key):
             by_descriptor.setdefault(descriptor, entry.id)
-            ident, ref = split_descriptor(descriptor)
+            ref = split_descriptor(descriptor)[1]
             if ref.startswith("patch:"):
                 inner = unquote(ref[len("patch:") :].split("#", 1)[0])
                 patched.setdefault(inner, entry.id)
@@ -90,8 +90,7 @@ def parse(data: bytes, path: Path, name: str, text: str) -> Lockfile:
         deps = fields.get("dependencies")
         if deps is not None and mapping(deps) is None:
             raise LockfileError(
-                f"{name}: {entry.path!r}.dependencies: expected a mapping, found "
-                f"{describe(deps)}",
+                f"{name}: {entry.path!r}.dependencies: expected a mapping, found {describe(deps)}",
                 hint=HINT,
             )
         for dep, spec in (mapping(deps) or {}).items():

@@ -158,7 +158,7 @@ def parse(data: bytes, path: Path, name: str, text: str) -> Lockfile:
             if not isinstance(deps, dict):
                 raise LockfileError(
                     f"{name}: line {raw.line}: {entry.path}: {fld} must be a list of "
-                    "`name \"range\"` lines",
+                    '`name "range"` lines',
                     hint=HINT,
                 )
             for dep, spec in deps.items():
