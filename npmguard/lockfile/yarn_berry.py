@@ -48,79 +48,99 @@ def parse(data: bytes, path: Path, name: str, text: str) -> Lockfile:
             f"{name}: expected a mapping at the top level, found {describe(doc)}", hint=HINT
         )
     version = _metadata_version(doc, name)
+    reader = _Reader(name)
     lines = key_lines(text)[0]
-    entries: dict[str, Entry] = {}
-    by_descriptor: dict[str, str] = {}
-    raw_of: dict[str, Mapping[str, Any]] = {}
-    patched: dict[str, str] = {}  # descriptor a patch wraps -> the patch entry's id
-    root_name = None
     for key, raw in doc.items():
-        if key == "__metadata":
-            continue
-        fields = mapping(raw)
-        if fields is None:
-            raise LockfileError(
-                f"{name}: {key!r}: expected a mapping, found {describe(raw)}", hint=HINT
-            )
-        entry = _entry(key, fields, name, lines.top.get(key))
-        entries[entry.id] = entry
-        raw_of[entry.id] = fields
-        for descriptor in _descriptors(key):
-            by_descriptor.setdefault(descriptor, entry.id)
-            ref = split_descriptor(descriptor)[1]
-            if ref.startswith("patch:"):
-                inner = unquote(ref[len("patch:") :].split("#", 1)[0])
-                patched.setdefault(inner, entry.id)
-        if fields.get("resolution", "").endswith("@workspace:."):
-            root_name = entry.name
-
-    def find(dep: str, spec: str) -> str | None:
-        for descriptor in _candidates(dep, spec):
-            found = by_descriptor.get(descriptor) or patched.get(descriptor)
-            if found is not None:
-                return found
-        return None
-
-    roots: list[Root] = []
-    dangling: list[tuple[Entry, str, bool]] = []  # dependency lines no descriptor matches
-    referenced: set[str] = set()
-    for entry_id, entry in entries.items():
-        fields = raw_of[entry_id]
-        meta = mapping(fields.get("dependenciesMeta")) or {}
-        deps = fields.get("dependencies")
-        if deps is not None and mapping(deps) is None:
-            raise LockfileError(
-                f"{name}: {entry.path!r}.dependencies: expected a mapping, found {describe(deps)}",
-                hint=HINT,
-            )
-        for dep, spec in (mapping(deps) or {}).items():
-            if not isinstance(spec, str):
-                raise LockfileError(
-                    f"{name}: {entry.path!r}.dependencies[{dep!r}]: expected a range, found "
-                    f"{describe(spec)}",
-                    hint=HINT,
-                )
-            entry.dependencies.setdefault(dep, spec)
-            target = find(dep, spec)
-            optional = (mapping(meta.get(dep)) or {}).get("optional") == "true"
-            if target is not None:
-                entry.edges.append(Edge(target, optional))
-                referenced.add(target)
-            else:
-                dangling.append((entry, dep, optional))
-        inner = _patch_source(fields.get("resolution", ""))
-        if inner is not None and inner in by_descriptor:  # a patch needs what it patches
-            entry.edges.append(Edge(by_descriptor[inner]))
-        if entry.source is SourceKind.LINK and entry.resolved is None:
-            roots.append(Root(entry_id))  # a workspace: installed with the project
-    _resolutions(entries, dangling, referenced)
+        if key != "__metadata":
+            reader.add(key, raw, lines.top.get(key))
+    roots = reader.link()
     return Lockfile(
         path=path,
         format=f"yarn-berry-v{version}",
         lockfile_version=version,
-        packages=build_packages(entries.values(), roots or None),
-        root_name=root_name,
+        packages=build_packages(reader.entries.values(), roots or None),
+        root_name=reader.root_name,
     )
+
+
+class _Reader:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.entries: dict[str, Entry] = {}
+        self.fields: dict[str, Mapping[str, Any]] = {}
+        self.by_descriptor: dict[str, str] = {}
+        self.patched: dict[str, str] = {}  # descriptor a patch wraps -> the patch entry's id
+        self.root_name: str | None = None
+
+    def add(self, key: str, raw: object, line: int | None) -> None:
+        fields = mapping(raw)
+        if fields is None:
+            raise LockfileError(
+                f"{self.name}: {key!r}: expected a mapping, found {describe(raw)}", hint=HINT
+            )
+        entry = _entry(key, fields, self.name, line)
+        self.entries[entry.id] = entry
+        self.fields[entry.id] = fields
+        for descriptor in _descriptors(key):
+            self.by_descriptor.setdefault(descriptor, entry.id)
+            ref = split_descriptor(descriptor)[1]
+            if ref.startswith("patch:"):
+                wrapped = unquote(ref[len("patch:") :].split("#", 1)[0])
+                self.patched.setdefault(wrapped, entry.id)
+        if str(fields.get("resolution")).endswith("@workspace:."):
+            self.root_name = entry.name
+
+    def find(self, dep: str, spec: str) -> str | None:
+        for descriptor in _candidates(dep, spec):
+            found = self.by_descriptor.get(descriptor) or self.patched.get(descriptor)
+            if found is not None:
+                return found
+        return None
+
+    def link(self) -> list[Root]:
+        """Edges from every entry's dependencies; the workspaces as roots."""
+        roots: list[Root] = []
+        dangling: list[tuple[Entry, str, bool]] = []  # dependency lines no descriptor matches
+        referenced: set[str] = set()
+        for entry_id, entry in self.entries.items():
+            fields = self.fields[entry_id]
+            meta = mapping(fields.get("dependenciesMeta")) or {}
+            for dep, spec in self._dependencies(entry, fields):
+                entry.dependencies.setdefault(dep, spec)
+                target = self.find(dep, spec)
+                optional = (mapping(meta.get(dep)) or {}).get("optional") == "true"
+                if target is not None:
+                    entry.edges.append(Edge(target, optional))
+                    referenced.add(target)
+                else:
+                    dangling.append((entry, dep, optional))
+            source = _patch_source(str(fields.get("resolution")))
+            if source is not None and source in self.by_descriptor:  # a patch needs its source
+                entry.edges.append(Edge(self.by_descriptor[source]))
+            if entry.source is SourceKind.LINK and entry.resolved is None:
+                roots.append(Root(entry_id))  # a workspace: installed with the project
+        _resolutions(self.entries, dangling, referenced)
+        return roots
+
+    def _dependencies(self, entry: Entry, fields: Mapping[str, Any]) -> list[tuple[str, str]]:
+        deps = fields.get("dependencies")
+        if deps is None:
+            return []
+        found = mapping(deps)
+        if found is None:
+            raise LockfileError(
+                f"{self.name}: {entry.path!r}.dependencies: expected a mapping, found "
+                f"{describe(deps)}",
+                hint=HINT,
+            )
+        for dep, spec in found.items():
+            if not isinstance(spec, str):
+                raise LockfileError(
+                    f"{self.name}: {entry.path!r}.dependencies[{dep!r}]: expected a range, "
+                    f"found {describe(spec)}",
+                    hint=HINT,
+                )
+        return list(found.items())
 
 
 def _resolutions(
