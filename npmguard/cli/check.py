@@ -25,13 +25,15 @@ def register(sub: Any) -> None:
         "check",
         help="check lockfiles against the rules and the policy",
         description=(
-            "Check every package in one or more npm lockfiles against the rules and the "
-            "policy, print the report, and exit by verdict (0 ok or warnings, 1 blocked)."
+            "Check every package in one or more lockfiles (npm, pnpm, yarn, bun) against the "
+            "rules and the policy, print the report, and exit by verdict (0 ok or warnings, "
+            "1 blocked)."
         ),
         epilog=(
             "examples:\n"
             "  npmguard check\n"
             "  npmguard check app/package-lock.json --format json -o report.json\n"
+            "  npmguard check web/pnpm-lock.yaml api/yarn.lock   several kinds in one run\n"
             "  npmguard check --offline            use only what is cached\n"
             "  npmguard check --as-of 2021-11-04   judge as on that day (an audit, a replay)\n"
             "  npmguard check --changed-since origin/main --format sarif -o npmguard.sarif"
@@ -44,8 +46,9 @@ def register(sub: Any) -> None:
         type=Path,
         metavar="LOCKFILE",
         help=(
-            "package-lock.json, npm-shrinkwrap.json or a folder (default: the current "
-            "folder); - reads one lockfile from stdin (policy and .npmrc: the current folder)"
+            "package-lock.json, npm-shrinkwrap.json, pnpm-lock.yaml, yarn.lock, bun.lock or a "
+            "folder (default: the current folder); - reads one lockfile from stdin (policy and "
+            ".npmrc: the current folder)"
         ),
     )
     add_report_options(p)
@@ -175,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
     lockfiles = []
     for path in paths:
         if not is_stdin(path) and not path.exists():
-            raise UsageError(f"{path}: no such file", hint="name a package-lock.json or its folder")
+            raise UsageError(f"{path}: no such file", hint="name a lockfile or its folder")
         lockfiles.append(load_lockfile(find_lockfile(path) if path.is_dir() else path))
     only = (
         changed_entries(lockfiles, args.changed_since)
@@ -200,14 +203,19 @@ def project_dir(lockfile: Lockfile) -> Path:
 
 
 def changed_entries(lockfiles: Sequence[Lockfile], rev: str) -> set[str]:
-    """name@version keys added or changed (resolved or integrity) since git revision ``rev``."""
+    """name@version keys added or changed (resolved, integrity or checksum) since git
+    revision ``rev``; the old file is read by the reader its name picks (any format)."""
     from npmguard.gitutil import file_at_revision
     from npmguard.lockfile import parse_lockfile_text
 
-    def sources(packages: Iterable[LockedPackage]) -> set[tuple[str, str | None, str | None]]:
+    def sources(
+        packages: Iterable[LockedPackage],
+    ) -> set[tuple[str, str | None, str | None, str | None]]:
         # every occurrence counts: a tampered nested copy of a known name@version is a change,
         # a copy that only moved folder (hoisting) is not
-        return {(p.key, o.resolved, o.integrity) for p in packages for o in p.occurrences}
+        return {
+            (p.key, o.resolved, o.integrity, o.checksum) for p in packages for o in p.occurrences
+        }
 
     keys: set[str] = set()
     for lockfile in lockfiles:

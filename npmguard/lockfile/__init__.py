@@ -10,12 +10,15 @@ not on disk (``git show REV:package-lock.json``).
 from __future__ import annotations
 
 import importlib
+import logging
 from pathlib import Path
 from typing import BinaryIO, cast
 
 from npmguard.errors import LockfileError, UsageError
 from npmguard.lockfile.base import ReaderModule, ReaderSpec
 from npmguard.model import Lockfile
+
+log = logging.getLogger(__name__)
 
 # In the order a folder's lockfiles are preferred; within a row, the tool's own order
 # (npm: a shrinkwrap wins over package-lock.json; the hidden lockfile is last).
@@ -27,7 +30,15 @@ READERS: tuple[ReaderSpec, ...] = (
     ),
     ReaderSpec("pnpm", ("pnpm-lock.yaml",), "npmguard.lockfile.pnpm"),
     ReaderSpec("yarn", ("yarn.lock",), "npmguard.lockfile.yarn"),
-    ReaderSpec("bun", ("bun.lock", "bun.lockb"), None, "bun lockfiles are not supported yet"),
+    ReaderSpec("bun", ("bun.lock",), "npmguard.lockfile.bun"),
+    ReaderSpec(
+        "bun",
+        ("bun.lockb",),
+        None,
+        "Bun's binary lockfile (bun.lockb) cannot be read; have bun 1.2 or later write the "
+        "text one: `bun install --save-text-lockfile --frozen-lockfile --lockfile-only`, "
+        "then check bun.lock",
+    ),
 )
 
 # the largest real lockfiles are tens of MB; more is not a lockfile (or /dev/zero)
@@ -52,24 +63,61 @@ def spec_for_name(file_name: str) -> ReaderSpec | None:
 
 
 def find_lockfile(directory: Path) -> Path:
-    """The lockfile the package manager would read in ``directory``: the first readable one in
-    :data:`READERS` order."""
-    for name in readable_names():
-        candidate = directory / name
-        if candidate.is_file():
-            return candidate
-    others = sorted(
-        {
-            spec.tool
-            for spec in READERS
-            if spec.module is None and any((directory / n).is_file() for n in spec.file_names)
-        }
-    )
-    found = f"; found a {' and a '.join(others)} lockfile, not supported yet" if others else ""
+    """The lockfile the package manager would read in ``directory``.
+
+    Within one tool, its own order (npm: a shrinkwrap wins over package-lock.json). When
+    lockfiles of several tools lie side by side, the one of the tool package.json's
+    ``packageManager`` names (corepack's field), else the first in :data:`READERS` order; a
+    warning names the others, which are checked only when named.
+    """
+    found: dict[str, Path] = {}  # tool -> its preferred lockfile here
+    for spec in READERS:
+        if spec.module is None or spec.tool in found:
+            continue
+        present = [directory / n for n in spec.file_names if (directory / n).is_file()]
+        if present:
+            found[spec.tool] = present[0]
+    if found:
+        declared = declared_package_manager(directory)
+        chosen = found.get(declared or "") or next(iter(found.values()))
+        others = [str(p) for p in found.values() if p != chosen]
+        if others:
+            log.warning(
+                "%s: also found %s; checking %s%s (name every lockfile to check them all)",
+                directory,
+                ", ".join(others),
+                chosen.name,
+                f", the one of packageManager {declared}" if declared in found else "",
+            )
+        return chosen
+    unreadable = [
+        f"{n}: {spec.unsupported}"
+        for spec in READERS
+        if spec.module is None
+        for n in spec.file_names
+        if (directory / n).is_file()
+    ]
     raise UsageError(
-        f"{directory}: no lockfile found (looked for {', '.join(readable_names())})" + found,
-        hint="run `npm install --package-lock-only` to create one, or name the file",
+        f"{directory}: no lockfile found (looked for {', '.join(readable_names())})"
+        + "".join(f"; found {u}" for u in unreadable),
+        hint="create one with your package manager (`npm install --package-lock-only`, "
+        "`pnpm install --lockfile-only`, `yarn install --mode=update-lockfile`, `bun install "
+        "--lockfile-only`), or name the file",
     )
+
+
+def declared_package_manager(directory: Path) -> str | None:
+    """The tool ``package.json``'s ``packageManager`` names (``"pnpm@9.1.0"`` -> ``pnpm``)."""
+    import json
+
+    try:
+        manifest = json.loads((directory / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    field = manifest.get("packageManager") if isinstance(manifest, dict) else None
+    if not isinstance(field, str):
+        return None
+    return field.split("@", 1)[0].strip() or None
 
 
 def load_lockfile(path: Path, *, display_name: str | None = None) -> Lockfile:
@@ -105,8 +153,10 @@ def parse_lockfile_text(data: bytes, path: Path, *, display_name: str | None = N
 def _reader(file_name: str, data: bytes | None, shown: str) -> ReaderModule:
     spec = spec_for_name(file_name)
     if spec is None and data is not None:
+        # npm's sniff (any JSON object with a lockfile key) also fits bun.lock: it goes last
+        order = sorted(READERS, key=lambda s: s.tool == "npm")
         spec = next(
-            (s for s in READERS if s.module is not None and _module(s).sniff(data)), READERS[0]
+            (s for s in order if s.module is not None and _module(s).sniff(data)), READERS[0]
         )
     if spec is None:
         spec = READERS[0]  # an unknown name: npm's format is the one a user names by hand

@@ -42,6 +42,7 @@ _IMPORTER_FIELDS = (
     ("devDependencies", True, False),
 )
 _ENV_FIELDS = ("configDependencies", "packageManagerDependencies")
+_KEYED_SECTIONS = frozenset({"importers", "packages", "snapshots"})
 
 
 def sniff(data: bytes) -> bool:
@@ -54,7 +55,7 @@ def parse(data: bytes, path: Path, display_name: str | None = None) -> Lockfile:
     """Read a pnpm lockfile's bytes; errors start with ``display_name`` (default: ``path``)."""
     name = display_name or str(path)
     docs = load_documents(data, name, _HINT)
-    lines = key_lines(data.decode("utf-8", errors="replace"))
+    lines = key_lines(data.decode("utf-8", errors="replace"), _KEYED_SECTIONS)
     entries: dict[str, Entry] = {}
     roots: list[Root] = []
     version_text = ""
@@ -149,8 +150,15 @@ class _Reader:
         self._read_importers()
         for entry_id, names in self.aliases.items():
             entry = self.entries[entry_id]
+            if not entry.name:  # a 5.x/6.x git entry: known by the name that depends on it
+                entry.name = sorted(names)[0]
             if entry.source is not SourceKind.LINK and entry.name not in names:
                 entry.installed_as = sorted(names)[0]
+            elif not entry.installed_as:
+                entry.installed_as = entry.name
+        for entry in self.entries.values():
+            if not entry.name:
+                entry.name = entry.installed_as = entry.path
 
     # -- entries ---------------------------------------------------------------------------
 
@@ -173,12 +181,13 @@ class _Reader:
                 )
         else:
             meta = instance
-        key = self._parse_key(dep_path, meta, where)
         resolution = mapping(meta.get("resolution"))
         if resolution is None:
             raise LockfileError(
                 f'{self.name}: packages[{meta_key!r}]: missing "resolution"', hint=_HINT
             )
+        local = resolution.get("type") in ("directory", "git")
+        key = self._parse_key(dep_path, meta, where, local)
         source, resolved, integrity = _source(key, resolution)
         line = self.lines.line("packages", meta_key) or self.lines.line("snapshots", dep_path)
         build = meta.get("requiresBuild")
@@ -192,16 +201,20 @@ class _Reader:
             resolved=resolved,
             integrity=integrity,
             line=line,
-            has_install_script=None if self.major >= 9 else build == "true",
+            # pnpm also writes `requiresBuild: true` for packages it did not look into (an
+            # optional ms@2.1.3 has it, and no script): true is unknown, absent is false
+            has_install_script=None if self.major >= 9 or build == "true" else False,
         )
 
-    def _parse_key(self, dep_path: str, meta: Mapping[str, Any], where: str) -> _Key:
+    def _parse_key(self, dep_path: str, meta: Mapping[str, Any], where: str, local: bool) -> _Key:
         """Name and version of an entry: the ``name``/``version`` fields when the entry has
-        them (non-registry packages), else taken from the dependency path."""
+        them (non-registry packages), else taken from the dependency path. ``local``: the
+        resolution is a folder or a git commit, never the registry (5.x writes git
+        dependencies as ``/host/path/commit``, like a registry path)."""
         body = dep_path
         if self.major < 9:
-            registry = body.startswith("/")
-            body = body[1:] if registry else body
+            registry = body.startswith("/") and not local
+            body = body[1:] if body.startswith("/") else body
         else:
             registry = True
         if self.major >= 6:
@@ -213,11 +226,12 @@ class _Reader:
             cut = 2 if body.startswith("@") else 1
             name, version = "/".join(parts[:cut]), "/".join(parts[cut:]).split("_", 1)[0]
         if self.major >= 9:
-            registry = bool(_SEMVER.match(version)) and "version" not in meta
+            registry = bool(_SEMVER.match(version)) and "version" not in meta and not local
         if not registry:  # file:, git and tarball entries: the fields say (a folder may
+            # have no version at all; a 5.x/6.x git entry no name: the alias gives it)
             name = _text(meta.get("name")) or ("" if self.major < 9 else name)
-            version = _text(meta.get("version")) or ""  # have no version at all)
-        if not name or (registry and not version):
+            version = _text(meta.get("version")) or ""
+        if registry and not (name and version):
             raise LockfileError(
                 f"{self.name}: {where}: cannot tell the package name and version", hint=_HINT
             )

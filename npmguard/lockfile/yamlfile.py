@@ -129,29 +129,36 @@ class KeyLines:
         return self.nested.get((section, key))
 
 
-def key_lines(text: str) -> list[KeyLines]:
-    """One :class:`KeyLines` per YAML document of ``text`` (documents split at ``---``)."""
+_TOP = re.compile(r"^(?:---|[^\s#-]).*$", re.MULTILINE)
+_TOP_OR_NESTED = re.compile(r"^(?:---|[^\s#-]|  [^\s#-]).*$", re.MULTILINE)
+
+
+def key_lines(text: str, nested: frozenset[str] = frozenset()) -> list[KeyLines]:
+    """One :class:`KeyLines` per YAML document of ``text`` (documents split at ``---``), with
+    the keys one level below the top-level keys named in ``nested``."""
     docs = [KeyLines()]
     seen_content = False
     section = ""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line or line[0] == "#":
-            continue
-        if _DOC_START.match(line):
-            if seen_content:
-                docs.append(KeyLines())
-            seen_content = False
-            continue
-        if line[0] != " ":
-            key = _key(line)
+    line, pos = 1, 0
+    for m in (_TOP_OR_NESTED if nested else _TOP).finditer(text):
+        line += text.count("\n", pos, m.start())
+        pos = m.start()
+        found = m.group(0)
+        if found[0] != " ":
+            if _DOC_START.match(found):
+                if seen_content:
+                    docs.append(KeyLines())
+                seen_content = False
+                continue
             seen_content = True
+            key = _key(found)
             if key is not None:
                 section = key
-                docs[-1].top.setdefault(key, number)
-        elif line.startswith("  ") and line[2:3] not in (" ", "#", "-", ""):
-            key = _key(line[2:])
+                docs[-1].top.setdefault(key, line)
+        elif section in nested:
+            key = _key(found[2:])
             if key is not None:
-                docs[-1].nested.setdefault((section, key), number)
+                docs[-1].nested.setdefault((section, key), line)
     return docs
 
 

@@ -25,6 +25,12 @@ from npmguard.urls import (
 
 FAMILY = "lockfile integrity"
 _DOWNLOADS = (SourceKind.REGISTRY, SourceKind.TARBALL)
+# hosts that serve the same registry: yarn writes npm's registry as registry.yarnpkg.com (its
+# default), which proxies registry.npmjs.org
+REGISTRY_ALIASES = {
+    "registry.npmjs.org": ("registry.yarnpkg.com",),
+    "registry.yarnpkg.com": ("registry.npmjs.org",),
+}
 _REGENERATE = "regenerate the lockfile from package.json; review where this entry came from"
 
 
@@ -171,9 +177,12 @@ class ForeignHost(PackageRule):
     @staticmethod
     def _allowed(pkg: LockedPackage, ctx: CheckContext) -> tuple[str, ...]:
         if ctx.registries is not None:
-            return ctx.registries.allowed_hosts(pkg.name)
-        hosts = (parse_url(u) for u in ctx.allowed_registries)
-        return tuple(dict.fromkeys(h.host for h in hosts if h is not None and h.hostname))
+            hosts = ctx.registries.allowed_hosts(pkg.name)
+        else:
+            parsed = (parse_url(u) for u in ctx.allowed_registries)
+            hosts = tuple(h.host for h in parsed if h is not None and h.hostname)
+        aliases = (alias for host in hosts for alias in REGISTRY_ALIASES.get(host, ()))
+        return tuple(dict.fromkeys((*hosts, *aliases)))
 
     def _unreadable(self, pkg: LockedPackage, occ: Occurrence) -> Finding:
         return self.finding(
@@ -286,13 +295,18 @@ class NoIntegrity(PackageRule):
         "Without `integrity`, npm installs whatever the URL serves. A value npm cannot read as "
         "SSRI (`SHA512-...`, no `<algorithm>-<digest>` token) is no integrity to npm either. "
         "Bundled dependencies are exempt: they arrive inside their parent's tarball, which is "
-        "checked."
+        "checked. Yarn Berry's `checksum` counts: yarn checks it, though it is not comparable "
+        "with the registry's."
     )
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
         if pkg.source not in _DOWNLOADS:
             return
-        missing = [o for o in pkg.occurrences if not Integrity.parse(o.integrity) and not o.bundled]
+        missing = [
+            o
+            for o in pkg.occurrences
+            if not Integrity.parse(o.integrity) and not o.checksum and not o.bundled
+        ]
         if missing:
             occ = missing[0]
             what = (

@@ -220,15 +220,14 @@ def test_cache_info_and_clear_count_the_names_index(
     assert not list(cache.glob("names-*"))
 
 
-def test_folder_with_only_a_yarn_or_pnpm_lockfile_says_so(
+def test_folder_with_only_a_binary_bun_lockfile_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "yarn.lock").write_text("# yarn lockfile v1\n")
-    (tmp_path / "pnpm-lock.yaml").write_text("lockfileVersion: '9.0'\n")
+    (tmp_path / "bun.lockb").write_bytes(b"#!/usr/bin/env bun\nbun-lockfile-format-v0\n")
     assert main(["check", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "no lockfile found" in err
-    assert "found a pnpm and a yarn lockfile, not supported yet" in err
+    assert "found bun.lockb: Bun's binary lockfile (bun.lockb) cannot be read" in err
 
 
 def test_explain_offers_no_whole_tree_flags() -> None:

@@ -55,7 +55,12 @@ def test_hook_runs_the_changed_entries_check_serially() -> None:
         ("my-package-lock.json", False),
         ("package-lock.json.bak", False),
         ("node_modules/.package-lock.json", False),
-        ("yarn.lock", False),
+        ("yarn.lock", True),
+        ("apps/web/pnpm-lock.yaml", True),
+        ("bun.lock", True),
+        ("bun.lockb", False),  # binary: nothing to read
+        ("pnpm-lock.yml", False),
+        ("yarn.lock.orig", False),
     ],
 )
 def test_hook_file_pattern(path: str, matches: bool) -> None:

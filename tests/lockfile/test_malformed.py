@@ -89,12 +89,12 @@ def test_missing_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFix
     assert "nope.json: no such file" in capsys.readouterr().err
 
 
-def test_pnpm_and_yarn_lockfiles_are_named_as_unsupported(tmp_path: Path) -> None:
+def test_bun_binary_lockfile_is_named_as_unreadable(tmp_path: Path) -> None:
     from npmguard.errors import UsageError
     from npmguard.lockfile import load_lockfile
 
-    for name in ("pnpm-lock.yaml", "yarn.lock"):
-        path = tmp_path / name
-        path.write_text("lockfileVersion: '9.0'\n")
-        with pytest.raises(UsageError, match="not supported yet"):
-            load_lockfile(path)
+    path = tmp_path / "bun.lockb"
+    path.write_bytes(b"#!/usr/bin/env bun\nbun-lockfile-format-v0\n\x03\x00")
+    with pytest.raises(UsageError, match="binary lockfile") as info:
+        load_lockfile(path)
+    assert "bun install --save-text-lockfile" in str(info.value)
