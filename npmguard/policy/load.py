@@ -91,10 +91,14 @@ def load_policy(
     explicit: Path | str | None, start_dir: Path, *, cache_dir: Path | None = None
 ) -> Policy:
     """The effective policy for a project in ``start_dir`` (``--policy`` wins). Policies named
-    by URL are cached under ``cache_dir`` (default: :func:`npmguard.paths.cache_dir`)."""
+    by URL are cached under ``cache_dir`` (default: :func:`npmguard.paths.cache_dir`). Where
+    no policy file sets the ``too-new`` age, the one the project declares to npm, pnpm or yarn
+    applies (:mod:`npmguard.policy.cooldown`)."""
+    from npmguard.policy.cooldown import with_project_cooldown
+
     source = find_policy(explicit, start_dir)
     log.info("policy: %s", source.display)
-    return load_source(source, cache_dir=cache_dir)
+    return with_project_cooldown(load_source(source, cache_dir=cache_dir), start_dir)
 
 
 def load_policy_file(path: Path | str, *, cache_dir: Path | None = None) -> Policy:

@@ -15,7 +15,7 @@ a publisher change or a wake-up alone is routine, so ``publisher-change`` and
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import timedelta
 from typing import ClassVar
 
@@ -237,17 +237,27 @@ class TooNew(PackageRule):
         "about 2 hours; ua-parser-js 2021: about 4 hours; Shai-Hulud: 1 to 2 days). Waiting "
         "`days` (default 2) before installing a new version avoids most of them. Unlike npm's "
         "`min-release-age`, this also applies to `npm ci` on an existing lockfile. It warns by "
-        "default (fresh versions are normal while upgrading); the strict policy blocks."
+        "default (fresh versions are normal while upgrading); the strict policy blocks. When "
+        "no policy file sets `days`, the age the project already gives its package manager "
+        "applies: npm's `min-release-age` (.npmrc), pnpm's `minimumReleaseAge` "
+        "(pnpm-workspace.yaml) or yarn's `npmMinimalAgeGate` (.yarnrc.yml), with their "
+        "exclusions as `exclude`; `npmguard policy show` says which."
     )
     needs = PACKUMENT
     details = frozenset({Detail.PUBLISH_TIMES})
     options: ClassVar[Mapping[str, Option]] = {
-        "days": Option(2, "minimum age of a version, in days")
+        "days": Option(2, "minimum age of a version, in days"),
+        "exclude": Option(
+            (),
+            "packages the cool-down skips: names, globs (@acme/*) or name@range; "
+            "by default the project's min-release-age-exclude, minimumReleaseAgeExclude "
+            "or npmPreapprovedPackages",
+        ),
     }
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
         facts = registry_facts(pkg, ctx)
-        if facts is None:
+        if facts is None or _excluded(pkg, ctx.option(self, "exclude")):
             return
         when = published(facts)
         days = float(ctx.option(self, "days"))
@@ -272,6 +282,18 @@ class TooNew(PackageRule):
             evidence=(Evidence("published", when.isoformat(timespec="minutes"), "registry"),),
             hint=hint,
         )
+
+
+def _excluded(pkg: LockedPackage, patterns: Iterable[str]) -> bool:
+    """Whether a cool-down exclusion (``name``, ``@scope/*``, ``name@range``) covers ``pkg``."""
+    from npmguard.policy.model import PackageMatcher
+
+    for pattern in patterns:
+        at = pattern.find("@", 1)
+        name, version = (pattern[:at], pattern[at + 1 :]) if at > 0 else (pattern, None)
+        if PackageMatcher(name, version or None).matches(pkg.name, pkg.version):
+            return True
+    return False
 
 
 @register

@@ -266,6 +266,22 @@ def test_too_new_respects_the_option_and_unknown_times() -> None:
     assert check(TooNew, unknown) == []
 
 
+def test_too_new_exclusions_skip_the_cool_down() -> None:
+    facts = PackageFacts(
+        name="@acme/ui",
+        version="2.0.0",
+        versions=(
+            VersionInfo("1.0.0", published=NOW - timedelta(days=40)),
+            VersionInfo("2.0.0", published=NOW - timedelta(hours=30)),
+        ),
+    )
+    assert len(check(TooNew, facts, now=NOW)) == 1
+    for exclude in (("@acme/*",), ("@acme/ui",), ("@acme/ui@2.0.0||2.0.1",), ("@acme/ui@^2",)):
+        assert check(TooNew, facts, now=NOW, options={"too-new": {"exclude": exclude}}) == []
+    for exclude in (("@other/*",), ("@acme/ui@1.0.0",)):
+        assert len(check(TooNew, facts, now=NOW, options={"too-new": {"exclude": exclude}})) == 1
+
+
 def test_new_package_uses_created() -> None:
     facts = PackageFacts(name="brand-new", version="1.0.0", created=NOW - timedelta(days=3))
     found = check(NewPackage, facts)
