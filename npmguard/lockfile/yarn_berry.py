@@ -202,7 +202,7 @@ def _patch_source(resolution: str) -> str | None:
 
 
 def _entry(key: str, fields: Mapping[str, Any], name: str, line: int | None) -> Entry:
-    where = f"{name}: {key!r}"
+    where = f"{name}: line {line}: {key!r}" if line else f"{name}: {key!r}"
     resolution = fields.get("resolution")
     if not isinstance(resolution, str) or "@" not in resolution[1:]:
         raise LockfileError(f'{where}: missing "resolution"', hint=HINT)
