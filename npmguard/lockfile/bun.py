@@ -93,9 +93,9 @@ def parse(data: bytes, path: Path, display_name: str | None = None) -> Lockfile:
 
 def _load(data: bytes, name: str) -> dict[str, Any]:
     text = decode(data, name, HINT)
-    if not text.strip():
+    if not text or text.isspace():
         raise LockfileError(f"{name}: empty file, expected a JSON object", hint=HINT)
-    conflict = _CONFLICT.search(text)
+    conflict = _CONFLICT.search(text) if "<<<<<<<" in text or ">>>>>>>" in text else None
     if conflict:
         line = text.count("\n", 0, conflict.start()) + 1
         raise LockfileError(

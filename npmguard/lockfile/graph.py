@@ -87,14 +87,12 @@ def build_packages(
         groups[(e.name, e.version, e.source)].append(e)
     requires: dict[str, set[str]] = defaultdict(set)
     dependents: dict[str, set[str]] = defaultdict(set)
-    for e in by_id.values():
-        me = f"{e.name}@{e.version}"
+    key_of = {entry_id: f"{e.name}@{e.version}" for entry_id, e in by_id.items()}
+    for entry_id, e in by_id.items():
+        me = key_of[entry_id]
         for edge in e.edges:
-            target = by_id.get(edge.target)
-            if target is None:
-                continue
-            other = f"{target.name}@{target.version}"
-            if other != me:
+            other = key_of.get(edge.target)
+            if other is not None and other != me:
                 requires[me].add(other)
                 dependents[other].add(me)
     none = _Flags()

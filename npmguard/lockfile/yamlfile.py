@@ -43,9 +43,9 @@ def load_documents(data: bytes, name: str, hint: str) -> list[Any]:
     merge conflict, or YAML syntax (with PyYAML's description of the problem).
     """
     text = decode(data, name, hint)
-    if not text.strip():
+    if not text or text.isspace():
         raise LockfileError(f"{name}: empty file", hint=hint)
-    conflict = _CONFLICT.search(text)
+    conflict = _CONFLICT.search(text) if "<<<<<<<" in text or ">>>>>>>" in text else None
     if conflict:
         line = text.count("\n", 0, conflict.start()) + 1
         raise LockfileError(

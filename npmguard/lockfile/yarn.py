@@ -30,7 +30,7 @@ def parse(data: bytes, path: Path, display_name: str | None = None) -> Lockfile:
     """Read a ``yarn.lock`` of either kind; errors start with ``display_name`` (or ``path``)."""
     name = display_name or str(path)
     text = decode(data, name, yarn_classic.HINT)
-    if not text.strip():
+    if not text or text.isspace():
         raise LockfileError(f"{name}: empty file", hint=yarn_classic.HINT)
     if _BERRY.search(text, 0, 4096):
         return yarn_berry.parse(data, path, name, text)

@@ -22,7 +22,6 @@ unknown and production; ``dependenciesMeta`` ``optional`` marks optional edges.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,6 @@ from npmguard.model import Lockfile, SourceKind
 
 SUPPORTED_VERSIONS = range(4, 11)  # __metadata.version: 4 (yarn 2.x) to 10 (yarn 4.14+)
 HINT = "run `yarn install` to rewrite the lockfile"
-_PROTOCOL = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 
 
 def parse(data: bytes, path: Path, name: str, text: str) -> Lockfile:
@@ -188,7 +186,7 @@ def _descriptors(key: str) -> list[str]:
 def _candidates(dep: str, spec: str) -> tuple[str, ...]:
     """Descriptors a dependency line can be stored under: as written, and with yarn's default
     ``npm:`` protocol (files before ``__metadata`` version 6 write bare ranges)."""
-    if _PROTOCOL.match(spec):
+    if spec.startswith("npm:"):
         return (f"{dep}@{spec}",)
     return (f"{dep}@{spec}", f"{dep}@npm:{spec}")
 
