@@ -285,13 +285,16 @@ class TooNew(PackageRule):
 
 
 def _excluded(pkg: LockedPackage, patterns: Iterable[str]) -> bool:
-    """Whether a cool-down exclusion (``name``, ``@scope/*``, ``name@range``) covers ``pkg``."""
-    from npmguard.policy.model import PackageMatcher
+    """Whether a cool-down exclusion (``name``, ``@scope/*``, ``name@range``) covers ``pkg``:
+    the name as a glob, the range as npm reads ranges (pnpm's ``1.0.0||1.0.1`` is one)."""
+    import fnmatch
+
+    from npmguard.semver import satisfies
 
     for pattern in patterns:
         at = pattern.find("@", 1)
-        name, version = (pattern[:at], pattern[at + 1 :]) if at > 0 else (pattern, None)
-        if PackageMatcher(name, version or None).matches(pkg.name, pkg.version):
+        name, version = (pattern[:at], pattern[at + 1 :]) if at > 0 else (pattern, "")
+        if fnmatch.fnmatchcase(pkg.name, name) and (not version or satisfies(pkg.version, version)):
             return True
     return False
 
