@@ -24,8 +24,17 @@ SOURCES = Path(__file__).resolve().parents[1] / "fixtures" / "lockfiles" / "sour
 SHARED_YARN = "lockfiles/yarn-v1/changesets__changesets__25c6d599__yarn.lock.gz"
 
 
+@pytest.fixture(scope="module")
+def _shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("npmguard-cache")
+
+
 @pytest.fixture(autouse=True)
-def _plain_npm_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _plain_npm_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _shared_cache: Path
+) -> None:
+    # one cache for the module: the names index is built once, not once per test
+    monkeypatch.setenv("NPMGUARD_CACHE_DIR", str(_shared_cache))
     """npm's default registry only: no user/global .npmrc, no npm_config_* from the machine."""
     for key in list(os.environ):
         if key.lower().startswith("npm_config_"):
