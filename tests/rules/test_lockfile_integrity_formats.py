@@ -30,9 +30,7 @@ def _shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _plain_npm_config(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _shared_cache: Path
-) -> None:
+def _plain_npm_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _shared_cache: Path) -> None:
     # one cache for the module: the names index is built once, not once per test
     monkeypatch.setenv("NPMGUARD_CACHE_DIR", str(_shared_cache))
     """npm's default registry only: no user/global .npmrc, no npm_config_* from the machine."""
