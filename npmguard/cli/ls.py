@@ -90,6 +90,7 @@ def entry_rows(lockfile: Lockfile) -> list[dict[str, Any]]:
             "has_install_script": pkg.has_install_script,
             "resolved": redact(occ.resolved) or None,
             "integrity": occ.integrity,
+            "checksum": occ.checksum,  # Yarn Berry's, not comparable with integrity
             "line": occ.line,
         }
         for pkg, occ in rows

@@ -81,6 +81,11 @@ def test_ls_reads_every_format(
     assert len(listed) == rows
     assert {r["installed_as"] for r in listed} & {"lp", "lodash-alias"}  # the alias
     assert all(isinstance(r["line"], int) for r in listed if r["source"] != "link")
+    hashed = [r for r in listed if r["source"] == "registry"]
+    if folder == "yarn-berry-10":  # the checksum is shown apart from integrity
+        assert all(r["checksum"].startswith("10c0/") and not r["integrity"] for r in hashed)
+    else:
+        assert all(r["integrity"].startswith("sha512-") and not r["checksum"] for r in hashed)
     assert main(["ls", str(path)]) == 0
     out = capsys.readouterr().out
     assert "(as lp)" in out or "(as lodash-alias)" in out

@@ -40,6 +40,7 @@ def test_json_rows(capsys: pytest.CaptureFixture[str]) -> None:
         "has_install_script": False,
         "resolved": "https://registry.npmjs.org/string-width/-/string-width-4.2.3.tgz",
         "integrity": alias["integrity"],
+        "checksum": None,
         "line": 97,
     }
     fsevents = next(r for r in rows if r["name"] == "fsevents")
