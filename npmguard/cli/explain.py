@@ -216,7 +216,11 @@ def describe(
             out.append(_line("at", f"{occ.path} (line {occ.line or '?'})", "lockfile"))
             out.append(_line("resolved", occ.resolved or "none", "lockfile"))
             out.append(_line("integrity", occ.integrity or "none", "lockfile"))
-        out.append(_line("install script", pkg.has_install_script, "lockfile"))
+            if occ.checksum:  # Yarn Berry's: of yarn's cache zip, never compared
+                out.append(_line("checksum", f"{occ.checksum} (yarn's own)", "lockfile"))
+        unknown = pkg.has_install_script is None
+        script = "unknown (the lockfile does not say)" if unknown else pkg.has_install_script
+        out.append(_line("install script", script, "lockfile"))
         if pkg.dependents:
             out.append(_line("required by", ", ".join(pkg.dependents), "lockfile"))
         out.append("")
