@@ -366,7 +366,12 @@ fs.writeFileSync(path.join(out, 'package.json'), JSON.stringify(root));
 const reduced = {}; for (const [k, e] of Object.entries(obj))
   reduced[`${split(k)[0]}@${e.version}`] =
     /^https?:/.test(e.resolved || '') ? e.resolved.split('#')[0] : e.resolved;
-process.stdout.write(JSON.stringify(reduced));
+// and a digest of yarn's whole parse (every key and field), to compare npmguard's parser with
+const sorted = (v) => (v && typeof v === 'object' && !Array.isArray(v))
+  ? Object.fromEntries(Object.keys(v).sort().map(k => [k, sorted(v[k])])) : v;
+const digest = require('crypto').createHash('sha256')
+  .update(JSON.stringify(sorted(obj))).digest('hex');
+process.stdout.write(JSON.stringify({resolved: reduced, parse_sha256: digest}));
 """
 
 
@@ -403,7 +408,8 @@ def yarn_classic(tools: dict[str, Path], text: str, work: Path) -> Any:
         "tool": "yarn 1.22.22",
         "command": "yarn list --json --offline --frozen-lockfile",
         "trees": trim(tree["data"]["trees"]),
-        "resolved": json.loads(parsed.stdout),
+        **json.loads(parsed.stdout),  # resolved, parse_sha256
+        "parse": "parse_sha256: sha256 of @yarnpkg/lockfile's parse as compact JSON, keys sorted",
     }
 
 

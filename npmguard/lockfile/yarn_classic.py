@@ -5,8 +5,9 @@ The syntax is yarn's own (not YAML): top-level entries keyed by one or more desc
 ``dependencies:`` maps. Strings are quoted the JSON way. We parse it ourselves: of the Python
 parsers on PyPI, ``yarnlock`` merges every entry of a package name into one (losing all but one
 version, and mangling multi-descriptor keys) and ``pyarn`` is GPL-3.0 and gives no line numbers;
-this one was checked entry for entry against yarn's own ``@yarnpkg/lockfile`` parser on real
-lockfiles (tests/lockfile/test_yarn_pnpm_bun_oracles.py compares with ``yarn list``).
+this one reads every key and field of the real lockfiles in the shared data exactly as yarn's
+own parser (``@yarnpkg/lockfile``) does (tests/lockfile/test_pm_oracles.py, which also
+compares the packages with ``yarn list``).
 
 An entry's real name comes from its descriptors (``alias@npm:real@^1`` installs ``real`` under
 ``alias``); ``integrity`` is SSRI as written, or, in files from yarn before 1.10, the SHA-1

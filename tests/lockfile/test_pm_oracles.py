@@ -203,3 +203,20 @@ def test_dev_flags_match_pnpm(shared_data: Path, lockfile: str, oracle: str) -> 
     differ = [k for k, seen in dev_only.items() if len(seen) == 1 and ours[k] != seen.pop()]
     assert sum(1 for v in ours.values() if v) > 100
     assert differ == []
+
+
+@pytest.mark.parametrize(("lockfile", "oracle"), [c for c in _cases() if ".yarn-list." in c[1]])
+def test_yarn_classic_syntax_is_read_as_yarn_parses_it(
+    shared_data: Path, lockfile: str, oracle: str
+) -> None:
+    """Every key and field our yarn v1 parser reads equals what yarn's own parser
+    (``@yarnpkg/lockfile``) reads: the oracle keeps a digest of yarn's parse."""
+    import hashlib
+
+    from npmguard.lockfile.yarn_classic import parse_syntax
+
+    text = gzip.decompress((shared_data / "lockfiles" / lockfile).read_bytes()).decode()
+    parsed = {key: entry.fields for entry in parse_syntax(text, lockfile) for key in entry.keys}
+    canonical = json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    assert digest == _oracle(oracle)["parse_sha256"]
