@@ -1,7 +1,9 @@
 """The lockfile reader interface: what every format module provides.
 
-A reader module (``npmguard.lockfile.npm``, later ``pnpm``, ``yarn``, ``bun``) defines two
-functions and is named in :data:`npmguard.lockfile.READERS` with the file names it claims:
+A reader module (``npmguard.lockfile.npm``, ``pnpm``, ``yarn``, ``bun``) defines two
+functions and is named in :data:`npmguard.lockfile.READERS` with the file names it claims
+(the pnpm, yarn and bun readers share :mod:`npmguard.lockfile.graph` to turn entries into
+packages, and :mod:`npmguard.lockfile.yamlfile` for YAML):
 
 - ``sniff(data: bytes) -> bool``: whether these bytes look like this format (used when the
   file name says nothing, e.g. a lockfile on stdin or ``git show`` output under another name);
