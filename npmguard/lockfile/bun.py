@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from npmguard.errors import LockfileError
+from npmguard.lockfile.descriptors import classify_url, is_git_spec, split_descriptor
 from npmguard.lockfile.graph import Edge, Entry, Root, build_packages
-from npmguard.lockfile.sources import classify_url, is_git_spec, split_descriptor
 from npmguard.lockfile.yamlfile import decode
 from npmguard.model import Lockfile, SourceKind
 

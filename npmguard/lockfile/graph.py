@@ -7,9 +7,10 @@ dependencies as :class:`Root` values (pnpm's ``importers``, bun's ``workspaces``
 
 - computes the dev/optional flags as npm's Arborist does (``calcDepFlags``): *dev* when no
   path from a production dependency of the project reaches the entry, *optional* when every
-  path passes an optional edge, *devOptional* when neither holds but no path is both
-  production and non-optional. Without roots (yarn lockfiles do not say which project
-  depends on what) every flag stays false: the entry counts as production, the safe reading;
+  path passes an optional edge, *devOptional* when no path is both production and
+  non-optional (so it is set with either, and alone when dev and optional paths both need
+  the entry). Without roots (yarn lockfiles do not say which project depends on what) every
+  flag stays false: the entry counts as production, the safe reading;
 - groups the entries into one ``LockedPackage`` per real name, version and source kind;
 - fills ``requires``/``dependents`` (name@version keys) from the edges.
 """
@@ -162,8 +163,8 @@ def _dep_flags(by_id: Mapping[str, Entry], roots: Sequence[Root]) -> dict[str, _
     for key in reached:
         dev = key not in not_dev
         optional = key not in not_optional
-        dev_optional = key not in strict and not dev and not optional
-        if dev or optional or dev_optional:
+        dev_optional = key not in strict
+        if dev_optional:  # dev and optional imply it
             out[key] = _Flags(dev, optional, dev_optional)
     return out
 

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from npmguard.errors import LockfileError
-from npmguard.lockfile.graph import Edge, Entry, Root, build_packages
 from npmguard.lockfile.descriptors import classify_url
+from npmguard.lockfile.graph import Edge, Entry, Root, build_packages
 from npmguard.lockfile.yamlfile import KeyLines, describe, key_lines, load_documents, mapping
 from npmguard.model import Lockfile, SourceKind
 

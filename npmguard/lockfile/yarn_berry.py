@@ -28,8 +28,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from npmguard.errors import LockfileError
+from npmguard.lockfile.descriptors import classify_url, split_descriptor
 from npmguard.lockfile.graph import Edge, Entry, Root, build_packages
-from npmguard.lockfile.sources import classify_url, split_descriptor
 from npmguard.lockfile.yamlfile import describe, key_lines, load_documents, mapping
 from npmguard.model import Lockfile, SourceKind
 

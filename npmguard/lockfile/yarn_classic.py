@@ -25,8 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from npmguard.errors import LockfileError
+from npmguard.lockfile.descriptors import (
+    classify_url,
+    is_git_spec,
+    sha1_integrity,
+    split_descriptor,
+)
 from npmguard.lockfile.graph import Edge, Entry, build_packages
-from npmguard.lockfile.sources import classify_url, is_git_spec, sha1_integrity, split_descriptor
 from npmguard.model import Lockfile, SourceKind
 
 HINT = "run `yarn install` to rewrite the lockfile"

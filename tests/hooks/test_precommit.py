@@ -306,12 +306,13 @@ def test_hook_runs_on_yarn_and_pnpm_lockfiles(project: Project) -> None:
     web = project.path / "web"
     web.mkdir()
     shutil.copy(
-        ROOT / "tests" / "fixtures" / "lockfiles" / "sources" / "pnpm-9.0" / "pnpm-lock.yaml",
+        # registry packages only (a two-document pnpm 12 file)
+        ROOT / "tests" / "fixtures" / "lockfiles" / "sources" / "pnpm-9.0-env" / "pnpm-lock.yaml",
         web / "pnpm-lock.yaml",
     )
     first = project.commit("yarn and pnpm lockfiles")
     out = first.stdout + first.stderr
-    assert first.returncode == 0, out  # git/tarball/file sources there warn; nothing blocks
+    assert first.returncode == 0, out
     assert "npmguard (lockfile check)" in out and "Passed" in out
 
     tampered = _yarn_lock(project, {"left-pad": "1.3.0"}, host="http://evil.example/")
