@@ -304,3 +304,22 @@ def _with_level(findings: Iterable[Finding], level: Level, default: Level) -> It
                 Level.INFO, min(Level.BLOCK, Level(int(f.level) + int(level) - int(default)))
             )
             yield replace(f, level=shifted)
+
+
+def combine(reports: Sequence[Report]) -> Report:
+    """Reports of several projects (each checked with its own policy) as one report."""
+    if len(reports) == 1:
+        return reports[0]
+    facts: dict[str, PackageFacts] = {}
+    for r in reports:
+        facts.update(r.facts)
+    return Report(
+        lockfiles=tuple(lf for r in reports for lf in r.lockfiles),
+        packages=tuple(p for r in reports for p in r.packages),
+        findings=tuple(f for r in reports for f in r.findings),
+        verdict=max((r.verdict for r in reports), key=lambda v: v.rank, default=Verdict.OK),
+        notes=tuple(n for r in reports for n in r.notes),
+        tool_version=__version__,
+        facts=facts,
+        coverage=merge_gaps([g for r in reports for g in r.coverage]),
+    )

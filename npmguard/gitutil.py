@@ -1,4 +1,5 @@
-"""The few git questions npmguard asks: a file's content at a revision."""
+"""The few git questions npmguard asks: a file's content at a revision, the files a work tree
+keeps (what ``.gitignore`` does not exclude)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,19 @@ def file_at_revision(path: Path, rev: str) -> bytes | None:
     if shown.returncode != 0:
         return None  # the file is new since rev
     return shown.stdout
+
+
+def kept_files(root: Path) -> list[Path] | None:
+    """Files under ``root`` that git tracks or would track (``.gitignore`` respected);
+    None when ``root`` is not in a git work tree (or git is missing)."""
+    try:
+        done = subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=root,
+            capture_output=True,
+            check=True,
+        )
+    except (FileNotFoundError, subprocess.CalledProcessError):
+        return None
+    names = done.stdout.decode("utf-8", errors="surrogateescape").split("\0")
+    return [root / n for n in names if n]

@@ -133,6 +133,15 @@ def add_check_options(p: argparse.ArgumentParser, *, tree: bool = True) -> None:
         help="check every entry (the default; overrides --changed-since)",
     )
     group.add_argument(
+        "-r",
+        "--recursive",
+        action="store_true",
+        help=(
+            "check every lockfile in the given folders and below (default: the current "
+            "folder), skipping what .gitignore excludes; each with its own policy and .npmrc"
+        ),
+    )
+    group.add_argument(
         "--lockfile-only",
         action="store_true",
         help="run only the rules that need the lockfile alone (no registry)",
@@ -167,9 +176,12 @@ def _as_of(text: str) -> datetime:
 
 def run(args: argparse.Namespace) -> int:
     from npmguard.app import build
+    from npmguard.engine import combine
     from npmguard.lockfile import find_lockfile, is_stdin, load_lockfile
 
-    paths = list(args.lockfiles) or [find_lockfile(Path.cwd())]
+    paths = list(args.lockfiles) or [Path.cwd() if args.recursive else find_lockfile(Path.cwd())]
+    if args.recursive:
+        paths = _discover(paths)
     if any(is_stdin(p) for p in paths) and (len(paths) > 1 or args.changed_since):
         raise UsageError(
             "-: a lockfile on stdin is checked alone and without --changed-since",
@@ -185,10 +197,39 @@ def run(args: argparse.Namespace) -> int:
         if args.changed_since and not args.all
         else None
     )
-    with build(options_from_args(args), project_dir(lockfiles[0])) as checker:
-        report = checker.check(lockfiles, only=only)
-    emit(report, args)
-    return int(exit_code(report, checker.policy.fail_on))
+    # each project is checked with its own policy and .npmrc (a monorepo of separate apps)
+    projects: dict[Path, list[Lockfile]] = {}
+    for lockfile in lockfiles:
+        projects.setdefault(project_dir(lockfile), []).append(lockfile)
+    options = options_from_args(args)
+    reports: list[Report] = []
+    code = ExitCode.OK
+    for folder, members in projects.items():
+        with build(options, folder) as checker:
+            report = checker.check(members, only=only)
+        reports.append(report)
+        code = max(code, exit_code(report, checker.policy.fail_on))
+    emit(combine(reports), args)
+    return int(code)
+
+
+def _discover(paths: Sequence[Path]) -> list[Path]:
+    """``--recursive``: every lockfile under the given folders (files are kept as named)."""
+    from npmguard.lockfile import discover_lockfiles
+
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = discover_lockfiles(path)
+            if not found:
+                raise UsageError(
+                    f"{path}: no lockfile found in this folder or below it",
+                    hint="name the lockfiles, or run from the repository root",
+                )
+            out += found
+        else:
+            out.append(path)
+    return out
 
 
 def project_dir(lockfile: Lockfile) -> Path:

@@ -106,6 +106,35 @@ def find_lockfile(directory: Path) -> Path:
     )
 
 
+def discover_lockfiles(root: Path) -> list[Path]:
+    """Every lockfile in the tree under ``root``: in each folder, each tool's own choice
+    (npm: a shrinkwrap over package-lock.json). Folders ``.gitignore`` excludes are skipped
+    inside a git work tree; ``node_modules`` and hidden folders always are. Sorted by path."""
+    import os
+
+    from npmguard.gitutil import kept_files
+
+    names = {Path(n).name for n in readable_names()} - {".package-lock.json"}
+    kept = kept_files(root)
+    if kept is None:
+        kept = []
+        for top, dirs, files in os.walk(root):
+            dirs[:] = [d for d in dirs if d != "node_modules" and not d.startswith(".")]
+            kept += [Path(top) / f for f in files if f in names]
+    folders: dict[Path, set[str]] = {}
+    for path in kept:
+        rel = path.relative_to(root).parts
+        if path.name in names and not any(p == "node_modules" or p.startswith(".") for p in rel):
+            folders.setdefault(path.parent, set()).add(path.name)
+    out: list[Path] = []
+    for where, present in folders.items():
+        for spec in READERS:
+            first = next((n for n in spec.file_names if n in present), None)
+            if spec.module is not None and first is not None:
+                out.append(where / first)
+    return sorted(out)
+
+
 def declared_package_manager(directory: Path) -> str | None:
     """The tool ``package.json``'s ``packageManager`` names (``"pnpm@9.1.0"`` -> ``pnpm``)."""
     import json
@@ -191,6 +220,7 @@ def is_stdin(path: Path) -> bool:
 __all__ = [
     "READERS",
     "LockfileError",
+    "discover_lockfiles",
     "find_lockfile",
     "hook_files_pattern",
     "is_stdin",
