@@ -30,6 +30,7 @@ from npmguard.registry.npmrc import NpmConfig
 
 if TYPE_CHECKING:
     from npmguard.registry.client import RegistryClient
+    from npmguard.store.redis import SharedCache
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,9 @@ class Options:
     (None: the user data folder). ``now``: the rules' clock (None: the current time).
     ``as_of``: judge as on that moment (``--as-of``): the package pictures cut back to what
     the registry showed then (:mod:`npmguard.asof`) and the rules' clock set to it.
+    ``cache_url``: the team cache (``NPMGUARD_CACHE_URL``; None: the policy's ``cache-url``,
+    if any). Its password is read from the environment when the connection is made, never
+    kept here.
     """
 
     policy: str | None = None
@@ -56,16 +60,19 @@ class Options:
     progress: bool = True  # draw progress on a terminal (off with --quiet)
     now: datetime | None = None
     as_of: datetime | None = None
+    cache_url: str | None = None
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Options:
         """The options the npm wrapper runs with (it has no flags of its own):
-        ``NPMGUARD_POLICY``, ``NPMGUARD_OFFLINE=1`` and ``NPMGUARD_CACHE_DIR``."""
+        ``NPMGUARD_POLICY``, ``NPMGUARD_OFFLINE=1``, ``NPMGUARD_CACHE_DIR`` and
+        ``NPMGUARD_CACHE_URL``."""
         cache = environ.get("NPMGUARD_CACHE_DIR", "").strip()
         return cls(
             policy=environ.get("NPMGUARD_POLICY") or None,
             offline=environ.get("NPMGUARD_OFFLINE") == "1",
             cache_dir=Path(cache).expanduser() if cache else None,
+            cache_url=environ.get("NPMGUARD_CACHE_URL", "").strip() or None,
         )
 
 
@@ -162,25 +169,86 @@ class _Wiring:
     observer: Observer
     cache_dir: Path
     made: dict[str, FactsProvider] = field(default_factory=dict)
+    _shared: SharedCache | None = None
+
+    def shared(self) -> SharedCache | None:
+        """The team cache's connection (one per run, for every provider that uses it);
+        None when none is configured, or with ``--offline`` (no network at all)."""
+        if self._shared is None and not self.options.offline:
+            self._shared = shared_cache(self.options, self.policy)
+        return self._shared
+
+
+def team_cache(project_dir: Path, environ: Mapping[str, str]) -> SharedCache | None:
+    """The team cache for commands outside a check (``db update``, ``db info``, ``cache
+    info``): ``NPMGUARD_CACHE_URL``, else the ``cache-url`` of the policy found from
+    ``project_dir``; None when neither names one."""
+    options = Options.from_environment(environ)
+    if options.cache_url:
+        return shared_cache(options, Policy())
+    from npmguard.policy.load import load_policy
+
+    return shared_cache(options, load_policy(None, project_dir, cache_dir=options.cache_dir))
+
+
+def shared_cache(options: Options, policy: Policy) -> SharedCache | None:
+    """The team cache ``options`` (``NPMGUARD_CACHE_URL``) or the policy's ``cache-url``
+    name, with credentials from the environment; None when neither does.
+
+    Raises :class:`~npmguard.errors.UsageError` for a URL that is not redis(s)://.
+    """
+    import os
+
+    url = options.cache_url or policy.cache_url
+    if not url:
+        return None
+    from npmguard.store.redis import SharedCache
+
+    return SharedCache.from_environment(url, os.environ)
 
 
 def _names(w: _Wiring) -> FactsProvider:
     from npmguard.names.provider import NamesProvider
 
+    shared = w.shared()
+    if shared is not None:
+        _shared_names_index(shared, w.cache_dir)
     return NamesProvider(w.cache_dir)
+
+
+def _shared_names_index(shared: SharedCache, cache_dir: Path) -> None:
+    """An empty cache folder takes the popular-names index from the team cache instead of
+    building it (seconds of CPU on every cold CI runner); the first machine to build it
+    shares it. Keyed by the shipped snapshot's content and the index layout."""
+    import hashlib
+
+    from npmguard.names.snapshot import shipped_snapshot, snapshot_key
+    from npmguard.names.store import SCHEMA, open_store, store_path
+    from npmguard.store.redis import fetch_file, share_file
+
+    path = store_path(cache_dir, snapshot_key())
+    if path.is_file() or not shared.available:
+        return
+    digest = hashlib.sha256(SCHEMA.encode() + b"\0" + shipped_snapshot()).hexdigest()[:24]
+    key = f"names-{digest}.sqlite"
+    if fetch_file(shared, key, path) or not shared.writable:
+        return
+    open_store(cache_dir).close()  # built once for the whole team
+    share_file(shared, key, path)
 
 
 def _feed(w: _Wiring) -> FactsProvider:
     from npmguard.feeds.provider import FeedProvider
 
-    return FeedProvider(w.options.feed_path)
+    return FeedProvider(w.options.feed_path, w.shared())
 
 
 def _registry(w: _Wiring) -> FactsProvider:
     from npmguard.names.provider import NamesProvider
     from npmguard.paths import writable_cache_dir
     from npmguard.reputation.source import ReputationSource
-    from npmguard.reputation.store import FactsStore
+    from npmguard.reputation.store import DEFAULT_TTL, FactsStore
+    from npmguard.store.base import FactsBackend
 
     writable_cache_dir(w.options.cache_dir)  # a clear error, not a traceback
     config, offline = w.config, w.options.offline
@@ -193,8 +261,20 @@ def _registry(w: _Wiring) -> FactsProvider:
         return RegistryClient(config, make_session(config, None, offline))
 
     names = w.made.get("names")
+    store: FactsBackend = FactsStore.in_dir(w.cache_dir)
+    shared = w.shared()
+    if shared is not None:
+        from npmguard.reputation.codec import FORMAT, decode_manifest
+        from npmguard.store.layered import LayeredStore
+        from npmguard.store.redis_facts import RedisFacts
+
+        def integrity_of(blob: bytes) -> str | None:
+            return decode_manifest(blob).dist_integrity
+
+        layer = RedisFacts(shared, format=FORMAT, ttl=DEFAULT_TTL, integrity_of=integrity_of)
+        store = LayeredStore(store, layer, ttl=DEFAULT_TTL)
     return ReputationSource(
-        FactsStore.in_dir(w.cache_dir),
+        store,
         config=config,
         client_factory=make_client,
         offline=offline,

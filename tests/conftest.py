@@ -45,6 +45,18 @@ def _isolated_dirs(
     monkeypatch.setenv("NPMGUARD_CONFIG_DIR", str(base / "config"))
 
 
+@pytest.fixture(autouse=True)
+def _package_logger() -> Iterator[None]:
+    """The CLI configures the package logger (its own handler, no propagation, -q's level);
+    put it back after each test, so a later test's ``caplog`` sees npmguard's warnings."""
+    import logging
+
+    logger = logging.getLogger("npmguard")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    yield
+    logger.handlers[:], logger.level, logger.propagate = saved
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
@@ -63,3 +75,28 @@ def fake_registry() -> Iterator[FakeRegistry]:
         yield registry
     finally:
         registry.stop()
+
+
+@pytest.fixture(scope="session")
+def _redis_session() -> Iterator[object]:
+    from redisserver import BINARY, SKIP_REASON, RedisServer
+
+    if BINARY is None:
+        pytest.skip(SKIP_REASON)
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def redis_server(_redis_session: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """A real redis-server with a password (one per session, emptied for each test);
+    ``NPMGUARD_CACHE_PASSWORD`` is set to it, as a CI secret would be."""
+    from redisserver import PASSWORD, RedisServer
+
+    assert isinstance(_redis_session, RedisServer)
+    _redis_session.admin().flushall()
+    monkeypatch.setenv("NPMGUARD_CACHE_PASSWORD", PASSWORD)
+    yield _redis_session

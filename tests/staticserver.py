@@ -10,15 +10,24 @@ from types import TracebackType
 class StaticServer:
     """Serves ``files`` (URL path -> bytes) and ``redirects`` (path -> location, 302).
 
-    Both may be changed while it runs; ``hits`` records every path asked for.
+    Both may be changed while it runs; ``hits`` records every path asked for, and
+    ``sent`` the body bytes served. ``validators``: send an ``ETag`` and ``Last-Modified``
+    and answer a matching ``If-None-Match`` with 304 Not Modified (no body), as web servers
+    and object stores do.
     """
 
     def __init__(
-        self, files: dict[str, bytes] | None = None, redirects: dict[str, str] | None = None
+        self,
+        files: dict[str, bytes] | None = None,
+        redirects: dict[str, str] | None = None,
+        *,
+        validators: bool = False,
     ) -> None:
         self.files = dict(files or {})
         self.redirects = dict(redirects or {})
         self.hits: list[str] = []
+        self.not_modified = 0
+        self.sent = 0
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -34,10 +43,24 @@ class StaticServer:
                     self.send_response(404)
                     self.end_headers()
                     return
+                if validators:
+                    import hashlib
+
+                    tag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+                    if self.headers.get("If-None-Match") == tag:
+                        server.not_modified += 1
+                        self.send_response(304)
+                        self.send_header("ETag", tag)
+                        self.end_headers()
+                        return
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
+                if validators:
+                    self.send_header("ETag", tag)
+                    self.send_header("Last-Modified", "Mon, 02 Nov 2026 10:00:00 GMT")
                 self.end_headers()
                 self.wfile.write(body)
+                server.sent += len(body)
 
             def log_message(self, *args: object) -> None:
                 pass

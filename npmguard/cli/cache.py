@@ -111,8 +111,34 @@ def run_info(args: argparse.Namespace) -> int:
             "(rebuilt from the list shipped with npmguard)"
         )
     out.append(f"total:    {_human(total)}")
+    out.extend(_team_lines())
     print("\n".join(out))
     return 0
+
+
+def _team_lines() -> list[str]:
+    """The team cache's part of ``cache info`` (nothing when none is configured)."""
+    from npmguard.app import team_cache
+    from npmguard.reputation.codec import FORMAT
+    from npmguard.reputation.store import DEFAULT_TTL
+    from npmguard.store.redis_facts import RedisFacts
+
+    shared = team_cache(Path.cwd(), os.environ)
+    if shared is None:
+        return []
+    try:
+        stats = RedisFacts(shared, format=FORMAT, ttl=DEFAULT_TTL).stats()
+    finally:
+        shared.close()
+    if stats is None:
+        return [f"team:     {shared.location}: not reachable"]
+    size = "" if stats.bytes is None else f", Redis uses {_human(stats.bytes)} in all"
+    access = "read and write" if stats.writable else "read-only for this client"
+    return [
+        f"team:     {stats.location} ({access}): {stats.packages} packages, "
+        f"{stats.versions} versions, {stats.tarballs} tarballs{size}",
+        "          shared by every machine; `cache clear` leaves it alone",
+    ]
 
 
 def run_clear(args: argparse.Namespace) -> int:

@@ -162,6 +162,7 @@ def options_from_args(args: argparse.Namespace) -> Options:
         lockfile_only=bool(getattr(args, "lockfile_only", False)),
         progress=not getattr(args, "quiet", False),
         as_of=getattr(args, "as_of", None),
+        cache_url=os.environ.get("NPMGUARD_CACHE_URL", "").strip() or None,
     )
 
 

@@ -80,6 +80,7 @@ def run_update(args: argparse.Namespace) -> int:
 
     if args.max_size <= 0:
         raise UsageError("--max-size: must be a positive number of MB")
+    shared = _team_cache()
     progress = make_progress(enabled=not args.quiet)
     try:
         result = import_feed(
@@ -87,6 +88,7 @@ def run_update(args: argparse.Namespace) -> int:
             max_bytes=args.max_size << 20,
             strict=args.strict,
             progress=progress,
+            shared=shared,
         )
     finally:
         progress.close()
@@ -99,12 +101,56 @@ def run_update(args: argparse.Namespace) -> int:
             f"{result.skipped} files skipped, {len(result.errors)} unreadable",
             file=sys.stderr,
         )
+    if shared is not None:
+        _share(shared, result.source, quiet=args.quiet)
     return 0
+
+
+def _team_cache() -> Any:
+    import os
+    from pathlib import Path
+
+    from npmguard.app import team_cache
+
+    return team_cache(Path.cwd(), os.environ)
+
+
+def _share(shared: Any, source: str, *, quiet: bool) -> None:
+    """Publish the import to the team cache, so every machine brings it in."""
+    from npmguard.feeds.shared import publish
+    from npmguard.feeds.store import create_feed_store
+    from npmguard.store.redis import writer_name
+
+    try:
+        with create_feed_store() as store:
+            done = publish(shared, store, source, writer_name())
+    finally:
+        shared.close()
+    if quiet:
+        return
+    if done:
+        print(f"npmguard: shared with the team cache at {shared.location}", file=sys.stderr)
+    elif shared.available:
+        print(
+            f"npmguard: not shared: the team cache at {shared.location} takes no writes from "
+            "this client (read-only or full)",
+            file=sys.stderr,
+        )
 
 
 def run_info(args: argparse.Namespace) -> int:
     from npmguard.feeds.store import default_path, open_feed_store
 
+    shared = _team_cache()
+    team: list[Any] = []
+    if shared is not None:
+        from npmguard.feeds.shared import shared_sources, sync
+
+        try:
+            sync(shared, default_path())  # what the team imported, brought in first
+            team = shared_sources(shared)
+        finally:
+            shared.close()
     store = open_feed_store()
     if store is None:
         if args.format == "json":
@@ -135,9 +181,28 @@ def run_info(args: argparse.Namespace) -> int:
                     "skipped": s.skipped,
                     "errors": s.errors,
                     "newest_modified": s.newest_modified,
+                    "via": s.via,
+                    "imported_by": s.writer,
                 }
                 for s in info.sources
             ],
+            "team_cache": None
+            if shared is None
+            else {
+                "location": shared.location,
+                "available": shared.available,
+                "sources": [
+                    {
+                        "source": t.source,
+                        "kind": t.kind,
+                        "imported_at": t.imported_at.isoformat(),
+                        "age_seconds": int((now - t.imported_at).total_seconds()),
+                        "records": t.records,
+                        "imported_by": t.writer,
+                    }
+                    for t in team
+                ],
+            },
         }
         print(json.dumps(data, indent=2))
         return 0
@@ -151,6 +216,9 @@ def run_info(args: argparse.Namespace) -> int:
     for s in info.sources:
         print(f"source:     {s.source} ({s.kind})")
         print(f"  imported  {s.imported_at:%Y-%m-%d %H:%M} UTC, {_age(now - s.imported_at)} ago")
+        if s.via:
+            by = f", imported by {s.writer}" if s.writer else ""
+            print(f"  via       the team cache at {s.via}{by}")
         newest = f", newest record modified {s.newest_modified}" if s.newest_modified else ""
         print(f"  records   {s.records} ({s.withdrawn} withdrawn){newest}")
         if s.skipped or s.errors:
@@ -158,6 +226,9 @@ def run_info(args: argparse.Namespace) -> int:
                 f"  files     {s.skipped} skipped (not npm malicious records), "
                 f"{s.errors} unreadable"
             )
+    if shared is not None:
+        state = "" if shared.available else " (not reachable: showing the local copy)"
+        print(f"team cache: {shared.location}: {len(team)} source(s){state}")
     return 0
 
 

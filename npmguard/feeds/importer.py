@@ -38,6 +38,7 @@ from npmguard.urls import fetchable_http, parse_url, redact
 
 if TYPE_CHECKING:
     from npmguard.progress import Observer
+    from npmguard.store.redis import SharedCache
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ DEFAULT_URL = "https://osv-vulnerabilities.storage.googleapis.com/npm/all.zip"
 MAX_DOWNLOAD = 1 << 30  # 1 GiB: osv.dev's npm export is a few hundred MB at most
 MAX_RECORD = 8 << 20  # one OSV file
 MAX_REDIRECTS = 5
+CACHE_MAX = 256 << 20  # larger feeds are downloaded whole each time (never kept in memory)
 
 
 class FeedUnreachableError(FeedError):
@@ -70,21 +72,49 @@ def import_feed(
     max_bytes: int = MAX_DOWNLOAD,
     strict: bool = False,
     progress: Observer | None = None,
+    cache_dir: Path | None = None,
+    shared: SharedCache | None = None,
 ) -> ImportResult:
-    """Import ``source`` (path or URL) into ``store`` (default: the user's feed store)."""
+    """Import ``source`` (path or URL) into ``store`` (default: the user's feed store).
+
+    A URL whose answer has not changed since it was last imported (the HTTP cache
+    revalidated it) is not imported again: the result counts its records as unchanged."""
     started = time.monotonic()
     parsed = parse_url(source)
     if parsed is not None and parsed.scheme in ("http", "https"):
         key = redact(source)
-        tmp = download(source, max_bytes)
+        got = download(source, max_bytes, cache_dir=cache_dir, shared=shared)
         try:
-            return _import_path(tmp, key, store, strict, progress, started)
+            if got.unchanged:
+                same = _unchanged(key, store, started)
+                if same is not None:
+                    return same
+            return _import_path(got.path, key, store, strict, progress, started)
         finally:
-            tmp.unlink(missing_ok=True)
+            got.path.unlink(missing_ok=True)
     path = Path(source).expanduser()
     if not path.exists():
         raise FeedError(f"{source}: no such file or folder", hint="name a folder, a zip or a URL")
     return _import_path(path, str(path.resolve()), store, strict, progress, started)
+
+
+def _unchanged(key: str, store: FeedStore | None, started: float) -> ImportResult | None:
+    """The result of importing a source whose download did not change, if it was imported."""
+    from npmguard.feeds.store import open_feed_store
+
+    target = open_feed_store() if store is None else store
+    if target is None:
+        return None
+    try:
+        info = target.source_info(key)
+    finally:
+        if store is None:
+            target.close()
+    if info is None:
+        return None
+    log.info("%s: not modified since it was imported; nothing to do", key)
+    counts = ImportCounts(info.records, 0, 0, info.records, 0, 0, info.withdrawn)
+    return ImportResult(key, info.kind, counts, info.skipped, (), time.monotonic() - started)
 
 
 def _import_path(
@@ -280,30 +310,63 @@ def _check_url(url: str, base: str | None = None) -> str:
     raise FeedError(f"{redact(url)}: only https URLs are allowed for feeds")
 
 
-def download(url: str, max_bytes: int = MAX_DOWNLOAD) -> Path:
-    """Fetch ``url`` into a temporary file (the caller deletes it), at most ``max_bytes``."""
-    import requests
+def _check_hop(url: str, previous: str | None) -> None:
+    _check_url(url)
+    if (
+        previous is not None
+        and previous.lower().startswith("https:")
+        and url.lower().startswith("http:")
+    ):
+        raise FeedError(f"{redact(previous)}: redirects to plain http ({redact(url)}); refused")
 
-    from npmguard import __version__
 
-    headers = {"User-Agent": f"npmguard/{__version__} (feed import)"}
+@dataclass(frozen=True, slots=True)
+class Download:
+    """A downloaded feed in a temporary file (the caller deletes it). ``unchanged``: the
+    server said it has not changed since the copy the HTTP cache holds (or that copy is
+    still fresh), so nothing new can be in it."""
+
+    path: Path
+    unchanged: bool
+
+
+def download(
+    url: str,
+    max_bytes: int = MAX_DOWNLOAD,
+    *,
+    cache_dir: Path | None = None,
+    shared: SharedCache | None = None,
+) -> Download:
+    """Fetch ``url`` into a temporary file, at most ``max_bytes``, through the one HTTP
+    session (proxy and CA from ``.npmrc``; every redirect hop https, or http on this
+    machine, never https -> http). Answers up to :data:`CACHE_MAX` are kept in the HTTP cache
+    (``<cache_dir>/http.sqlite``, or the team cache's Redis with ``shared``) and revalidated
+    with ETag / Last-Modified, so an unchanged feed costs a 304, no body."""
+    from npmguard.errors import RegistryError
+    from npmguard.paths import cache_dir as default_cache_dir
+    from npmguard.registry.http import SHARED_MAX_BYTES, make_session
+    from npmguard.registry.npmrc import load_npm_config
+
+    fetch = _check_url(url)  # as Node reads it
+    session = make_session(
+        load_npm_config(Path.cwd()),
+        cache_dir or default_cache_dir(),
+        concurrency=2,
+        packument_ttl=0,  # always ask the server whether the feed changed
+        shared=shared,
+        max_cached_bytes=min(CACHE_MAX, SHARED_MAX_BYTES if shared is not None else CACHE_MAX),
+    )
     fd, name = tempfile.mkstemp(prefix="npmguard-feed-", suffix=".download")
     tmp = Path(name)
-    current = url
     try:
-        with os.fdopen(fd, "wb") as out, requests.Session() as session:
-            for _ in range(MAX_REDIRECTS + 1):
-                current = _check_url(current)
-                resp = session.get(
-                    current, stream=True, timeout=(15, 60), headers=headers, allow_redirects=False
-                )
-                if resp.is_redirect and resp.headers.get("Location"):
-                    current = _check_url(resp.headers["Location"], base=current)
-                    resp.close()
-                    continue
-                break
-            else:
-                raise FeedUnreachableError(f"{redact(url)}: too many redirects")
+        with os.fdopen(fd, "wb") as out:
+            try:
+                resp = session.get(fetch, accept="*/*", stream=True, check_url=_check_hop)
+            except RegistryError as e:
+                raise FeedUnreachableError(
+                    f"{redact(url)}: download failed: {e}",
+                    hint="check the URL, your network and the proxy settings in .npmrc",
+                ) from e
             with resp:
                 if resp.status_code != 200:
                     raise FeedUnreachableError(
@@ -313,21 +376,23 @@ def download(url: str, max_bytes: int = MAX_DOWNLOAD) -> Path:
                 if declared.isdigit() and int(declared) > max_bytes:
                     raise FeedError(_too_big(url, max_bytes))
                 total = 0
-                for chunk in resp.iter_content(1 << 16):
-                    total += len(chunk)
-                    if total > max_bytes:
-                        raise FeedError(_too_big(url, max_bytes))
-                    out.write(chunk)
-    except requests.RequestException as e:
-        tmp.unlink(missing_ok=True)
-        raise FeedUnreachableError(
-            f"{redact(url)}: download failed: {type(e).__name__}",
-            hint="check the URL and your network (proxy settings come from HTTPS_PROXY)",
-        ) from e
+                try:
+                    for chunk in resp.iter_content(1 << 16):
+                        total += len(chunk)
+                        if total > max_bytes:
+                            raise FeedError(_too_big(url, max_bytes))
+                        out.write(chunk)
+                except OSError as e:  # requests' errors are OSErrors
+                    raise FeedUnreachableError(
+                        f"{redact(url)}: download failed: {type(e).__name__}"
+                    ) from e
+                unchanged = bool(getattr(resp, "from_cache", False))
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return tmp
+    finally:
+        session.close()
+    return Download(tmp, unchanged)
 
 
 def _too_big(url: str, max_bytes: int) -> str:

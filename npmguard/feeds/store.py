@@ -3,7 +3,9 @@
 Tables: ``records`` (one row per OSV id: its source, path in the source, dates, a digest
 and the compact JSON without ``details``), ``details`` (the texts, shared: ~150,000 tea.xyz
 records carry the same one), ``affected`` (npm name -> record id) and ``hashes``
-(``algo:hex`` -> record id) for lookups, ``sources`` (what each import brought, and when).
+(``algo:hex`` -> record id) for lookups, ``sources`` (what each import brought, and when),
+``shared`` (sources brought from the team cache: which generation, from where, imported by
+whom; see :mod:`npmguard.feeds.shared`).
 WAL mode, so checks read while an import writes. An import is one transaction: Ctrl-C or an
 error leaves the previous data intact. Re-importing is idempotent: a record is rewritten only
 when its content changed, and a newer ``modified`` from another source wins over an older
@@ -16,6 +18,7 @@ import hashlib
 import json
 import logging
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,14 +55,18 @@ CREATE TABLE IF NOT EXISTS hashes (
     hash TEXT NOT NULL, record_id TEXT NOT NULL, PRIMARY KEY (hash, record_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS hashes_record ON hashes(record_id);
+CREATE TABLE IF NOT EXISTS shared (
+    source TEXT PRIMARY KEY, generation TEXT NOT NULL, via TEXT NOT NULL, writer TEXT
+) WITHOUT ROWID;
 """
 
 
 SCHEMA = Schema(
     what="the feed store",
-    version=2,
+    version=3,
     sql=_SQL,
-    tables=("sources", "records", "details", "affected", "hashes"),
+    tables=("sources", "records", "details", "affected", "hashes", "shared"),
+    upgrades_from=(2,),  # version 3 adds the `shared` table
     rebuildable=False,  # imported data: another version is re-imported, never dropped silently
     hint="delete the file and run `npmguard db update` again",
 )
@@ -96,6 +103,27 @@ class SourceInfo:
     skipped: int
     errors: int
     newest_modified: str | None
+    via: str | None = None  # the team cache it came through (None: imported here)
+    writer: str | None = None  # who imported it into the team cache
+
+
+@dataclass(frozen=True, slots=True)
+class SharedMark:
+    """A source brought from the team cache: its generation there, the cache's location
+    (no credentials) and who imported it."""
+
+    generation: str
+    via: str
+    writer: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedRecord:
+    """One stored record as the team cache keeps it: compact OSV JSON with its details."""
+
+    id: str
+    path: str
+    compact: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,10 +275,14 @@ class FeedStore:
                 skipped=row[5],
                 errors=row[6],
                 newest_modified=row[7],
+                via=row[8],
+                writer=row[9],
             )
             for row in self._conn.execute(
-                "SELECT source, kind, imported_at, records, withdrawn, skipped, errors, "
-                "newest_modified FROM sources WHERE imported_at != '' ORDER BY imported_at DESC"
+                "SELECT s.source, s.kind, s.imported_at, s.records, s.withdrawn, s.skipped, "
+                "s.errors, s.newest_modified, m.via, m.writer FROM sources s "
+                "LEFT JOIN shared m ON m.source = s.source "
+                "WHERE s.imported_at != '' ORDER BY s.imported_at DESC"
             )
         )
         return FeedInfo(
@@ -265,8 +297,41 @@ class FeedStore:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def begin_import(self, source: str, kind: str) -> ImportBatch:
-        return ImportBatch(self._conn, source, kind)
+    def begin_import(
+        self,
+        source: str,
+        kind: str,
+        *,
+        imported_at: datetime | None = None,
+        shared: SharedMark | None = None,
+    ) -> ImportBatch:
+        """An import of ``source``. ``imported_at``: when it was imported (default: now);
+        ``shared``: it comes from the team cache (a local import clears that mark)."""
+        return ImportBatch(self._conn, source, kind, imported_at=imported_at, shared=shared)
+
+    def shared_marks(self) -> dict[str, SharedMark]:
+        """The sources brought from the team cache, by source."""
+        return {
+            row[0]: SharedMark(row[1], row[2], row[3])
+            for row in self._conn.execute("SELECT source, generation, via, writer FROM shared")
+        }
+
+    def source_info(self, source: str) -> SourceInfo | None:
+        return next((s for s in self.info().sources if s.source == source), None)
+
+    def export(self, source: str) -> Iterator[ExportedRecord]:
+        """Every record ``source`` brought, as compact OSV JSON with its details."""
+        rows = self._conn.execute(
+            "SELECT r.id, r.path, r.json, d.text FROM records r "
+            "JOIN sources s ON s.id = r.source_id LEFT JOIN details d ON d.key = r.details_key "
+            "WHERE s.source = ? ORDER BY r.id",
+            (source,),
+        )
+        for rid, path, text, details in rows:
+            compact = json.loads(text)
+            if details is not None:
+                compact["details"] = details
+            yield ExportedRecord(rid, path, compact)
 
 
 class ImportBatch:
@@ -275,10 +340,20 @@ class ImportBatch:
     Leaving the block by an exception (Ctrl-C included) rolls everything back.
     """
 
-    def __init__(self, conn: sqlite3.Connection, source: str, kind: str) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        source: str,
+        kind: str,
+        *,
+        imported_at: datetime | None = None,
+        shared: SharedMark | None = None,
+    ) -> None:
         self._conn = conn
         self.source = source
         self.kind = kind
+        self._imported_at = imported_at
+        self._shared = shared
         self._existing: dict[str, tuple[str, str]] = {}
         self._seen: set[str] = set()
         self._records: list[tuple[Any, ...]] = []
@@ -417,12 +492,21 @@ class ImportBatch:
             "DELETE FROM details WHERE key NOT IN "
             "(SELECT details_key FROM records WHERE details_key IS NOT NULL)"
         )
+        if self._shared is None:
+            c.execute("DELETE FROM shared WHERE source = ?", (self.source,))
+        else:
+            mark = self._shared
+            c.execute(
+                "INSERT OR REPLACE INTO shared VALUES (?, ?, ?, ?)",
+                (self.source, mark.generation, mark.via, mark.writer),
+            )
+        when = self._imported_at or datetime.now(timezone.utc)
         c.execute(
             "UPDATE sources SET kind = ?, imported_at = ?, records = ?, withdrawn = ?, "
             "skipped = ?, errors = ?, newest_modified = ? WHERE id = ?",
             (
                 self.kind,
-                datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                when.isoformat(timespec="seconds"),
                 self._read,
                 self._counts["withdrawn"],
                 self.skipped,

@@ -1,15 +1,15 @@
 """Policies named by URL in ``extends``: fetched over https, cached so they work offline.
 
-A cached copy younger than ``FRESH_SECONDS`` is used as is; an older one is refreshed, and if
-the fetch fails the stale copy is used with a warning. Plain http is accepted only for
-loopback hosts (a policy server a test or a developer runs on this machine).
+Through the one HTTP session (:mod:`npmguard.registry.http`) with its requests-cache: a
+cached copy younger than ``FRESH_SECONDS`` is used as is; an older one is revalidated with
+the server (ETag / Last-Modified), and if that fails the stale copy is used with a warning.
+Plain http is accepted only for loopback hosts (a policy server a test or a developer runs
+on this machine), and every redirect hop is checked the same way, never https -> http.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import time
 from pathlib import Path
 
 from npmguard.errors import PolicyError
@@ -35,42 +35,78 @@ def check_url(url: str, where: str) -> str:
     )
 
 
-def cache_path(url: str, cache_dir: Path | None = None) -> Path:
-    """Where the copy of the policy at ``url`` is kept (under ``cache_dir``, default:
-    :func:`npmguard.paths.cache_dir`)."""
-    from npmguard.paths import cache_dir as default_cache_dir
-
-    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()
-    return (cache_dir or default_cache_dir()) / "policies" / f"{digest}.toml"
+def check_hop(url: str, previous: str | None, where: str = "") -> None:
+    """Refuse a redirect hop the first URL could not have been (``check_url``), or one from
+    https down to plain http (even on this machine)."""
+    check_url(url, where)
+    if previous is not None and previous.startswith("https:") and url.startswith("http:"):
+        prefix = f"{where}: extends: " if where else ""
+        raise PolicyError(
+            f"{prefix}{redact(previous)}: redirects to plain http ({redact(url)}); refused",
+            hint="publish the shared policy over https, redirects included",
+        )
 
 
 def fetch_policy_text(
-    url: str, where: str, *, now: float | None = None, cache_dir: Path | None = None
+    url: str,
+    where: str,
+    *,
+    cache_dir: Path | None = None,
+    project_dir: Path | None = None,
 ) -> str:
-    """The text of the policy at ``url``, from the cache when fresh or when the fetch fails."""
-    fetch = check_url(url, where)
-    cached = cache_path(url, cache_dir)
-    now = time.time() if now is None else now
+    """The text of the policy at ``url``: through the one HTTP session (proxy and CA from the
+    ``.npmrc`` of ``project_dir``), cached in ``<cache_dir>/http.sqlite``. A copy younger
+    than ``FRESH_SECONDS`` (or the server's ``max-age``) is used as is; an older one is
+    revalidated (``If-None-Match`` / ``If-Modified-Since``: an unchanged policy costs a 304,
+    no body); when the server cannot answer, the stale copy is used with a warning."""
+    from npmguard.errors import RegistryError
+    from npmguard.paths import cache_dir as default_cache_dir
+    from npmguard.registry.http import make_session
+    from npmguard.registry.npmrc import load_npm_config
+
+    fetch = check_url(url, where)  # as Node reads it
+    prefix = f"{where}: extends: " if where else ""
+    shown = redact(url)
+    config = load_npm_config(project_dir or Path.cwd())
+    session = make_session(
+        config,
+        cache_dir or default_cache_dir(),
+        concurrency=2,
+        packument_ttl=FRESH_SECONDS,
+        stale_if_error=True,
+    )
     try:
-        age = now - cached.stat().st_mtime
-    except OSError:
-        age = None
-    if age is not None and 0 <= age < FRESH_SECONDS:
-        return cached.read_text(encoding="utf-8")
-    try:
-        text = _download(fetch)
-    except PolicyError as e:
-        if age is None:
-            prefix = f"{where}: extends: " if where else ""
+        try:
+            response = session.get(
+                fetch,
+                accept="application/toml, text/plain;q=0.9, */*;q=0.1",
+                check_url=lambda hop, previous: check_hop(hop, previous, where),
+            )
+        except RegistryError as e:
             raise PolicyError(
-                f"{prefix}{e}; no cached copy to fall back on",
+                f"{prefix}{shown}: cannot fetch the policy: {e}; no cached copy to fall back on",
                 hint="check the URL and the network, then run again",
             ) from e
-        log.warning("%s; using the copy cached %d minutes ago", e, int(age // 60))
-        return cached.read_text(encoding="utf-8")
-    if _is_toml(text):  # never cache an error page; the loader reports the bad text
-        _store(cached, text)
-    return text
+        if response.status_code != 200:
+            raise PolicyError(
+                f"{prefix}{shown}: cannot fetch the policy: HTTP {response.status_code}; "
+                "no cached copy to fall back on",
+                hint="check the URL and the network, then run again",
+            )
+        if getattr(response, "is_expired", False):
+            log.warning("%s: cannot refresh the policy; using the cached copy", shown)
+        body = response.content
+        if len(body) > MAX_BYTES:
+            raise PolicyError(f"{prefix}{shown}: the policy is larger than {MAX_BYTES} bytes")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise PolicyError(f"{prefix}{shown}: the policy is not UTF-8 text") from e
+        if not _is_toml(text):  # never keep an error page; the loader reports the bad text
+            session.forget(fetch)
+        return text
+    finally:
+        session.close()
 
 
 def _is_toml(text: str) -> bool:
@@ -81,32 +117,3 @@ def _is_toml(text: str) -> bool:
     except tomllib.TOMLDecodeError:
         return False
     return True
-
-
-def _download(url: str) -> str:
-    import requests
-
-    shown = redact(url)
-    try:
-        response = requests.get(url, timeout=TIMEOUT_SECONDS, allow_redirects=True)
-    except requests.RequestException as e:
-        raise PolicyError(f"{shown}: cannot fetch the policy: {type(e).__name__}") from e
-    if response.status_code != 200:
-        raise PolicyError(f"{shown}: cannot fetch the policy: HTTP {response.status_code}")
-    if len(response.content) > MAX_BYTES:
-        raise PolicyError(f"{shown}: the policy is larger than {MAX_BYTES} bytes")
-    try:
-        return response.content.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise PolicyError(f"{shown}: the policy is not UTF-8 text") from e
-
-
-def _store(path: Path, text: str) -> None:
-    """Write the cache atomically; a cache that cannot be written only costs a warning."""
-    from npmguard.fsutil import write_atomic
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, text)
-    except OSError as e:
-        log.warning("cannot cache the policy in %s: %s", path.parent, e.strerror)

@@ -92,6 +92,7 @@ class Policy:
     include_optional: bool = DEFAULTS["include_optional"]
     include_peer: bool = DEFAULTS["include_peer"]
     noninteractive_warn: str = DEFAULTS["noninteractive_warn"]
+    cache_url: str = DEFAULTS["cache_url"]
     # key path (settings.fail-on, rules.too-new.days) -> "file:line" it came from
     sources: Mapping[str, str] = field(default_factory=dict)
     files: tuple[str, ...] = ()  # the files read, most specific first

@@ -251,7 +251,34 @@ def _registries(doc: _Doc, path: str, value: Any) -> tuple[str, ...]:
     return tuple(normalise_registry(x) for x in value)
 
 
+def _cache_url(doc: _Doc, path: str, value: Any) -> str:
+    from urllib.parse import urlsplit
+
+    example = '"rediss://npmguard-cache.example.com:6380/0"'
+    if not isinstance(value, str):
+        raise doc.error(path, f"must be a redis:// or rediss:// URL, not {_type_name(value)}")
+    if not value:
+        return value  # no team cache
+    try:
+        parts = urlsplit(value)
+        scheme, host, password = parts.scheme, parts.hostname, parts.password
+    except ValueError:  # a bad port or IPv6 literal
+        scheme, host, password = "", None, None
+    if scheme not in ("redis", "rediss") or not host:
+        raise doc.error(path, "must be a redis:// or rediss:// URL with a host", example)
+    if password:
+        raise doc.error(
+            path,
+            "the URL carries a password, and a policy file is committed",
+            "remove it here and set NPMGUARD_CACHE_PASSWORD (and NPMGUARD_CACHE_USERNAME) in "
+            "the environment: CI secrets, or your shell profile",
+        )
+    return value
+
+
 def _setting(doc: _Doc, path: str, setting: Setting, value: Any) -> Any:
+    if setting.kind == "cache-url":
+        return _cache_url(doc, path, value)
     if setting.kind == "level":
         return _level(doc, path, value, setting.choices)
     if setting.kind == "choice":

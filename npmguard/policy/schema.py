@@ -24,6 +24,9 @@ def _setting_schema(setting: Setting) -> dict[str, Any]:
         out = {"enum": list(setting.choices), "default": str(setting.default)}
     elif setting.kind == "bool":
         out = {"type": "boolean", "default": setting.default}
+    elif setting.kind == "cache-url":
+        out = {"type": "string", "pattern": "^(rediss?://.+)?$"}
+        out["default"] = setting.default
     else:
         out = {
             "type": "array",

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from npmguard.model import Level
 
-Kind = Literal["level", "choice", "bool", "registries"]
+Kind = Literal["level", "choice", "bool", "registries", "cache-url"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +79,15 @@ SETTINGS: tuple[Setting, ...] = (
         (),
         "Registries lockfile entries may resolve from, besides .npmrc's.",
         example='["https://npm.example.com/"]',
+    ),
+    Setting(
+        "cache-url",
+        "cache_url",
+        "cache-url",
+        "",
+        "The team cache (redis:// or rediss://) every developer and CI runner shares; no "
+        "password here: it comes from NPMGUARD_CACHE_PASSWORD.",
+        example="rediss://npmguard-cache.example.com:6380/0",
     ),
     Setting("include-dev", "include_dev", "bool", True, "Check devDependencies too."),
     Setting("include-optional", "include_optional", "bool", True, "Check optional dependencies."),

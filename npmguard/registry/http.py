@@ -15,7 +15,12 @@
 - Credentials are added per request from ``.npmrc`` for that URL only, and redirects are
   followed here hop by hop, so a redirect or tarball on another host never gets a token.
 - A cache that cannot be opened or breaks mid-run costs one warning, then requests go on
-  without it.
+  without it. Its back end is the SQLite file, or the team cache's Redis (``shared``) when
+  one is configured, where only answers that say their size, up to ``max_cached_bytes``,
+  are kept.
+- Callers that fetch from URLs people write (policy ``extends``, feed downloads) pass
+  ``check_url``, called for the first URL and every redirect hop, so that a redirect can
+  never lead somewhere the first URL could not go (plain http, another scheme).
 """
 
 from __future__ import annotations
@@ -30,9 +35,14 @@ from npmguard.errors import RegistryError
 from npmguard.urls import host_of, parse_url, redact
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import requests
 
     from npmguard.registry.npmrc import NpmConfig
+    from npmguard.store.redis import SharedCache
+
+    CheckUrl = Callable[[str, str | None], None]  # (this hop, the previous hop or None)
 
 log = logging.getLogger(__name__)
 
@@ -159,8 +169,10 @@ class RegistrySession:
         use_cache: bool = True,
         refresh: bool = False,
         registry: str | None = None,
+        check_url: CheckUrl | None = None,
     ) -> requests.Response:
         """GET ``url``, following up to 5 redirects with credentials recomputed per hop.
+        ``check_url`` may refuse any hop (it raises).
 
         ``use_cache=False`` bypasses the HTTP cache (tarballs). ``refresh`` revalidates a
         cached answer with the server. Raises UnreachableError when the host cannot be
@@ -172,7 +184,10 @@ class RegistrySession:
         if self.offline and (not use_cache or self._cached is None):  # nothing to answer from
             raise NotCachedError(f"{redact(url)}: not in the cache (offline)")
         current = _fetchable(url)
+        previous: str | None = None
         for _ in range(MAX_REDIRECTS + 1):
+            if check_url is not None:
+                check_url(current, previous)
             headers = {"Accept": accept}
             auth = self.config.auth_for(current, registry)
             if auth:
@@ -204,7 +219,7 @@ class RegistrySession:
             location = response.headers.get("Location")
             if response.status_code in (301, 302, 303, 307, 308) and location:
                 response.close()
-                current = _fetchable(location, base=current)
+                previous, current = current, _fetchable(location, base=current)
                 continue
             return response
         raise RegistryError(f"{redact(url)}: too many redirects")
@@ -217,11 +232,19 @@ class RegistrySession:
             try:
                 response: requests.Response = cached.get(url, refresh=refresh, **kwargs)
                 return response
-            except (sqlite3.Error, OSError) as e:
+            except _cache_errors() as e:
                 if self.offline:
                     raise NotCachedError(f"{redact(url)}: the cache is unreadable ({e})") from e
                 self._disable_cache(e)
         return self._plain.get(url, **kwargs)
+
+    def forget(self, url: str) -> None:
+        """Drop the cached answer for ``url`` (one that must not be served again)."""
+        if self._cached is not None:
+            try:
+                self._cached.cache.delete(urls=[url])
+            except _cache_errors() as e:
+                self._disable_cache(e)
 
     def close(self) -> None:
         self._plain.close()
@@ -238,6 +261,15 @@ def _fetchable(url: str, base: str | None = None) -> str:
     return parsed.href
 
 
+def _cache_errors() -> tuple[type[Exception], ...]:
+    """What a broken cache raises: SQLite's errors, the file system's, Redis's."""
+    try:
+        from redis import RedisError
+    except ImportError:  # pragma: no cover - redis is a dependency
+        return (sqlite3.Error, OSError)
+    return (sqlite3.Error, OSError, RedisError)
+
+
 def make_session(
     config: NpmConfig,
     cache_dir: Path | None,
@@ -245,12 +277,19 @@ def make_session(
     *,
     concurrency: int = DEFAULT_CONCURRENCY,
     packument_ttl: int = DEFAULT_PACKUMENT_TTL,
+    shared: SharedCache | None = None,
+    stale_if_error: bool | None = None,
+    max_cached_bytes: int | None = None,
 ) -> RegistrySession:
     """The session for this run. ``cache_dir=None`` disables the HTTP cache.
 
     ``packument_ttl`` (seconds) is how long an answer without cache headers counts as fresh;
-    the server's ``Cache-Control``/``ETag`` win when it sends them. Offline, any cached answer
-    is used however old.
+    once stale it is revalidated (``If-None-Match`` / ``If-Modified-Since``: a 304 costs no
+    body); the server's ``Cache-Control``/``ETag`` win when it sends them. Offline, any cached
+    answer is used however old; ``stale_if_error`` (default: offline) also answers from a
+    stale copy when the server fails. ``shared``: keep the cache in the team's Redis instead
+    of ``<cache_dir>/http.sqlite``. ``max_cached_bytes``: bodies larger (or of unknown size)
+    are not cached (default: any size, or 64 MB in Redis).
     """
     import requests
 
@@ -260,31 +299,71 @@ def make_session(
     verify: bool | str = config.verify
     if cache_dir is not None:
         verify = _ca_bundle(config, cache_dir)
-        cached = _open_cache(config, cache_dir, offline, concurrency, packument_ttl)
+        if shared is not None and max_cached_bytes is None:
+            max_cached_bytes = SHARED_MAX_BYTES
+        cached = _open_cache(
+            config,
+            cache_dir,
+            offline,
+            concurrency,
+            packument_ttl,
+            shared=shared,
+            stale_if_error=offline if stale_if_error is None else stale_if_error,
+            max_bytes=max_cached_bytes,
+        )
     return RegistrySession(config, plain, cached, offline=offline, verify=verify)
 
 
+SHARED_MAX_BYTES = 64 << 20  # the largest answer kept in the team's Redis
+HTTP_NAMESPACE = "npmguard:http"
+
+
 def _open_cache(
-    config: NpmConfig, cache_dir: Path, offline: bool, concurrency: int, ttl: int
+    config: NpmConfig,
+    cache_dir: Path,
+    offline: bool,
+    concurrency: int,
+    ttl: int,
+    *,
+    shared: SharedCache | None,
+    stale_if_error: bool,
+    max_bytes: int | None,
 ) -> Any:
+    def small_enough(response: Any) -> bool:
+        if max_bytes is None:
+            return True
+        size = response.headers.get("Content-Length", "")
+        return size.isdigit() and int(size) <= max_bytes
+
     try:
         from requests_cache import CachedSession
-        from requests_cache.backends.sqlite import SQLiteCache
 
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        backend = SQLiteCache(
-            cache_dir / CACHE_FILE, wal=True, fast_save=True, busy_timeout=30_000, timeout=30
-        )
+        backend: Any
+        if shared is not None:
+            from requests_cache.backends.redis import RedisCache
+
+            backend = RedisCache(namespace=HTTP_NAMESPACE, connection=shared.client)
+        else:
+            from requests_cache.backends.sqlite import SQLiteCache
+
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            backend = SQLiteCache(
+                cache_dir / CACHE_FILE, wal=True, fast_save=True, busy_timeout=30_000, timeout=30
+            )
         session = CachedSession(
             backend=backend,
             expire_after=ttl,  # when the server sends no cache headers (the mirror here)
             cache_control=True,  # the registry's max-age decides freshness
             allowable_codes=(200,),
             allowable_methods=("GET",),
-            stale_if_error=offline,
+            stale_if_error=stale_if_error,
             only_if_cached=offline,
+            filter_fn=small_enough,
         )
-        len(backend.responses)  # touch the file: a corrupt one fails here, not mid-run
+        len(backend.responses)  # touch the store: a corrupt one fails here, not mid-run
+        # requests-cache logs a traceback when it answers from a stale copy: we say it once
+        logging.getLogger("requests_cache").addHandler(logging.NullHandler())
+        logging.getLogger("requests_cache").propagate = False
     except Exception as e:  # any failure to open the cache: warn once and go on without it
         log.warning("%s: cannot use the HTTP cache (%s); continuing without it", cache_dir, e)
         return None

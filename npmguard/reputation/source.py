@@ -48,7 +48,8 @@ from npmguard.facts import (
 from npmguard.model import LockedPackage
 from npmguard.reputation import codec
 from npmguard.reputation.extract import PackagePicture
-from npmguard.reputation.store import DEFAULT_TTL, FactsStore, NewPackage, StoredPackage
+from npmguard.reputation.store import DEFAULT_TTL, NewPackage, StoredPackage
+from npmguard.store.base import FactsBackend
 from npmguard.versions import VersionList
 
 if TYPE_CHECKING:
@@ -95,8 +96,9 @@ class _Known:
 
 
 class ReputationSource:
-    """The facts provider for ``Need.PACKUMENT`` and ``Need.TARBALL``, backed by a
-    :class:`FactsStore` (``facts_for(packages, needs)`` is the same answer as a mapping).
+    """The facts provider for ``Need.PACKUMENT`` and ``Need.TARBALL``, backed by a facts
+    store: the SQLite file, or the team's layered one (``facts_for(packages, needs)`` is the
+    same answer as a mapping).
 
     ``names`` (the popular-names data) decides which tarballs are worth reading (see
     :func:`content_matters`); without it every package counts as not established.
@@ -107,7 +109,7 @@ class ReputationSource:
 
     def __init__(
         self,
-        store: FactsStore,
+        store: FactsBackend,
         client: RegistryClient | None = None,
         *,
         config: RegistryConfig | None = None,
@@ -169,9 +171,11 @@ class ReputationSource:
         if not wanted_pkgs or not needs & {Need.PACKUMENT, Need.TARBALL}:
             return {}
         versions: dict[str, set[str]] = {}
+        locked: dict[tuple[str, str], str | None] = {}  # the lockfile's integrity
         for pkg in wanted_pkgs:
             versions.setdefault(pkg.name, set()).add(pkg.version)
-        known = self._packages(versions)
+            locked[(pkg.name, pkg.version)] = pkg.integrity
+        known = self._packages(versions, locked)
         manifests = self._manifests(known, versions)
         tarballs: dict[str, TarballFacts] = {}
         if Need.TARBALL in needs:
@@ -182,11 +186,14 @@ class ReputationSource:
 
     # -- package pictures ----------------------------------------------------------------------
 
-    def _packages(self, versions: Mapping[str, set[str]]) -> dict[str, _Known]:
+    def _packages(
+        self, versions: Mapping[str, set[str]], locked: Mapping[tuple[str, str], str | None]
+    ) -> dict[str, _Known]:
         registry = {name: self.config.registry_for(name) for name in versions}
         rows = self.store.packages((registry[n], n) for n in versions)
         self._stored_manifests = self.store.manifests(
-            (registry[n], n, v) for n, vs in versions.items() for v in vs
+            ((registry[n], n, v) for n, vs in versions.items() for v in vs),
+            expect={(registry[n], n, v): i for (n, v), i in locked.items()},
         )
         now = self._now()
         known: dict[str, _Known] = {}
@@ -274,8 +281,11 @@ class ReputationSource:
                 known[name] = _Known(item.registry, "ok", got.picture, present, now, False)
                 for version, manifest in got.manifests.items():
                     self._fresh_manifests[(item.registry, name, version)] = manifest
+                integrities = {v: m.dist_integrity for v, m in got.manifests.items()}
                 new.append(
-                    NewPackage(item.registry, name, "ok", got.picture_blob, got.manifest_blobs)
+                    NewPackage(
+                        item.registry, name, "ok", got.picture_blob, got.manifest_blobs, integrities
+                    )
                 )
             elif got.status == "not-found":
                 known[name] = _Known(item.registry, "not-found", fetched_at=now, from_cache=False)

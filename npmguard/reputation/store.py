@@ -6,8 +6,11 @@
   (versions with their publish times and publishers, dist-tags, removal); it goes stale after
   a TTL (24 hours by default, :data:`DEFAULT_TTL`) and is then fetched again; ``--refresh``
   refetches at once, ``--offline`` uses it however old.
-- ``version(registry, name, version, manifest)``: one version's package.json facts. Published
-  versions never change, so rows are kept for good.
+- ``version(registry, name, version, manifest, integrity, origin)``: one version's
+  package.json facts, the dist integrity they describe, and where they came from
+  ("registry", or "shared": the team cache). Published versions never change, so rows are
+  kept for good; a row from the team cache is replaced by the registry's own answer, and one
+  whose integrity disagrees with the lockfile is never served (see ``manifests``).
 - ``tarball(integrity, facts)``: what a tarball holds, keyed by its integrity; kept for good.
 
 Values are zlib-compressed JSON (:mod:`npmguard.reputation.codec`). The file is opened by
@@ -28,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from npmguard.reputation.codec import FORMAT
-from npmguard.store.base import NewPackage, StoredPackage, StoreStats
+from npmguard.store.base import NewPackage, StoredPackage, StoreStats, integrity_conflicts
 from npmguard.store.sqlite import (
     BUSY_SECONDS,
     Schema,
@@ -46,7 +49,7 @@ FILE_NAME = "facts.sqlite"
 DEFAULT_TTL = 24 * 3600.0  # seconds a package picture counts as fresh
 SCHEMA = Schema(
     what="the facts cache",
-    version=100 + FORMAT,  # the codec's format: a new encoding starts the cache anew
+    version=200 + FORMAT,  # the codec's format: a new encoding starts the cache anew
     sql="""
 CREATE TABLE IF NOT EXISTS package (
     registry TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL,
@@ -54,6 +57,7 @@ CREATE TABLE IF NOT EXISTS package (
     PRIMARY KEY (registry, name)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS version (
     registry TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL, manifest BLOB NOT NULL,
+    integrity TEXT, origin TEXT NOT NULL DEFAULT 'registry',
     PRIMARY KEY (registry, name, version)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tarball (integrity TEXT PRIMARY KEY, facts BLOB NOT NULL)
     WITHOUT ROWID;
@@ -76,10 +80,14 @@ class FactsStore:
     results back to the caller, which writes them)."""
 
     def __init__(self, path: Path, *, busy: float = BUSY_SECONDS) -> None:
-        self.path = path
+        self._path = path
         db = open_sqlite(path, SCHEMA, busy=busy)
         assert db is not None  # write mode always opens
         self._db = db
+
+    @property
+    def path(self) -> Path:
+        return self._path
 
     @property
     def location(self) -> str:
@@ -121,8 +129,15 @@ class FactsStore:
                     )
         return out
 
-    def manifests(self, keys: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str, str], bytes]:
-        """Encoded manifests for (registry, name, version) keys that are stored."""
+    def manifests(
+        self,
+        keys: Iterable[tuple[str, str, str]],
+        *,
+        expect: Mapping[tuple[str, str, str], str | None] | None = None,
+    ) -> dict[tuple[str, str, str], bytes]:
+        """Encoded manifests for (registry, name, version) keys that are stored; a row from
+        the team cache whose integrity disagrees with ``expect`` (the lockfile's) is left
+        out (see :class:`~npmguard.store.base.FactsBackend`)."""
         by_registry: dict[str, set[str]] = {}
         wanted = set(keys)
         for registry, name, _ in wanted:
@@ -132,14 +147,21 @@ class FactsStore:
             for chunk in _chunks(sorted(names)):
                 marks = ",".join("?" * len(chunk))
                 rows = self._rows(
-                    "SELECT name, version, manifest FROM version "
+                    "SELECT name, version, manifest, integrity, origin FROM version "
                     f"WHERE registry = ? AND name IN ({marks})",
                     (registry, *chunk),
                 )
-                for name, version, blob in rows:
+                for name, version, blob, integrity, origin in rows:
                     key = (registry, name, version)
-                    if key in wanted:
-                        out[key] = blob
+                    if key not in wanted:
+                        continue
+                    if (
+                        origin != "registry"
+                        and expect is not None
+                        and integrity_conflicts(expect.get(key), integrity)
+                    ):
+                        continue
+                    out[key] = blob
         return out
 
     def tarballs(self, integrities: Iterable[str]) -> dict[str, bytes]:
@@ -199,12 +221,24 @@ class FactsStore:
             db.executemany(
                 "INSERT OR REPLACE INTO package (registry, name, status, fetched_at, picture) "
                 "VALUES (?, ?, ?, ?, ?)",
-                [(p.registry, p.name, p.status, stamp, p.picture) for p in pkgs],
+                [
+                    (p.registry, p.name, p.status, p.fetched_at or stamp, p.picture)
+                    for p in pkgs
+                    if p.status is not None
+                ],
             )
+            # kept for good; only the registry's own answer replaces a team-cache row
             db.executemany(
-                "INSERT OR IGNORE INTO version (registry, name, version, manifest) "
-                "VALUES (?, ?, ?, ?)",
-                [(p.registry, p.name, v, blob) for p in pkgs for v, blob in p.manifests.items()],
+                "INSERT INTO version (registry, name, version, manifest, integrity, origin) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (registry, name, version) DO UPDATE "
+                "SET manifest = excluded.manifest, integrity = excluded.integrity, "
+                "origin = excluded.origin "
+                "WHERE version.origin != 'registry' AND excluded.origin = 'registry'",
+                [
+                    (p.registry, p.name, v, blob, p.integrities.get(v), p.origin)
+                    for p in pkgs
+                    for v, blob in p.manifests.items()
+                ],
             )
             db.executemany(
                 "INSERT OR IGNORE INTO tarball (integrity, facts) VALUES (?, ?)",

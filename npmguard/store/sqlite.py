@@ -3,9 +3,9 @@ names index (open, check the schema version, migrate, recover, close).
 
 - **Write mode**: the folder is created, the file is opened in WAL mode with a busy timeout
   (several npmguard processes share a cache: parallel hooks, CI jobs), and the schema is
-  created. A file written by another schema version is migrated: a *cache*
-  (``Schema.rebuildable``) drops its tables and starts empty; a store of imported data
-  refuses with a hint instead.
+  created. A file written by another schema version is migrated: one the schema lists in
+  ``upgrades_from`` gets the new tables; otherwise a *cache* (``Schema.rebuildable``) drops
+  its tables and starts empty, and a store of imported data refuses with a hint.
 - **Read mode** opens an existing file without creating anything (``None`` when there is
   none); **immutable** mode opens a file that is never written again (no locking at all).
 - **Recovery**: a file that is not a readable database is set aside as
@@ -52,6 +52,8 @@ class Schema:
     tables: tuple[str, ...]
     rebuildable: bool
     hint: str = ""  # what to do when a store that is not rebuildable cannot be used
+    # older versions whose files become this one by running ``sql`` (it only adds tables)
+    upgrades_from: tuple[int, ...] = ()
 
 
 def is_busy(error: sqlite3.Error) -> bool:
@@ -134,6 +136,9 @@ def _connect(path: Path, schema: Schema, mode: Mode, busy: float) -> sqlite3.Con
         db.execute(f"PRAGMA busy_timeout = {int(busy * 1000)}")
         found = int(db.execute("PRAGMA user_version").fetchone()[0])
         if mode == "read":
+            if found in schema.upgrades_from:
+                _migrate(db, path, schema, found)
+                return db
             if found != schema.version:
                 raise StoreError(
                     f"{path}: {schema.what} was written by another npmguard version "
@@ -157,7 +162,7 @@ def _migrate(db: sqlite3.Connection, path: Path, schema: Schema, found: int) -> 
     try:
         again = int(db.execute("PRAGMA user_version").fetchone()[0])  # a racing process?
         if again != schema.version:
-            if again != 0:
+            if again != 0 and again not in schema.upgrades_from:
                 if not schema.rebuildable:
                     raise StoreError(
                         f"{path}: {schema.what} was written by another npmguard version "

@@ -12,7 +12,6 @@ from staticserver import StaticServer
 
 from npmguard.errors import PolicyError
 from npmguard.model import Level
-from npmguard.policy import fetch
 from npmguard.policy.load import PRESETS, PolicySource, find_policy, load_policy, load_source
 
 
@@ -277,7 +276,6 @@ def test_url_extends_is_fetched_cached_and_works_offline(
     assert policy.deny[0].reason == "org says no"  # relative extends resolved against the URL
     assert policy.deny[0].source == f"{base}/org/team.toml:1"
     assert handler.hits == ["/org/npmguard.toml", "/org/team.toml"]
-    assert fetch.cache_path(f"{base}/org/npmguard.toml").is_file()
 
     # fresh cache: no second fetch
     load_policy(main, tmp_path)
@@ -285,11 +283,48 @@ def test_url_extends_is_fetched_cached_and_works_offline(
 
     # stale cache and the server gone: the cached copy is used, with a warning
     handler.files.clear()
-    for url in (f"{base}/org/npmguard.toml", f"{base}/org/team.toml"):
-        old = fetch.cache_path(url).stat().st_mtime - fetch.FRESH_SECONDS - 10
-        os.utime(fetch.cache_path(url), (old, old))
+    expire_http_cache()
     policy = load_policy(main, tmp_path)
     assert policy.deny[0].reason == "org says no"
+    assert len(handler.hits) == 4  # both were asked again
+
+
+def expire_http_cache() -> None:
+    """Make every cached answer stale (as if FRESH_SECONDS had passed)."""
+    from datetime import datetime, timezone
+
+    from requests_cache.backends.sqlite import SQLiteCache
+
+    cache = SQLiteCache(Path(os.environ["NPMGUARD_CACHE_DIR"]) / "http.sqlite")
+    cache.reset_expiration(datetime(2000, 1, 1, tzinfo=timezone.utc))
+    cache.close()
+
+
+def test_a_stale_policy_is_revalidated_not_downloaded_again(tmp_path: Path) -> None:
+    body = b'[[deny]]\npackage = "evil"\nreason = "org says no"\n' + b"# padding\n" * 500
+    with StaticServer({"/org.toml": body}, validators=True) as server:
+        main = write(tmp_path / "p.toml", f'extends = ["{server.url}/org.toml"]\n')
+        load_policy(main, tmp_path)
+        expire_http_cache()
+        assert load_policy(main, tmp_path).deny[0].reason == "org says no"
+        assert (server.hits, server.not_modified, server.sent) == (["/org.toml"] * 2, 1, len(body))
+        server.files["/org.toml"] = body.replace(b"org says no", b"changed")
+        expire_http_cache()
+        assert load_policy(main, tmp_path).deny[0].reason == "changed"  # a new ETag
+
+
+def test_a_redirect_to_plain_http_is_refused(tmp_path: Path) -> None:
+    from npmguard.policy.fetch import check_hop
+
+    check_hop("http://127.0.0.1:1/p.toml", "http://127.0.0.1:1/q.toml")  # loopback: fine
+    with pytest.raises(PolicyError, match="redirects to plain http"):
+        check_hop("http://127.0.0.1:1/p.toml", "https://policies.example/p.toml")
+    with pytest.raises(PolicyError, match="only https URLs"):
+        check_hop("http://policies.example/p.toml", "https://policies.example/q.toml")
+    with StaticServer(redirects={"/p.toml": "http://example.invalid/p.toml"}) as server:
+        main = write(tmp_path / "p.toml", f'extends = ["{server.url}/p.toml"]\n')
+        with pytest.raises(PolicyError, match="only https URLs"):
+            load_policy(main, tmp_path)
 
 
 def test_url_without_cache_that_cannot_be_fetched_is_an_error(
@@ -311,7 +346,8 @@ def test_url_that_is_not_toml_is_not_cached(
     main = write(tmp_path / "p.toml", f'extends = ["{base}/p.toml"]\n')
     with pytest.raises(PolicyError, match="not valid TOML"):
         load_policy(main, tmp_path)
-    assert not fetch.cache_path(f"{base}/p.toml").exists()
+    handler.files["/p.toml"] = b'[settings]\nfail-on = "warn"\n'  # the login page was not kept
+    assert str(load_policy(main, tmp_path).fail_on) == "warn"
 
 
 def test_url_loop_names_the_chain(policy_server: tuple[str, StaticServer]) -> None:
