@@ -177,16 +177,19 @@ def test_a_bad_page_found_mid_run_starts_the_cache_anew(
 
 def test_store_of_the_previous_format_is_fetched_again(tmp_path: Path) -> None:
     """Format 5 added per-version maintainers: a store written by format 4 has none, and
-    reading it as if it had would misread the columns; it is emptied (fetched again) instead."""
-    assert SCHEMA.version == 105
-    with FactsStore.in_dir(tmp_path) as store:
-        store.save([pkg("a")])
-    db = sqlite3.connect(tmp_path / FILE_NAME)
-    db.execute("PRAGMA user_version = 104")
-    db.commit()
-    db.close()
-    with FactsStore.in_dir(tmp_path) as store:
-        assert store.packages([(REG, "a")]) == {}
+    reading it as if it had would misread the columns; it is emptied (fetched again) instead.
+    So is one from before manifests recorded their integrity and origin (schema 1xx; the
+    team cache, issue 16)."""
+    assert SCHEMA.version == 205
+    for older in (204, 105, 104):
+        with FactsStore.in_dir(tmp_path) as store:
+            store.save([pkg("a")])
+        db = sqlite3.connect(tmp_path / FILE_NAME)
+        db.execute(f"PRAGMA user_version = {older}")
+        db.commit()
+        db.close()
+        with FactsStore.in_dir(tmp_path) as store:
+            assert store.packages([(REG, "a")]) == {}
 
 
 def _writer(directory: str, prefix: str, rounds: int) -> None:
