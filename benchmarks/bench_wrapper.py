@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT.parent / "shared" / "data" / "bench"
+BENCH = Path(os.environ.get("NPMGUARD_SHARED_DATA", ROOT.parent / "shared" / "data")) / "bench"
 NPMGUARD = [sys.executable, "-m", "npmguard"]
 
 

@@ -1,36 +1,33 @@
-"""The guarded path: resolve in a copy, check, decide, then install exactly what was checked.
+"""The guarded path: npm reads the command, npm resolves the tree, npmguard checks that tree,
+then npm acts on exactly that tree with only approved dependency scripts running.
 
-1. Resolve: npm's own resolver runs in a temporary copy of the project
-   (``--package-lock-only --ignore-scripts``); ``npm ci`` and an in-sync ``npm install`` check
-   the existing lockfile directly.
-2. Check the resolved tree with the policy; new or changed packages are marked.
-3. Decide: block (exit 1, nothing touched), warn (ask on a terminal, follow the policy off
+1. Read: npm's own parser says what the command is and where it acts (``wrapper.npmcli``).
+2. Resolve: npm's resolver, in a temporary copy of the project or an empty folder, scripts
+   off (``--package-lock-only --ignore-scripts``). ``npm ci`` checks the lockfile as is:
+   npm refuses to install anything else. npx asks npm what it would install.
+3. Check the resolved tree with the policy; new or changed packages are named.
+4. Decide: block (exit 1, nothing touched), warn (ask on a terminal, follow the policy off
    one), or allow.
-4. Install: put the checked package.json files and lockfile in place and run npm with
-   ``--ignore-scripts``, so npm installs that lockfile; then run install scripts only for
-   packages approved by the policy or by ``allowScripts`` in package.json.
+5. Act: npm installs the checked lockfile (or npx the checked packages); npm runs scripts
+   when it would, through the script gate (``wrapper.scripts``), which lets through the
+   project's own and the approved dependencies' scripts only.
+
+Commands whose result npmguard cannot pin to a checked tree are refused with a message.
+The command x flag table in docs/wrapper-commands.md lists what happens to each.
 """
 
 from __future__ import annotations
 
+import enum
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from npmguard.errors import ExitCode
-from npmguard.fsutil import write_atomic
+from npmguard.errors import ExitCode, UsageError
 from npmguard.model import Lockfile, Report, Verdict
 from npmguard.policy.model import Policy
-from npmguard.wrapper.args import Guarded, NpmInvocation
-from npmguard.wrapper.npmrun import run_npm
-from npmguard.wrapper.project import (
-    ProjectFiles,
-    lockfile_in_sync,
-    project_root,
-)
-from npmguard.wrapper.scripts import approved_scripts, run_approved_scripts
+from npmguard.wrapper.npmcli import NpmCommand, NpmInstall
 
 
 @dataclass(frozen=True)
@@ -45,116 +42,127 @@ def say(message: str) -> None:
     print(f"npmguard: {message}", file=sys.stderr, flush=True)
 
 
-def run_guarded(inv: NpmInvocation, opts: GuardOptions) -> int:
-    """Resolve, check, decide and install (errors are mapped to exits by the caller,
+def run_guarded(opts: GuardOptions) -> int:
+    """Read, resolve, check, decide and act (errors are mapped to exits by the caller,
     :func:`npmguard.wrapper.main.main`, through :func:`npmguard.errors.run_main`)."""
-    return _run(inv, opts)
+    return _run(opts)
 
 
-def _run(inv: NpmInvocation, opts: GuardOptions) -> int:
-    root = project_root(inv)
-    before = ProjectFiles.read(root, extra_specs=_local_positionals(inv, root))
-    direct = inv.guarded is Guarded.CLEAN_INSTALL or (
-        inv.guarded is Guarded.INSTALL and not inv.positionals and lockfile_in_sync(root)
-    )
-    with tempfile.TemporaryDirectory(prefix="npmguard-resolve-") as tmp:
-        if direct:
-            if before.lockfile_name is None:
-                return pass_to_npm_for_error(opts)
-            lock_path = root / before.lockfile_name
-            changed: dict[str, bytes] = {}
-        else:
-            copy = Path(tmp)
-            before.write_to(copy)
-            say(f"resolving `npm {' '.join(opts.argv)}` in a copy of the project")
-            resolve_argv = _resolution_argv(inv)
-            code = run_npm(resolve_argv, cwd=copy, quiet=True)
-            if code != 0:
-                say(f"npm could not resolve the tree (exit {code}); nothing was installed")
-                return code
-            changed = before.changed_in(copy)
-            lock_name = next(
-                (n for n in ("npm-shrinkwrap.json", "package-lock.json") if (copy / n).is_file()),
-                None,
+class Route(enum.Enum):
+    PASS = "pass"  # installs nothing and runs no dependency code: straight to npm
+    PROJECT = "project"  # changes the project's tree: resolve in a copy, check, install
+    CLEAN = "clean"  # npm ci: check the lockfile as it is
+    EXEC = "exec"  # npm exec / npx / npm init <initializer>
+    GLOBAL = "global"  # npm install -g <packages>
+    REBUILD = "rebuild"  # runs install scripts of what is installed
+
+
+def route(cmd: NpmCommand) -> Route:
+    """What the wrapper does with a command; raises UsageError for the refused ones."""
+    name, args = cmd.command, cmd.args
+    if name is None or cmd.flag("usage") or any(cmd.cli.get(k) for k in ("version", "versions")):
+        return Route.PASS  # npm prints usage or its version and does nothing else
+    if name in ("install", "install-test"):
+        if cmd.is_global:
+            if not args:
+                _refuse(cmd, "installs the current folder globally (as `npm link` does)")
+            return Route.GLOBAL
+        return Route.PROJECT
+    if name in ("ci", "install-ci-test"):
+        return Route.PASS if cmd.is_global else Route.CLEAN  # npm refuses ci -g itself
+    if name == "uninstall":
+        return Route.PASS if cmd.is_global else Route.PROJECT  # -g removes, installs nothing
+    if name in ("update", "dedupe", "prune"):
+        if cmd.is_global:
+            _refuse(cmd, "changes global packages npmguard cannot resolve beforehand")
+        return Route.PROJECT
+    if name == "audit":
+        if not args or args[0] != "fix":
+            return Route.PASS
+        if cmd.is_global:
+            _refuse(cmd, "changes global packages npmguard cannot resolve beforehand")
+        return Route.PROJECT
+    if name == "exec":
+        no_package = not cmd.values.get("package")
+        if no_package and (not args or cmd.values.get("call")):
+            return Route.PASS  # a shell or --call with the local bins: nothing installed
+        return Route.EXEC
+    if name == "init":
+        if args:
+            return Route.EXEC  # npm init foo runs create-foo, as npm exec does
+        workspaces = cmd.values.get("workspace") or cmd.values.get("workspaces")
+        if workspaces and cmd.flag("workspaces-update"):
+            _refuse(
+                cmd,
+                "installs the new workspaces' dependencies after creating them",
+                hint="add --no-workspaces-update, then run `npm install`",
             )
-            if lock_name is None:
-                say("npm produced no lockfile; nothing to check")
-                return int(ExitCode.USAGE)
-            lock_path = copy / lock_name
-        report, policy = _check(lock_path, root, before)
-        decision = _decide(report, opts, policy)
-        if decision != 0:
-            return decision
-        if opts.dry_run:
-            say("dry run: the tree passed; not installing")
-            return 0
-        if inv.flag("dry-run"):
-            # npm's own --dry-run: npm shows what it would do and writes nothing; so do we
-            return run_npm(list(opts.argv), cwd=Path.cwd())
-        return _install(inv, opts, root, before, changed, report)
+        return Route.PASS
+    if name in ("rebuild", "edit"):
+        return Route.REBUILD
+    if name == "link":
+        _refuse(cmd, "installs packages outside any lockfile npmguard could check first")
+    return Route.PASS
 
 
-def _local_positionals(inv: NpmInvocation, root: Path) -> tuple[str, ...]:
-    """Package arguments that are local paths, made relative to the project root."""
-    out = []
-    for spec in inv.positionals:
-        text = spec[5:] if spec.startswith("file:") else spec
-        if text.startswith(("./", "../", "/")):
-            path = (Path.cwd() / text).resolve()
-            if path.is_relative_to(root.resolve()):
-                out.append("./" + path.relative_to(root.resolve()).as_posix())
-    return tuple(out)
+def _refuse(cmd: NpmCommand, why: str, hint: str = "") -> None:
+    line = " ".join((cmd.tool, *cmd.argv))
+    raise UsageError(
+        f"`{line}` {why}; npmguard does not run it",
+        hint=hint or f"run it without npmguard (`command {line}`) if you trust what it installs",
+    )
 
 
-def _resolution_argv(inv: NpmInvocation) -> list[str]:
-    """The user's command for npm's resolver: no prefix (the copy is the project), no scripts,
-    no ``--dry-run`` (the resolver must write the lockfile it resolved, in the copy)."""
-    argv: list[str] = []
-    skip_next = False
-    for arg in inv.argv:
-        if skip_next:
-            skip_next = False
-            continue
-        if arg in ("--prefix", "-C"):
-            skip_next = True
-            continue
-        if arg.startswith("--prefix=") or (arg.startswith("-C") and len(arg) > 2):
-            continue
-        if arg == "--dry-run" or arg.startswith("--dry-run="):
-            continue  # npm's --dry-run writes no lockfile: the copy must get one to check
-        argv.append(arg)
-    if inv.guarded is Guarded.CLEAN_INSTALL:
-        argv = ["install" if a == inv.command else a for a in argv]
-    return [
-        *argv,
-        "--package-lock-only",
-        "--ignore-scripts",
-        "--no-audit",
-        "--no-fund",
-        "--loglevel=error",
-    ]
+def _run(opts: GuardOptions) -> int:
+    from npmguard.wrapper.npmrun import pass_through
+
+    cmd = NpmCommand.parse(NpmInstall.find(), opts.tool, opts.argv, Path.cwd())
+    how = route(cmd)
+    if how is Route.PASS:
+        return pass_through(opts.tool, opts.argv)
+    if cmd.cli.get("yes") is True:  # npm's --yes on the command line also accepts warnings
+        opts = GuardOptions(opts.tool, opts.argv, yes=True, dry_run=opts.dry_run)
+    if how is Route.EXEC:
+        from npmguard.wrapper.standalone import run_exec
+
+        return run_exec(cmd, opts)
+    if how is Route.GLOBAL:
+        from npmguard.wrapper.standalone import run_global
+
+        return run_global(cmd, opts)
+    from npmguard.wrapper import installs
+
+    if how is Route.CLEAN:
+        return installs.run_clean(cmd, opts)
+    if how is Route.REBUILD:
+        return installs.run_rebuild(cmd, opts)
+    return installs.run_project(cmd, opts)
 
 
-def _check(lock_path: Path, root: Path, before: ProjectFiles) -> tuple[Report, Policy]:
-    """Run the rules on the resolved lockfile; print the report and what is new to stderr."""
+def _check(
+    lock_path: Path,
+    project_dir: Path,
+    old: Lockfile | None,
+    display: Path | None = None,
+    *,
+    show_new: bool = True,
+) -> tuple[Report, Policy]:
+    """Run the rules on the lockfile npm resolved; print the report and what is new (against
+    ``old``, the tree there before; nothing when ``show_new`` is off) to stderr.
+    ``project_dir`` is where the policy and .npmrc are found; ``display`` names the lockfile
+    in the report."""
     from npmguard.app import Options, build
-    from npmguard.lockfile import load_lockfile, parse_lockfile_text
+    from npmguard.lockfile import load_lockfile
     from npmguard.report import render
 
-    display = root / lock_path.name
-    lockfile = load_lockfile(lock_path, display_name=str(display))
-    old: Lockfile | None = None
-    if lock_path == root / str(before.lockfile_name):
-        old = lockfile  # npm ci / an in-sync install: the project's own lockfile, as it is
-    elif before.lockfile_name:
-        old = parse_lockfile_text(before.files[before.lockfile_name], root / before.lockfile_name)
-    with build(Options.from_environment(os.environ), root) as checker:
+    lockfile = load_lockfile(lock_path, display_name=str(display or lock_path))
+    with build(Options.from_environment(os.environ), project_dir) as checker:
         report = checker.check([lockfile])
         policy = checker.policy
     new_keys = {p.key for p in lockfile.packages if p.on_registry} - (
         {p.key for p in old.packages} if old else set()
     )
-    if new_keys:
+    if new_keys and show_new:
         shown = sorted(new_keys)
         more = f" and {len(shown) - 20} more" if len(shown) > 20 else ""
         say(f"new or changed: {', '.join(shown[:20])}{more}")
@@ -189,60 +197,3 @@ def _decide(report: Report, opts: GuardOptions, policy: Policy) -> int:
             return int(ExitCode.BLOCKED)
         say("proceeding despite warnings (not a terminal)")
     return 0
-
-
-def _install(
-    inv: NpmInvocation,
-    opts: GuardOptions,
-    root: Path,
-    before: ProjectFiles,
-    changed: dict[str, bytes],
-    report: Report,
-) -> int:
-    """Put the checked files in place and let npm install them, scripts off."""
-    for rel, data in changed.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, data)
-    if inv.guarded is Guarded.CLEAN_INSTALL:
-        argv = [*opts.argv, "--ignore-scripts"]
-    else:
-        argv = _install_argv(inv)
-    scripts = approved_scripts(report, root)
-    code = run_npm(argv, cwd=Path.cwd())
-    if code != 0:
-        _restore(root, before, changed)
-        return code
-    if scripts.skipped:
-        say(
-            "install scripts NOT run (approved by neither the policy nor allowScripts): "
-            + ", ".join(scripts.skipped)
-        )
-    code = run_approved_scripts(scripts, root, inv)
-    if code == 0 and inv.runs_tests:
-        code = run_npm(["test"], cwd=root)
-    return code
-
-
-def _install_argv(inv: NpmInvocation) -> list[str]:
-    """``npm install`` with the user's options but no package arguments: the lockfile in
-    place already holds what they asked for, so npm installs exactly that tree."""
-    drop = set(inv.positionals)
-    argv = [a for a in inv.argv if a not in drop]
-    if inv.command is not None:
-        argv = ["install" if a == inv.command else a for a in argv]
-    return [*argv, "--ignore-scripts"]
-
-
-def _restore(root: Path, before: ProjectFiles, changed: dict[str, bytes]) -> None:
-    for rel in changed:
-        path = root / rel
-        if rel in before.files:
-            write_atomic(path, before.files[rel])
-        else:
-            path.unlink(missing_ok=True)
-
-
-def pass_to_npm_for_error(opts: GuardOptions) -> int:
-    """Nothing to check (e.g. ``npm ci`` without a lockfile): npm says what is wrong."""
-    return run_npm(list(opts.argv), cwd=Path.cwd())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 
@@ -41,26 +41,36 @@ def pass_through(tool: str, argv: Sequence[str]) -> int:
     return subprocess.call([exe, *argv])  # pragma: no cover
 
 
-def run_npm(argv: Sequence[str], *, cwd: Path, quiet: bool = False, tool: str = "npm") -> int:
+def run_npm(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    quiet: bool = False,
+    env: Mapping[str, str] | None = None,
+    capture: list[bytes] | None = None,
+) -> int:
     """Run npm and return its exit code (128 + signal number if a signal ended it).
 
+    ``quiet`` hides npm's output unless it fails (then its stderr is shown); ``env`` adds
+    variables; ``capture`` (with ``quiet``) receives npm's stderr instead of the terminal.
     While npm runs, npmguard ignores SIGINT: the terminal sends Ctrl-C to npm too, and npm
-    decides how to stop; npmguard then reports npm's exit code and writes nothing further.
+    decides how to stop; npmguard then reports npm's exit code.
     """
     import signal
     import subprocess
 
-    env = dict(os.environ)
-    env.setdefault("npm_config_update_notifier", "false")
+    full_env = dict(os.environ)
+    full_env.setdefault("npm_config_update_notifier", "false")
+    full_env.update(env or {})
     if quiet:
-        env["npm_config_fund"] = "false"
-        env["npm_config_audit"] = "false"
+        full_env["npm_config_fund"] = "false"
+        full_env["npm_config_audit"] = "false"
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         proc = subprocess.Popen(
-            [npm_executable(tool), *argv],
+            [npm_executable("npm"), *argv],
             cwd=cwd,
-            env=env,
+            env=full_env,
             stdout=subprocess.DEVNULL if quiet else None,
             stderr=subprocess.PIPE if quiet else None,
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
@@ -68,7 +78,9 @@ def run_npm(argv: Sequence[str], *, cwd: Path, quiet: bool = False, tool: str = 
         _, err = proc.communicate()
     finally:
         signal.signal(signal.SIGINT, previous)
-    if quiet and proc.returncode != 0 and err:
+    if capture is not None:
+        capture.append(err or b"")
+    elif quiet and proc.returncode != 0 and err:
         os.write(2, err)
     code = proc.returncode
     return 128 - code if code < 0 else code

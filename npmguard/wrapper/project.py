@@ -1,36 +1,23 @@
 """The user's npm project as the wrapper sees it: where it is, and which files npm resolves from.
 
 Resolution runs in a temporary copy holding only those files, so the user's package.json,
-lockfile and node_modules stay byte-identical until the tree has been checked.
+lockfile and node_modules stay byte-identical until the tree has been checked. Where the
+project is, npm says (``NpmCommand.prefix``: its local prefix, workspace root included).
 """
 
 from __future__ import annotations
 
 import glob
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from npmguard.errors import UsageError
-from npmguard.wrapper.args import NpmInvocation
+from npmguard.fsutil import write_atomic
 
 LOCKFILE_NAMES = ("npm-shrinkwrap.json", "package-lock.json")
 TOP_FILES = (*LOCKFILE_NAMES, "package.json", ".npmrc")
-
-
-def project_root(inv: NpmInvocation, cwd: Path | None = None) -> Path:
-    """npm's local prefix: ``--prefix``, else the nearest folder up with a package.json."""
-    start = Path(cwd or Path.cwd())
-    prefix = inv.option("prefix")
-    if prefix:
-        return (start / prefix).resolve()
-    for folder in (start, *start.parents):
-        if (folder / "package.json").is_file():
-            return folder
-        if folder.name == "node_modules":
-            break
-    return start
 
 
 def read_json(path: Path) -> dict[str, object]:
@@ -130,6 +117,15 @@ class ProjectFiles:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
 
+    def put_back(self, root: Path, rels: Iterable[str]) -> None:
+        """Make the files ``rels`` under ``root`` what they were when read (absent if absent)."""
+        for rel in rels:
+            path = root / rel
+            if rel in self.files:
+                write_atomic(path, self.files[rel])
+            else:
+                path.unlink(missing_ok=True)
+
     def changed_in(self, other_root: Path) -> dict[str, bytes]:
         """Files that differ (or are new) in ``other_root`` compared with these."""
         out: dict[str, bytes] = {}
@@ -159,40 +155,3 @@ def _add_local(files: dict[str, bytes], root: Path, base: Path, spec: str) -> No
         files[rel] = target.read_bytes()
     elif (target / "package.json").is_file():
         files[f"{rel}/package.json"] = (target / "package.json").read_bytes()
-
-
-def lockfile_in_sync(root: Path) -> bool:
-    """Whether the lockfile already records exactly what package.json asks for.
-
-    npm records each project's dependency specs in the lockfile's ``packages`` entry for it
-    (``""`` for the root, the folder path for workspaces); when they are equal, a plain
-    ``npm install`` installs the lockfile as it is.
-    """
-    files = ProjectFiles.read(root)
-    lock_name = files.lockfile_name
-    if lock_name is None:
-        return False
-    lock = read_json(root / lock_name)
-    packages = lock.get("packages")
-    if not isinstance(packages, dict):
-        return False
-    for key, manifest_path in _manifests(root):
-        entry = packages.get(key)
-        manifest = read_json(manifest_path)
-        if not isinstance(entry, dict):
-            return False
-        for field in (
-            "dependencies",
-            "devDependencies",
-            "optionalDependencies",
-            "peerDependencies",
-        ):
-            if (manifest.get(field) or {}) != (entry.get(field) or {}):
-                return False
-    return True
-
-
-def _manifests(root: Path) -> Iterator[tuple[str, Path]]:
-    yield "", root / "package.json"
-    for folder in workspace_dirs(root):
-        yield folder.relative_to(root).as_posix(), folder / "package.json"

@@ -1,91 +1,197 @@
-"""Install scripts under the wrapper: only scripts approved by the policy or by npm's own
-``allowScripts`` ever run, whatever the npm version.
+"""Install scripts under the wrapper: npm runs them when it would, the gate lets through only
+the approved ones.
 
-npm installs with ``--ignore-scripts``; afterwards ``npm rebuild <approved…>`` runs the
-approved packages' install scripts, and the project's own lifecycle scripts run as npm
-would have run them.
+A dependency's install scripts are approved when npm's own ``allowScripts`` allows that exact
+package (npm's matching, by the locked ``resolved`` source: see ``wrapper.npmcli``), or when
+the policy allows its ``install-script`` finding and ``allowScripts`` does not deny it. npm
+runs every script through ``--script-shell``, which names the gate (``script_gate.py``); the
+wrapper says afterwards what ran and what did not, from the gate's log, never beforehand.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import shlex
 import sys
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from npmguard.model import Report
-from npmguard.wrapper.args import NpmInvocation
+from npmguard.wrapper.npmcli import NpmCommand, ScriptVerdicts, TreeNode
 from npmguard.wrapper.npmrun import run_npm
-from npmguard.wrapper.project import read_json
 
-ROOT_LIFECYCLE = (
-    "preinstall",
-    "install",
-    "postinstall",
-    "prepublish",
-    "preprepare",
-    "prepare",
-    "postprepare",
-)
+GATE = Path(__file__).with_name("script_gate.py")
+
+
+@dataclass(frozen=True)
+class Approval:
+    node: TreeNode
+    why: str  # "allowScripts (package.json)" or "policy allow entry"
 
 
 @dataclass(frozen=True)
 class ScriptPlan:
-    approved: tuple[str, ...]  # name@version, and why
-    approved_specs: tuple[str, ...]  # name@version, for `npm rebuild`
-    skipped: tuple[str, ...]
+    """Which dependencies of the tree about to be installed may run install scripts."""
+
+    approved: tuple[Approval, ...]
+    own_dirs: tuple[Path, ...]  # the project's own folders: root, workspaces, linked folders
+    nodes: tuple[TreeNode, ...]  # every package of the tree, to name what the gate saw
+
+    def name_of(self, resolved: str | None, where: str) -> str:
+        for node in self.nodes:
+            if (resolved and node.resolved == resolved) or str(node.path) == where:
+                return node.key
+        return where
 
 
-def approved_scripts(report: Report, root: Path) -> ScriptPlan:
-    """Which packages with install scripts may run them.
-
-    Approved: an ``allowScripts`` entry in package.json says true for it, or the policy allows
-    the ``install-script`` finding for it. A package whose ``install-script`` finding stands
-    (or which has an install script and no approval) is skipped.
-    """
-    from npmguard.allow_scripts import script_approval
-    from npmguard.project import read_project
-
-    approved: list[str] = []
-    specs: list[str] = []
-    skipped: list[str] = []
-    allowed_by_policy = {
-        f.key for f in report.findings if f.rule == "install-script" and f.allowed_by is not None
-    }
-    allow_scripts = read_project(root).allow_scripts
-    for verdict in report.packages:
-        pkg = verdict.package
-        if not pkg.has_install_script:
+def plan_scripts(report: Report | None, verdicts: ScriptVerdicts, root: Path | None) -> ScriptPlan:
+    """Approvals for the tree ``verdicts`` describes (``report``: its check, whose policy may
+    allow install scripts); ``root`` is the project's folder (None for trees outside any
+    project: npx's cache, a global install)."""
+    findings = report.findings if report else ()
+    by_policy = {f.key for f in findings if f.rule == "install-script" and f.allowed_by is not None}
+    approved: list[Approval] = []
+    own: list[Path] = [root] if root else []
+    for node in verdicts.nodes:
+        if node.is_workspace or (node.is_link and "node_modules" not in node.realpath.parts):
+            own.append(node.realpath)  # the project's own code: npm runs it as for the root
             continue
-        if script_approval(pkg.name, pkg.version, allow_scripts):
-            why: str | None = "allowScripts in package.json"
-        elif pkg.key in allowed_by_policy:
-            why = "policy allow entry"
-        else:
-            why = None
-        if why:
-            approved.append(f"{pkg.key} ({why})")
-            specs.append(pkg.key)  # name@version: other versions of the name stay unapproved
-        else:
-            skipped.append(pkg.key)
-    return ScriptPlan(tuple(approved), tuple(dict.fromkeys(specs)), tuple(skipped))
+        if node.is_link or node.in_bundle or node.npm_verdict is False:
+            continue  # a link's scripts run in its target; bundled and denied never run
+        if node.npm_verdict is True:
+            approved.append(Approval(node, f"allowScripts ({verdicts.policy_source})"))
+        elif node.key in by_policy:
+            approved.append(Approval(node, "policy allow entry"))
+    return ScriptPlan(tuple(approved), tuple(own), verdicts.nodes)
 
 
-def run_approved_scripts(plan: ScriptPlan, root: Path, inv: NpmInvocation) -> int:
-    if plan.approved:
-        print(
-            "npmguard: running install scripts of: " + ", ".join(plan.approved),
-            file=sys.stderr,
-            flush=True,
+@dataclass(frozen=True)
+class GateRecord:
+    decision: str  # run, approved, root-off, skipped, refused
+    event: str
+    where: str
+    resolved: str | None
+
+
+def with_options(argv: Sequence[str], *options: str) -> list[str]:
+    """``argv`` with ``options`` as its last options: before ``--`` (npm reads nothing after
+    it), after every option of the user's (the last value wins)."""
+    args = list(argv)
+    at = args.index("--") if "--" in args else len(args)
+    return [*args[:at], *options, *args[at:]]
+
+
+def _env_value(value: object) -> str | None:
+    """A config value as npm exports it to scripts (@npmcli/config set-envs)."""
+    if isinstance(value, list):
+        return "\n\n".join(str(_env_value(v) or "") for v in value)
+    if value is None or value is False:
+        return ""
+    return "true" if value is True else str(value)
+
+
+def _restore_env(cmd: NpmCommand, keys: Iterable[str]) -> dict[str, str | None]:
+    """What scripts would see for ``keys`` without npmguard's added options: npm exports its
+    command-line options to scripts as ``npm_config_*`` variables."""
+    out: dict[str, str | None] = {}
+    for key in keys:
+        name = "npm_config_" + key.replace("-", "_")
+        out[name] = _env_value(cmd.cli[key]) if key in cmd.cli else os.environ.get(name)
+    return out
+
+
+def run_gated(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    cmd: NpmCommand,
+    plan: ScriptPlan,
+    root: Path | None,
+    root_scripts: bool,
+    verify: Mapping[str, object] | None = None,
+    extra: Mapping[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
+    quiet: bool = False,
+) -> int:
+    """Run npm with every script going through the gate; then say what it let through.
+
+    ``extra`` adds options (name -> value) after the user's; scripts the gate lets through
+    see the environment npm would give them without those and without the gate.
+    """
+    added = {"script-shell": "", **(extra or {})}
+    with tempfile.TemporaryDirectory(prefix="npmguard-gate-") as tmp:
+        work = Path(tmp)
+        log = work / "scripts.log"
+        config = {
+            "shell": cmd.values.get("script-shell") or "/bin/sh",
+            "log": str(log),
+            "own": sorted({os.path.realpath(p) for p in plan.own_dirs}),
+            "root": os.path.realpath(root) if root else None,
+            "root_scripts": root_scripts,
+            "approved": [
+                {
+                    "resolved": a.node.resolved,
+                    "integrity": a.node.integrity,
+                    "path": os.path.realpath(a.node.path),
+                }
+                for a in plan.approved
+            ],
+            "verify": dict(verify) if verify else None,
+            "restore_env": _restore_env(cmd, added),
+        }
+        (work / "gate.json").write_text(json.dumps(config), encoding="utf-8")
+        shim = work / "script-shell"
+        shim.write_text(
+            f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -I -S {shlex.quote(str(GATE))} "$@"\n',
+            encoding="utf-8",
         )
-        code = run_npm(["rebuild", *plan.approved_specs], cwd=root)
-        if code != 0:
-            return code
-    scripts = read_json(root / "package.json").get("scripts")
-    if not isinstance(scripts, dict) or inv.flag("ignore-scripts"):
-        return 0
-    for name in ROOT_LIFECYCLE:
-        if name in scripts:
-            code = run_npm(["run-script", name], cwd=root)
-            if code != 0:
-                return code
-    return 0
+        shim.chmod(0o700)
+        options = [f"--{k}={v}" for k, v in (extra or {}).items()]
+        code = run_npm(
+            with_options(argv, *options, f"--script-shell={shim}"),
+            cwd=cwd,
+            env={**(env or {}), "NPMGUARD_GATE": str(work / "gate.json")},
+            quiet=quiet,
+        )
+        records = _read_log(log)
+    _summarise(records, plan)
+    return code
+
+
+def _read_log(log: Path) -> list[GateRecord]:
+    try:
+        lines = log.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in lines:
+        data = json.loads(line)
+        out.append(GateRecord(data["decision"], data["event"], data["where"], data["resolved"]))
+    return out
+
+
+def _summarise(records: Iterable[GateRecord], plan: ScriptPlan) -> None:
+    ran: dict[str, list[str]] = {}
+    skipped: dict[str, list[str]] = {}
+    for r in records:
+        if r.decision in ("approved", "skipped"):
+            into = ran if r.decision == "approved" else skipped
+            into.setdefault(plan.name_of(r.resolved, r.where), []).append(r.event)
+    if ran:
+        _say("ran approved install scripts: " + _listing(ran))
+    if skipped:
+        _say(
+            "install scripts NOT run (approved by neither npm's allowScripts nor the policy): "
+            + _listing(skipped)
+        )
+
+
+def _listing(by_name: Mapping[str, list[str]]) -> str:
+    return ", ".join(f"{name} ({', '.join(events)})" for name, events in sorted(by_name.items()))
+
+
+def _say(message: str) -> None:
+    print(f"npmguard: {message}", file=sys.stderr, flush=True)
