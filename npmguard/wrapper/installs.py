@@ -16,17 +16,18 @@ from pathlib import Path
 
 from npmguard.errors import ExitCode, UsageError
 from npmguard.fsutil import write_atomic
-from npmguard.model import Lockfile, Report
+from npmguard.model import Lockfile
 from npmguard.wrapper.guard import GuardOptions, _check, _decide, say
 from npmguard.wrapper.npmcli import NpmCommand
 from npmguard.wrapper.npmrun import run_npm
 from npmguard.wrapper.project import LOCKFILE_NAMES, ProjectFiles
-from npmguard.wrapper.scripts import plan_scripts, run_gated
+from npmguard.wrapper.scripts import ScriptPlan, plan_scripts, run_gated
 
-# what npm-package-arg reads as a local file or folder (isFilespec / isFilename)
-_FILESPEC = re.compile(r"^(?:[.]|~[/]|[/\\]|[a-zA-Z]:)")
-_FILENAME = re.compile(r"[.](?:tgz|tar\.gz|tar)$", re.IGNORECASE)
-_NAME_AT = re.compile(r"^((?:@[^/@\s]+/)?[^/@\s]+)@(.+)$")
+# npm-package-arg's tests for a spec: a URL, a local file or folder, a tarball's file name
+_URL = re.compile(r"^(?:git[+])?[a-z]+:", re.IGNORECASE)
+_GIT_SSH = re.compile(r"^[^@]+@[^:.]+\.[^:]+:.+$", re.IGNORECASE)
+_FILESPEC = re.compile(r"^(?:[.]|~[/]|[/]|[a-zA-Z]:)")
+_FILE_TYPE = re.compile(r"[.](?:tgz|tar\.gz|tar)$", re.IGNORECASE)
 
 # options that only shape how npm reports or what it writes, never the tree it resolves
 _RESOLVE_DROP = frozenset(
@@ -38,13 +39,14 @@ _RESOLVE_DROP = frozenset(
 def run_project(cmd: NpmCommand, opts: GuardOptions) -> int:
     root = cmd.prefix
     specs = _local_specs(cmd, root)
-    before = ProjectFiles.read(root, extra_specs=tuple(specs.values()))
+    before = ProjectFiles.read(root, extra_specs=tuple(rel for _, rel in specs.values()))
     keep_lock = cmd.flag("package-lock")
     with tempfile.TemporaryDirectory(prefix="npmguard-resolve-") as tmp:
         copy = Path(tmp) / "project"
         before.write_to(copy)
         _seed_lockfile(copy, root, keep_lock)
-        argv = _resolution_argv(cmd, {k: _in_copy(k, copy / v) for k, v in specs.items()}, copy)
+        in_copy = {k: f"{name}file:{copy / rel}" for k, (name, rel) in specs.items()}
+        argv = _resolution_argv(cmd, in_copy, copy)
         say(f"resolving `{' '.join((cmd.tool, *cmd.argv))}` in a copy of the project")
         code = run_npm(argv, cwd=_cwd_in(copy, root, cmd.cwd), quiet=True)
         if code != 0:
@@ -55,7 +57,10 @@ def run_project(cmd: NpmCommand, opts: GuardOptions) -> int:
             say("npm produced no lockfile; nothing to check")
             return int(ExitCode.USAGE)
         changed = before.changed_in(copy)
+        # npm's allowScripts verdicts, asked while the tree is checked
+        pending = cmd.ask_script_verdicts(copy, actual=False, policy_prefix=copy)
         report, policy = _check(copy / lock_name, root, _old_lockfile(before), root / lock_name)
+        verdicts = pending.answer(moved=(copy.resolve(), root))
     decision = _decide(report, opts, policy)
     if decision != 0:
         return decision
@@ -63,15 +68,21 @@ def run_project(cmd: NpmCommand, opts: GuardOptions) -> int:
         say("dry run: the tree passed; not installing")
         return 0
     if cmd.flag("dry-run"):  # npm's own: it shows what it would do and writes nothing
-        return run_npm(list(cmd.npm_argv), cwd=cmd.cwd)
-    writes = cmd.flag("save") and keep_lock
-    if cmd.flag("package-lock-only"):  # npm would write these files and install nothing
-        if writes:
-            for rel, data in changed.items():
-                write_atomic(root / rel, data)
-            say("wrote " + (", ".join(changed) or "nothing new"))
-        return 0
-    return _install(cmd, root, before, changed, report, put_back=not writes)
+        return run_gated(
+            list(cmd.npm_argv),
+            cwd=cmd.cwd,
+            cmd=cmd,
+            plan=plan_scripts(report, verdicts, root),
+            root=root,
+            root_scripts=True,
+        )
+    # the files npm would leave as they are: none with --no-save, the lockfile with
+    # --no-package-lock (npm installs the checked lockfile, then they are put back)
+    untouched = {
+        rel for rel in changed if not cmd.flag("save") or (rel in LOCKFILE_NAMES and not keep_lock)
+    }
+    plan = plan_scripts(report, verdicts, root)
+    return _install(cmd, root, before, changed, plan, untouched)
 
 
 def _install(
@@ -79,22 +90,20 @@ def _install(
     root: Path,
     before: ProjectFiles,
     changed: dict[str, bytes],
-    report: Report,
-    *,
-    put_back: bool,
+    plan: ScriptPlan,
+    untouched: set[str],
 ) -> int:
-    """Put the checked files in place; npm installs exactly that lockfile."""
+    """Put the checked files in place; npm installs exactly that lockfile. Afterwards the
+    ``untouched`` files (all of them if npm fails) are put back as they were."""
     for rel, data in changed.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, data)
     code = 1
     try:
-        verdicts = cmd.script_verdicts(root, actual=False, policy_prefix=root)
-        plan = plan_scripts(report, verdicts, root)
         command = "install-test" if cmd.command == "install-test" else "install"
         extra = [] if cmd.flag("package-lock") else ["--package-lock=true"]
-        drop = frozenset({"dry-run", "package-lock-only", "script-shell", "package-lock"})
+        drop = frozenset({"dry-run", "script-shell", "package-lock"})
         code = run_gated(
             [command, *cmd.options(drop=drop), *extra],
             cwd=cmd.cwd,
@@ -105,8 +114,7 @@ def _install(
             root_scripts=cmd.command in ("install", "install-test") and not cmd.args,
         )
     finally:
-        if code != 0 or put_back:
-            before.put_back(root, changed)
+        before.put_back(root, changed if code != 0 else untouched)
     return code
 
 
@@ -116,14 +124,15 @@ def run_clean(cmd: NpmCommand, opts: GuardOptions) -> int:
     lock_name = next((n for n in LOCKFILE_NAMES if (root / n).is_file()), None)
     if lock_name is None:  # npm says what is wrong
         return run_npm(list(cmd.npm_argv), cwd=cmd.cwd)
+    pending = cmd.ask_script_verdicts(root, actual=False, policy_prefix=root)
     report, policy = _check(root / lock_name, root, None, root / lock_name, show_new=False)
+    verdicts = pending.answer()
     decision = _decide(report, opts, policy)
     if decision != 0:
         return decision
     if opts.dry_run:
         say("dry run: the tree passed; not installing")
         return 0
-    verdicts = cmd.script_verdicts(root, actual=False, policy_prefix=root)
     plan = plan_scripts(report, verdicts, root)
     return run_gated(
         list(cmd.npm_argv), cwd=cmd.cwd, cmd=cmd, plan=plan, root=root, root_scripts=True
@@ -153,22 +162,37 @@ def run_rebuild(cmd: NpmCommand, opts: GuardOptions) -> int:
     )
 
 
-def _local_specs(cmd: NpmCommand, root: Path) -> dict[str, str]:
-    """Package arguments naming a local file or folder, mapped to their path in the project.
+def local_path(arg: str) -> tuple[str, str] | None:
+    """(name@ or "", path) when npm reads the package argument ``arg`` as a local file or
+    folder (npm-package-arg: ``file:``, ``./``, ``../``, ``/``, ``~/``, or a bare tarball
+    name), else None (registry names, URLs, git, aliases)."""
+    at = arg.find("@", 1)
+    name_part = arg[:at] if at > 0 else arg
+    whole = bool(_URL.match(arg) or _GIT_SSH.match(arg)) or (
+        not name_part.startswith("@") and ("/" in name_part or bool(_FILE_TYPE.search(name_part)))
+    )
+    prefix, spec = ("", arg) if whole or at <= 0 else (f"{name_part}@", arg[at + 1 :])
+    if spec.lower().startswith("file:"):
+        return prefix, spec[5:]
+    if _FILESPEC.match(spec) or ("/" not in spec and _FILE_TYPE.search(spec)):
+        return prefix, spec
+    return None
+
+
+def _local_specs(cmd: NpmCommand, root: Path) -> dict[str, tuple[str, str]]:
+    """Package arguments naming a local file or folder: (name@ or "", path in the project).
 
     npm reads them relative to the working folder; the copy holds them at the same place
     relative to the project, so the lockfile npm writes there fits the real project.
     """
     if cmd.command not in ("install", "install-test"):
         return {}
-    out: dict[str, str] = {}
+    out: dict[str, tuple[str, str]] = {}
     for spec in cmd.args:
-        named = _NAME_AT.match(spec)
-        body = named.group(2) if named else spec
-        text = body[5:] if body.startswith("file:") else body
-        if not (body.startswith("file:") or _FILESPEC.match(text) or _FILENAME.search(text)):
+        local = local_path(spec)
+        if local is None:
             continue
-        path = (cmd.cwd / os.path.expanduser(text)).resolve()
+        path = (cmd.cwd / os.path.expanduser(local[1])).resolve()
         if not path.is_relative_to(root.resolve()):
             raise UsageError(
                 f"{spec}: a local package outside the project ({root}); npmguard resolves in "
@@ -176,7 +200,7 @@ def _local_specs(cmd: NpmCommand, root: Path) -> dict[str, str]:
                 hint="move it inside the project, or run this npm command without npmguard",
             )
         rel = path.relative_to(root.resolve()).as_posix()
-        out[spec] = "." if rel == "." else f"./{rel}"
+        out[spec] = (local[0], "." if rel == "." else f"./{rel}")
     return out
 
 
@@ -191,11 +215,6 @@ def _seed_lockfile(copy: Path, root: Path, keep_lock: bool) -> None:
     hidden = root / "node_modules" / ".package-lock.json"
     if hidden.is_file():
         (copy / "package-lock.json").write_bytes(hidden.read_bytes())
-
-
-def _in_copy(spec: str, path: Path) -> str:
-    named = _NAME_AT.match(spec)
-    return f"{named.group(1)}@file:{path}" if named else f"file:{path}"
 
 
 def _resolution_argv(cmd: NpmCommand, specs: dict[str, str], copy: Path) -> list[str]:

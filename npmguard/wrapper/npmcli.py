@@ -52,18 +52,40 @@ class NpmInstall:
 
     def ask(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """One question to ``npm_oracle.js``; raises NpmError with npm's message on failure."""
-        proc = subprocess.run(
+        return self.start(request).answer()
+
+    def start(self, request: Mapping[str, Any]) -> Question:
+        """Ask without waiting: node works while npmguard does something else."""
+        proc = subprocess.Popen(
             [self.node, str(ORACLE), str(self.root)],
-            input=json.dumps(request),
-            capture_output=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            check=False,
         )
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps(request))
+        proc.stdin.close()
+        return Question(self.root, proc)
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question ``npm_oracle.js`` is working on."""
+
+    root: Path
+    proc: subprocess.Popen[str]
+
+    def answer(self) -> dict[str, Any]:
+        """npm's answer; raises NpmError with npm's message when it has none."""
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        out, err = self.proc.stdout.read(), self.proc.stderr.read()
+        code = self.proc.wait()
         try:
-            answer = json.loads(proc.stdout)
+            answer = json.loads(out)
         except ValueError:
-            answer = {"error": (proc.stderr.strip() or proc.stdout.strip())[-2000:]}
-        if proc.returncode != 0 or "error" in answer:
+            answer = {"error": (err.strip() or out.strip())[-2000:]}
+        if code != 0 or "error" in answer:
             raise NpmError(
                 f"npm {self.root}: {answer.get('error') or 'no answer'}",
                 hint="this npm could not read the command; run it without npmguard to see why",
@@ -146,7 +168,15 @@ class NpmCommand:
         self, tree: Path, *, actual: bool, policy_prefix: Path, exec_context: bool = False
     ) -> ScriptVerdicts:
         """npm's allowScripts verdict for each package of the tree at ``tree``."""
-        answer = self.install.ask(
+        return self.ask_script_verdicts(
+            tree, actual=actual, policy_prefix=policy_prefix, exec_context=exec_context
+        ).answer()
+
+    def ask_script_verdicts(
+        self, tree: Path, *, actual: bool, policy_prefix: Path, exec_context: bool = False
+    ) -> PendingVerdicts:
+        """``script_verdicts`` without waiting for the answer."""
+        question = self.install.start(
             {
                 "ask": "scripts",
                 "argv": list(self.npm_argv),
@@ -157,11 +187,28 @@ class NpmCommand:
                 "exec": exec_context,
             }
         )
+        return PendingVerdicts(question)
+
+
+@dataclass(frozen=True)
+class PendingVerdicts:
+    question: Question
+
+    def answer(self, *, moved: tuple[Path, Path] | None = None) -> ScriptVerdicts:
+        """The verdicts; ``moved`` (from, to) rebases the tree's paths: npm was asked about a
+        copy of the folder the packages will be installed in."""
+        answer = self.question.answer()
+
+        def place(path: str) -> Path:
+            if moved and Path(path).is_relative_to(moved[0]):
+                return moved[1] / Path(path).relative_to(moved[0])
+            return Path(path)
+
         nodes = tuple(
             TreeNode(
                 location=n["location"],
-                path=Path(n["path"]),
-                realpath=Path(n["realpath"] or n["path"]),
+                path=place(n["path"]),
+                realpath=place(n["realpath"] or n["path"]),
                 name=n["name"] or "",
                 version=n["version"] or "",
                 resolved=n["resolved"],

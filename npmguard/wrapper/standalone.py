@@ -305,17 +305,20 @@ def run_global(cmd: NpmCommand, opts: GuardOptions) -> int:
 
 
 def _global_spec(cmd: NpmCommand, spec: str) -> str:
-    path = spec.removeprefix("file:")
-    if not (path.startswith((".", "/", "~")) or path.endswith((".tgz", ".tar.gz", ".tar"))):
+    """A package argument, local tarballs made absolute (the resolution runs elsewhere)."""
+    from npmguard.wrapper.installs import local_path
+
+    local = local_path(spec)
+    if local is None:
         return spec
-    full = (cmd.cwd / os.path.expanduser(path)).resolve()
+    full = (cmd.cwd / os.path.expanduser(local[1])).resolve()
     if full.is_dir():
         raise UsageError(
             f"`{' '.join((cmd.tool, *cmd.argv))}` links the folder {full} globally, outside "
             "any lockfile npmguard could check first; not run",
             hint="run `npm install` in the folder under npmguard first, then run this without it",
         )
-    return str(full)
+    return f"{local[0]}file:{full}"
 
 
 def _compare_global(cmd: NpmCommand, expected: dict[str, dict[str, Any]]) -> int:

@@ -131,7 +131,7 @@ def _flags_problem(argv: list[str]) -> str | None:
 
 
 def _check_wrapper(ex: Example, argv: list[str]) -> str | None:
-    from npmguard.wrapper.args import parse_npm_args
+    from npmguard.wrapper.args import may_be_guarded
     from npmguard.wrapper.main import OWN_FLAGS
 
     rest = argv[1:]
@@ -140,7 +140,7 @@ def _check_wrapper(ex: Example, argv: list[str]) -> str | None:
     if unknown:
         return f"unknown wrapper flag(s) {unknown} (known: {sorted(OWN_FLAGS)})"
     npm_part = [a for a in rest if a not in OWN_FLAGS]
-    parse_npm_args(["exec", *npm_part] if argv[0] == "npx" else npm_part)  # must not raise
+    may_be_guarded(argv[0], npm_part)  # must not raise
     return None
 
 

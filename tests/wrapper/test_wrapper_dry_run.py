@@ -11,8 +11,8 @@ import pytest
 from fakeregistry import FakeRegistry
 from wrapper_support import MARKER_SCRIPT, Project, make_project, needs_npm
 
-from npmguard.wrapper.args import parse_npm_args
-from npmguard.wrapper.guard import _resolution_argv
+from npmguard.wrapper.installs import _resolution_argv
+from npmguard.wrapper.npmcli import NpmCommand, NpmInstall
 
 pytestmark = [needs_npm, pytest.mark.npm]
 
@@ -35,9 +35,11 @@ def project(tmp_path: Path) -> Iterator[Project]:
         reg.stop()
 
 
-def test_resolver_never_gets_dry_run() -> None:
+def test_resolver_never_gets_dry_run(tmp_path: Path) -> None:
     for flag in ("--dry-run", "--dry-run=true"):
-        argv = _resolution_argv(parse_npm_args(["install", flag, "left-pad"]))
+        cmd = NpmCommand.parse(NpmInstall.find(), "npm", ("install", flag, "left-pad"), tmp_path)
+        assert cmd.flag("dry-run")
+        argv = _resolution_argv(cmd, {}, tmp_path)
         assert not any(a.startswith("--dry-run") for a in argv)
         assert "--package-lock-only" in argv and "left-pad" in argv
 

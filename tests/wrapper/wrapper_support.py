@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,11 +19,17 @@ import pytest
 NPM = shutil.which("npm")
 needs_npm = pytest.mark.skipif(NPM is None, reason="the real npm CLI is not on PATH")
 
-# A postinstall that leaves a marker file next to the project when it runs.
+# A postinstall that leaves a marker file next to the project when it runs (appending a
+# line per run: a script run twice leaves two lines).
 MARKER_SCRIPT = (
-    "node -e \"require('fs').writeFileSync(require('path').join(process.env.INIT_CWD,"
-    "'MARKER-'+process.env.npm_package_name.replace('/','_')),'ran')\""
+    "node -e \"require('fs').appendFileSync(require('path').join(process.env.INIT_CWD,"
+    "'MARKER-'+process.env.npm_package_name.replace('/','_')),'ran\\n')\""
 )
+
+
+def root_script(event: str) -> str:
+    """A root package.json script that leaves ROOT-<event> in the project when it runs."""
+    return f"node -e \"require('fs').appendFileSync('ROOT-{event}','ran\\n')\""
 
 
 @dataclass
@@ -42,12 +50,18 @@ class Project:
         (self.root / "npmguard.toml").write_text(text)
 
     def guard(
-        self, *args: str, input: str | None = None, timeout: float = 180
+        self,
+        *args: str,
+        tool: str = "npm",
+        cwd: Path | None = None,
+        input: str | None = None,
+        timeout: float = 180,
     ) -> subprocess.CompletedProcess[str]:
-        """``npmguard npm ARGS`` in the project, stdin not a terminal."""
+        """``npmguard npm ARGS`` (or ``npmguard npx ARGS``) in the project, stdin not a
+        terminal."""
         return subprocess.run(
-            [sys.executable, "-m", "npmguard", "npm", *args],
-            cwd=self.root,
+            [sys.executable, "-m", "npmguard", tool, *args],
+            cwd=cwd or self.root,
             env=self.env,
             capture_output=True,
             text=True,
@@ -55,11 +69,64 @@ class Project:
             timeout=timeout,
         )
 
-    def npm(self, *args: str) -> subprocess.CompletedProcess[str]:
-        assert NPM is not None
-        return subprocess.run(
-            [NPM, *args], cwd=self.root, env=self.env, capture_output=True, text=True, timeout=180
+    def start(
+        self, *args: str, guarded: bool = True, tool: str = "npm", cwd: Path | None = None
+    ) -> Running:
+        """Start ``npmguard npm ARGS`` (or the plain npm) without waiting for it."""
+        exe = shutil.which(tool)
+        assert exe is not None
+        cmd = [sys.executable, "-m", "npmguard", tool, *args] if guarded else [exe, *args]
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd or self.root,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
+        return Running(cmd, proc)
+
+    def npm(
+        self, *args: str, tool: str = "npm", cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """The real npm (or npx), without npmguard."""
+        exe = shutil.which(tool)
+        assert exe is not None
+        return subprocess.run(
+            [exe, *args],
+            cwd=cwd or self.root,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+
+    def twin(self, name: str = "twin") -> Project:
+        """A copy of the project (files and node_modules) beside it, same registry and
+        environment but its own npm cache (npx installs there): run the plain npm there and
+        compare."""
+        root = self.root.parent / name
+        shutil.copytree(self.root, root, symlinks=True)
+        env = {**self.env, "npm_config_cache": str(self.root.parent / f"{name}-npm-cache")}
+        return Project(root=root, env=env, registry_url=self.registry_url)
+
+    def installed(self, root: Path | None = None) -> dict[str, str]:
+        """What npm installed, by location: node_modules/.package-lock.json (npm's own
+        record of node_modules), location -> version (links: -> "link:" + target)."""
+        hidden = (root or self.root) / "node_modules" / ".package-lock.json"
+        if not hidden.is_file():
+            return {}
+        packages = json.loads(hidden.read_text())["packages"]
+        return {
+            loc: ("link:" + e["resolved"]) if e.get("link") else e["version"]
+            for loc, e in packages.items()
+        }
+
+    def files(self, *names: str) -> dict[str, bytes | None]:
+        return {
+            n: (self.root / n).read_bytes() if (self.root / n).is_file() else None for n in names
+        }
 
     def snapshot(self) -> dict[str, str]:
         """Hashes of every file under the project (node_modules included)."""
@@ -72,15 +139,41 @@ class Project:
         return out
 
     def markers(self) -> list[str]:
-        return sorted(p.name for p in self.root.glob("MARKER-*"))
+        """Dependency scripts that ran (MARKER-<name>) and root scripts (ROOT-<event>)."""
+        return sorted(p.name for p in (*self.root.glob("MARKER-*"), *self.root.glob("ROOT-*")))
+
+    def runs(self, marker: str) -> int:
+        path = self.root / marker
+        return len(path.read_text().splitlines()) if path.is_file() else 0
 
     def lock(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads((self.root / "package-lock.json").read_text())
         return data
 
 
-def make_project(tmp_path: Path, registry_url: str) -> Project:
-    root = tmp_path / "proj"
+@dataclass
+class Running:
+    args: list[str]
+    proc: subprocess.Popen[str]
+
+    def wait(self, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        out, err = self.proc.communicate(timeout=timeout)
+        return subprocess.CompletedProcess(self.args, self.proc.returncode, out, err)
+
+
+@functools.cache
+def _names_store() -> Path:
+    """The popular-names store, built once per test session (about 3 s) instead of in every
+    test's fresh npmguard cache."""
+    from npmguard.names.store import open_store
+
+    store = open_store(Path(tempfile.mkdtemp(prefix="npmguard-test-names-")))
+    assert store.path is not None
+    return store.path
+
+
+def make_project(tmp_path: Path, registry_url: str, name: str = "proj") -> Project:
+    root = tmp_path / name
     root.mkdir()
     home = tmp_path / "home"
     home.mkdir()
@@ -100,6 +193,12 @@ def make_project(tmp_path: Path, registry_url: str) -> Project:
             "npm_config_loglevel": "error",
         }
     )
+    env.pop("NPMGUARD_YES", None)
+    cache = Path(env["NPMGUARD_CACHE_DIR"])  # each test's own (tests/conftest.py)
+    cache.mkdir(parents=True, exist_ok=True)
+    names = _names_store()
+    if not (cache / names.name).exists():
+        os.link(names, cache / names.name)
     project = Project(root=root, env=env, registry_url=registry_url)
     project.write_package_json({"name": "proj", "version": "1.0.0", "private": True})
     project.write_npmrc()
