@@ -90,7 +90,9 @@ class InstallScript(PackageRule):
         found = install_scripts(pkg, ctx.facts_for(pkg))
         if found is None:
             return
-        approval = script_approval(pkg.name, pkg.version, ctx.project.allow_scripts)
+        approval = script_approval(
+            pkg.name, pkg.resolved, ctx.project.allow_scripts, registry=pkg.on_registry
+        )
         if approval is True:
             return
         evidence = [Evidence(f"script {k}", v, found.source) for k, v in found.scripts.items()]

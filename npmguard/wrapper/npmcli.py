@@ -58,6 +58,7 @@ class NpmInstall:
         """Ask without waiting: node works while npmguard does something else."""
         proc = subprocess.Popen(
             [self.node, str(ORACLE), str(self.root)],
+            cwd=request.get("cwd"),  # nopt makes relative paths absolute from here, as npm does
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -63,6 +63,8 @@ class Probe:
 def run_exec(cmd: NpmCommand, opts: GuardOptions) -> int:
     from npmguard.wrapper.npmrun import pass_through
 
+    if _links_a_local_folder(cmd):
+        return pass_through(opts.tool, opts.argv)
     with tempfile.TemporaryDirectory(prefix="npmguard-exec-") as tmp:
         work = Path(tmp)
         probe = _probe(cmd, work, ["--yes=false"])
@@ -102,6 +104,34 @@ def run_exec(cmd: NpmCommand, opts: GuardOptions) -> int:
         plan = _plan(cmd, report, installed.folder)
         code = _build_new(cmd, plan, installed.folder, old)
         return code if code != 0 else _run_npx(cmd, plan, resolved)
+
+
+def _links_a_local_folder(cmd: NpmCommand) -> bool:
+    """npx runs a folder on disk: a folder argument, or a bin of the project's own package
+    (libnpmexec: the folder is linked into npx's cache, its dependencies are not installed, so
+    nothing comes from the registry). With install-links npm packs and installs it instead."""
+    from npmguard.wrapper.installs import local_path
+
+    if cmd.flag("install-links") or cmd.command != "exec":
+        return False
+    packages = list(cmd.values.get("package") or [])
+    if any(local_path(p) for p in packages):
+        return True
+    if packages or not cmd.args:
+        return False
+    if local_path(cmd.args[0]):
+        return True
+    for folder in (cmd.cwd, cmd.local_prefix):
+        try:
+            manifest = json.loads((folder / "package.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        bins = manifest.get("bin") if isinstance(manifest, dict) else None
+        if isinstance(bins, str):
+            bins = {str(manifest.get("name", "")).rsplit("/", 1)[-1]: bins}
+        if isinstance(bins, dict) and cmd.args[0] in bins:
+            return True
+    return False
 
 
 def _plan(cmd: NpmCommand, report: Report, folder: Path) -> ScriptPlan:

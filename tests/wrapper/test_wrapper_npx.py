@@ -132,3 +132,24 @@ def test_yes_after_the_positional_belongs_to_the_command(
     result = proj.guard(*args, tool="npx")
     assert (result.returncode == 0) is accepted, result.stderr
     assert ("tool 2.0.0" in result.stdout) is accepted
+
+
+def test_npx_of_the_projects_own_bin_links_it_and_installs_nothing(proj: Project) -> None:
+    """`npx mycli` inside the package that defines mycli (or `npx ./folder`): npx links the
+    folder into its cache and installs none of its dependencies: nothing to check."""
+    proj.write_package_json(
+        {
+            "name": "mycli",
+            "version": "1.0.0",
+            "bin": {"mycli": "cli.js"},
+            "dependencies": {"evil-pkg": "0.0.1-security"},
+        }
+    )
+    (proj.root / "cli.js").write_text("#!/usr/bin/env node\nconsole.log('mycli ran')\n")
+    (proj.root / "cli.js").chmod(0o755)
+    for args in (("mycli",), ("--yes", "."), ("--yes", "--package=.", "mycli")):
+        result = proj.guard(*args, tool="npx")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "mycli ran"
+        assert "resolving" not in result.stderr
+    assert npx_cache(proj) == ["mycli"]  # a link: evil-pkg was not installed
