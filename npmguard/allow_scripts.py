@@ -7,8 +7,7 @@ without a ``resolved`` URL the name is the dependency's and the version is unkno
 
 - a bare name or ``name@*``: any version of a registry package of that name;
 - ``name@1.2.3`` (as written: ``v1.2.3`` matches nothing) or exact versions joined by ``||``:
-  those versions (an unknown version is
-  never allowed, and always denied by a ``false`` entry);
+  those versions (an unknown version is never allowed, and always denied by ``false``);
 - other ranges (``^1``) and dist-tags match nothing (npm refuses them);
 - an http(s) tarball URL: the package whose ``resolved`` is that URL;
 - git, ``file:`` and alias keys: not read here (npm matches them by source; npmguard treats
