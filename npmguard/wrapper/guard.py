@@ -120,6 +120,12 @@ def _run(opts: GuardOptions) -> int:
     how = route(cmd)
     if how is Route.PASS:
         return pass_through(opts.tool, opts.argv)
+    if os.name != "posix":  # the script gate is a POSIX shell script
+        raise UsageError(
+            f"`{' '.join((opts.tool, *opts.argv))}`: the npm wrapper checks installs on POSIX "
+            "systems only",
+            hint="run `npmguard check` on the lockfile instead",
+        )
     if cmd.cli.get("yes") is True:  # npm's --yes on the command line also accepts warnings
         opts = GuardOptions(opts.tool, opts.argv, yes=True, dry_run=opts.dry_run)
     if how is Route.EXEC:

@@ -102,10 +102,10 @@ def _install(
     code = 1
     try:
         command = "install-test" if cmd.command == "install-test" else "install"
-        extra = [] if cmd.flag("package-lock") else ["--package-lock=true"]
         drop = frozenset({"dry-run", "script-shell", "package-lock"})
         code = run_gated(
-            [command, *cmd.options(drop=drop), *extra],
+            [command, *cmd.options(drop=drop)],
+            extra={} if cmd.flag("package-lock") else {"package-lock": "true"},
             cwd=cmd.cwd,
             cmd=cmd,
             plan=plan,

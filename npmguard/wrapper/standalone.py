@@ -76,8 +76,11 @@ def run_exec(cmd: NpmCommand, opts: GuardOptions) -> int:
             lock = _tree_lock(probe.folder)
             report, policy = _check(lock, cmd.local_prefix, None, lock, show_new=False)
             decision = _decide(report, opts, policy)
-            if decision != 0 or opts.dry_run:
+            if decision != 0:
                 return decision
+            if opts.dry_run:
+                say("dry run: the tree passed; not running npm")
+                return int(ExitCode.OK)
             plan = _plan(cmd, report, probe.folder)
             return _run_npx(cmd, plan, lock)
         seed = _install_dir(cmd)
@@ -93,8 +96,10 @@ def run_exec(cmd: NpmCommand, opts: GuardOptions) -> int:
             say("dry run: the tree passed; not running npm")
             return int(ExitCode.OK)
         installed = _probe(cmd, work, ["--ignore-scripts"])
-        if installed.folder is None:
-            return installed.code or int(ExitCode.BLOCKED)  # npx refused or failed: shown
+        if installed.folder is None:  # npx refused (its own prompt) or failed: it said why
+            if installed.code == 0:
+                say("npx installed nothing into its cache after all; nothing was run")
+            return installed.code or int(ExitCode.BLOCKED)
         if not _within(_tree_lock(installed.folder), resolved):
             say(
                 "npx installed packages other than the ones checked (did the registry change "
@@ -115,9 +120,16 @@ def _links_a_local_folder(cmd: NpmCommand) -> bool:
     if cmd.flag("install-links") or cmd.command != "exec":
         return False
     packages = list(cmd.values.get("package") or [])
-    if any(local_path(p) for p in packages):
-        return True
-    if packages or not cmd.args:
+    local = [p for p in packages if local_path(p)]
+    if local and len(local) < len(packages):
+        raise UsageError(
+            f"`{' '.join((cmd.tool, *cmd.argv))}` mixes local folders with registry packages; "
+            "npmguard checks them one kind at a time",
+            hint="run the registry packages and the folder in separate commands",
+        )
+    if packages:
+        return bool(local)
+    if not cmd.args:
         return False
     if local_path(cmd.args[0]):
         return True

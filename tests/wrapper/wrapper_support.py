@@ -187,6 +187,9 @@ def make_project(tmp_path: Path, registry_url: str, name: str = "proj") -> Proje
             "HOME": str(home),
             "npm_config_userconfig": str(home / ".npmrc"),
             "npm_config_cache": str(tmp_path / "npm-cache"),
+            # the global prefix too: a global command that got through must not touch the
+            # machine's own global packages
+            "npm_config_prefix": str(tmp_path / "global-prefix"),
             "npm_config_update_notifier": "false",
             "npm_config_audit": "false",
             "npm_config_fund": "false",
