@@ -333,7 +333,10 @@ def run_global(cmd: NpmCommand, opts: GuardOptions) -> int:
             return int(ExitCode.OK)
         if cmd.flag("dry-run"):
             return run_npm(list(cmd.npm_argv), cwd=cmd.cwd)
-        verdicts = cmd.script_verdicts(work, actual=False, policy_prefix=work)
+        # the global folder has the same layout (lib/node_modules/<pkg>/node_modules/…)
+        verdicts = cmd.ask_script_verdicts(work, actual=False, policy_prefix=work).answer(
+            moved=(work.resolve(), cmd.global_dir.parent)
+        )
         code = run_gated(
             list(cmd.npm_argv),
             cwd=cmd.cwd,
