@@ -58,6 +58,7 @@ class Probe:
     missing: tuple[str, ...]  # package ids npx would install ("cowsay@1.5.0")
     folder: Path | None  # npx's cache folder it runs from, if any
     runs: bool  # npx reached the point of running the command
+    stderr: bytes = b""  # what npm said, when it was not shown
 
 
 def run_exec(cmd: NpmCommand, opts: GuardOptions) -> int:
@@ -72,6 +73,8 @@ def run_exec(cmd: NpmCommand, opts: GuardOptions) -> int:
             return pass_through(opts.tool, opts.argv)  # a bin of the project or a global one
         if not probe.runs and not probe.missing:
             return probe.code  # npm's own error, shown: the real command fails the same way
+        if probe.missing and cmd.values.get("yes") is False:
+            return pass_through(opts.tool, opts.argv)  # --no: npx refuses to install them
         if probe.folder is not None:  # npx runs what it installed earlier: check that tree
             lock = _tree_lock(probe.folder)
             report, policy = _check(lock, cmd.local_prefix, None, lock, show_new=False)
@@ -96,7 +99,8 @@ def run_exec(cmd: NpmCommand, opts: GuardOptions) -> int:
             say("dry run: the tree passed; not running npm")
             return int(ExitCode.OK)
         installed = _probe(cmd, work, ["--ignore-scripts"])
-        if installed.folder is None:  # npx refused (its own prompt) or failed: it said why
+        if installed.folder is None:  # npx refused (--no, its prompt) or failed
+            os.write(2, installed.stderr)
             if installed.code == 0:
                 say("npx installed nothing into its cache after all; nothing was run")
             return installed.code or int(ExitCode.BLOCKED)
@@ -237,13 +241,15 @@ def _probe(cmd: NpmCommand, work: Path, options: list[str]) -> Probe:
             "npx's cache, outside any lockfile npmguard could check first; not run",
             hint="run `npm install` in that folder, then run its bin from there",
         )
+    said = b"".join(err)
     found = _MISSING.search(text)
     if found:
-        return Probe(code, tuple(str(x) for x in json.loads(found.group(1))), None, False)
+        missing = tuple(str(x) for x in json.loads(found.group(1)))
+        return Probe(code, missing, None, False, said)
     if events:
-        return Probe(code, (), _npx_folder(cmd, events[0].split("\t", 1)[1]), True)
-    if code != 0 and err:
-        os.write(2, err[0])
+        return Probe(code, (), _npx_folder(cmd, events[0].split("\t", 1)[1]), True, said)
+    if code != 0:
+        os.write(2, said)
     return Probe(code, (), None, code == 0)
 
 
