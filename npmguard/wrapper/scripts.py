@@ -40,11 +40,21 @@ class ScriptPlan:
     own_dirs: tuple[Path, ...]  # the project's own folders: root, workspaces, linked folders
     nodes: tuple[TreeNode, ...]  # every package of the tree, to name what the gate saw
 
-    def name_of(self, resolved: str | None, where: str) -> str:
+    def describe(self, record: GateRecord) -> tuple[str, str]:
+        """name@version of the package a script belonged to, and why it was approved."""
+        for approval in self.approved:
+            if _same(approval.node, record):
+                return approval.node.key, approval.why
         for node in self.nodes:
-            if (resolved and node.resolved == resolved) or str(node.path) == where:
-                return node.key
-        return where
+            if _same(node, record):
+                return node.key, ""
+        return (f"{record.name}@{record.version}" if record.name else record.where), ""
+
+
+def _same(node: TreeNode, record: GateRecord) -> bool:
+    if record.resolved and node.resolved:
+        return record.resolved == node.resolved
+    return os.path.realpath(node.path) == record.where
 
 
 def plan_scripts(report: Report | None, verdicts: ScriptVerdicts, root: Path | None) -> ScriptPlan:
@@ -70,10 +80,14 @@ def plan_scripts(report: Report | None, verdicts: ScriptVerdicts, root: Path | N
 
 @dataclass(frozen=True)
 class GateRecord:
+    """One script npm was about to run, and what the gate did with it."""
+
     decision: str  # run, approved, root-off, skipped, refused
     event: str
-    where: str
+    where: str  # the package folder (real path)
     resolved: str | None
+    name: str | None  # as the package's own package.json says (for display only)
+    version: str | None
 
 
 def with_options(argv: Sequence[str], *options: str) -> list[str]:
@@ -169,17 +183,26 @@ def _read_log(log: Path) -> list[GateRecord]:
     out = []
     for line in lines:
         data = json.loads(line)
-        out.append(GateRecord(data["decision"], data["event"], data["where"], data["resolved"]))
+        out.append(
+            GateRecord(
+                data["decision"],
+                data["event"],
+                data["where"],
+                data["resolved"],
+                data["name"],
+                data["version"],
+            )
+        )
     return out
 
 
 def _summarise(records: Iterable[GateRecord], plan: ScriptPlan) -> None:
-    ran: dict[str, list[str]] = {}
-    skipped: dict[str, list[str]] = {}
+    ran: dict[tuple[str, str], list[str]] = {}
+    skipped: dict[tuple[str, str], list[str]] = {}
     for r in records:
         if r.decision in ("approved", "skipped"):
             into = ran if r.decision == "approved" else skipped
-            into.setdefault(plan.name_of(r.resolved, r.where), []).append(r.event)
+            into.setdefault(plan.describe(r), []).append(r.event)
     if ran:
         _say("ran approved install scripts: " + _listing(ran))
     if skipped:
@@ -189,8 +212,11 @@ def _summarise(records: Iterable[GateRecord], plan: ScriptPlan) -> None:
         )
 
 
-def _listing(by_name: Mapping[str, list[str]]) -> str:
-    return ", ".join(f"{name} ({', '.join(events)})" for name, events in sorted(by_name.items()))
+def _listing(by_package: Mapping[tuple[str, str], list[str]]) -> str:
+    return ", ".join(
+        f"{key} ({', '.join([*events, why] if why else events)})"
+        for (key, why), events in sorted(by_package.items())
+    )
 
 
 def _say(message: str) -> None:

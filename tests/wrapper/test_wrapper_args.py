@@ -151,3 +151,22 @@ def test_routes(tmp_path: Path, argv: tuple[str, ...], expected: Route) -> None:
 def test_refused(tmp_path: Path, argv: tuple[str, ...]) -> None:
     with pytest.raises(UsageError, match="npmguard does not run it"):
         route(parse(tmp_path, "npm", *argv))
+
+
+@pytest.mark.parametrize(
+    ("initializer", "package"),
+    [
+        ("foo", "create-foo@"),
+        ("foo@2", "create-foo@2"),
+        ("@usr/foo", "@usr/create-foo@"),
+        ("@usr/foo@latest", "@usr/create-foo@latest"),
+        ("@usr", "@usr/create"),
+        ("@usr@2.0.0", "@usr/create@2.0.0"),
+        ("github:usr/foo", None),  # npm maps git initializers itself
+    ],
+)
+def test_init_runs_create_packages(initializer: str, package: str | None) -> None:
+    """npm's documented mapping (`npm help init`), which names npx's cache folder."""
+    from npmguard.wrapper.standalone import _create_package
+
+    assert _create_package(initializer) == package

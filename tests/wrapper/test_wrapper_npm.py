@@ -70,7 +70,10 @@ def test_script_approved_by_allow_scripts_runs(project: Project) -> None:
     result = project.guard("install", "with-script", "--yes")
     assert result.returncode == 0, result.stderr
     assert project.markers() == ["MARKER-with-script"]
-    assert "ran approved install scripts: with-script@1.0.0 (postinstall)" in result.stderr
+    assert (
+        "ran approved install scripts: with-script@1.0.0 (postinstall, allowScripts (package.json))"
+        in result.stderr
+    )
 
 
 def test_update_that_pulls_a_denied_new_version_is_blocked(
