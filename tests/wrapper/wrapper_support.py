@@ -162,6 +162,11 @@ class Running:
 
 
 @functools.cache
+def _bytecode_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="npmguard-test-pycache-"))
+
+
+@functools.cache
 def _names_store() -> Path:
     """The popular-names store, built once per test session (about 3 s) instead of in every
     test's fresh npmguard cache."""
@@ -197,6 +202,9 @@ def make_project(tmp_path: Path, registry_url: str, name: str = "proj") -> Proje
         }
     )
     env.pop("NPMGUARD_YES", None)
+    # npmguard runs several times per test: compile it once per session, outside the tree
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(_bytecode_dir())
     cache = Path(env["NPMGUARD_CACHE_DIR"])  # each test's own (tests/conftest.py)
     cache.mkdir(parents=True, exist_ok=True)
     names = _names_store()
