@@ -28,7 +28,8 @@ def _main(tool: str, argv: Sequence[str]) -> int:
     argv = [a for a in argv if a not in OWN_FLAGS]
     if not may_be_guarded(tool, argv):
         return pass_through(tool, argv)
-    from npmguard.wrapper.guard import GuardOptions, run_guarded
+    from npmguard.wrapper.guard import GuardOptions
+    from npmguard.wrapper.routes import run_guarded
 
     options = GuardOptions(
         tool=tool,

@@ -47,12 +47,12 @@ def test_a_crash_in_check_exits_4_with_a_log(tmp_path: Path) -> None:
 def test_a_crash_in_the_wrapper_exits_4_with_a_log(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import npmguard.wrapper.guard as guard
+    import npmguard.wrapper.routes as routes
 
     def broken(*args: object) -> int:
         raise KeyError("a bug in the wrapper")
 
-    monkeypatch.setattr(guard, "_run", broken)
+    monkeypatch.setattr(routes, "_run", broken)
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     monkeypatch.chdir(tmp_path)
     assert main(["npm", "install", "left-pad"]) == 4

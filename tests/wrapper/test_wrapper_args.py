@@ -16,8 +16,8 @@ from wrapper_support import needs_npm
 
 from npmguard.errors import UsageError
 from npmguard.wrapper.args import ALIASES, COMMANDS, GUARDED, deref, may_be_guarded
-from npmguard.wrapper.guard import Route, route
 from npmguard.wrapper.npmcli import NpmCommand, NpmInstall
+from npmguard.wrapper.routes import Route, route
 
 pytestmark = [needs_npm, pytest.mark.npm]
 
