@@ -136,7 +136,9 @@ def build(options: Options, project_dir: Path, *, observer: Observer | None = No
         from npmguard.progress import make_progress
 
         observer = make_progress(enabled=options.progress)
-    policy = load_policy(options.policy, project_dir, cache_dir=options.cache_dir)
+    policy = load_policy(
+        options.policy, project_dir, cache_dir=options.cache_dir, refresh=options.refresh
+    )
     config = load_npm_config(project_dir)
     rules = enabled_rules(policy)
     if options.lockfile_only:

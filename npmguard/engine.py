@@ -273,6 +273,9 @@ class Engine:
 
     def _notes(self, used: set[int], *, partial: bool) -> Iterable[PolicyNote]:
         today: date = self.now.date()
+        for copy in self.policy.copies:  # in the report, so --quiet cannot hide it
+            if copy.stale:
+                yield PolicyNote("stale-policy", copy.describe(), copy.url)
         for index, entry in enumerate(self.policy.allow):
             if entry.expired(today):
                 yield PolicyNote(

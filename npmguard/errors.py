@@ -8,7 +8,7 @@ Messages start with the file or package they are about, e.g.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 
 class ExitCode(enum.IntEnum):
@@ -44,6 +44,17 @@ class LockfileError(NpmguardError):
 class PolicyError(NpmguardError):
     """A policy file that is invalid or cannot be loaded."""
 
+    line: int | None = None  # the line of the file it is about, when known (for ordering)
+
+
+class PolicyErrors(PolicyError):
+    """Every error found in a policy (and what it extends), reported together: one exit 2
+    with each problem's ``file:line`` and hint, not a fix-rerun loop for each."""
+
+    def __init__(self, errors: Sequence[PolicyError]) -> None:
+        super().__init__("\n".join(str(e) for e in errors), hint=errors[0].hint if errors else "")
+        self.errors = tuple(errors)
+
 
 class RegistryError(NpmguardError):
     """A registry that cannot be reached or answers nonsense."""
@@ -65,9 +76,12 @@ def report_error(err: NpmguardError) -> int:
     """Say what went wrong (and what to do) on stderr; the exit code for it."""
     import sys
 
-    print(f"npmguard: error: {err}", file=sys.stderr)
-    if err.hint:
-        print(f"npmguard: hint: {err.hint}", file=sys.stderr)
+    for one in err.errors if isinstance(err, PolicyErrors) else (err,):
+        print(f"npmguard: error: {one}", file=sys.stderr)
+        if one.hint:
+            print(f"npmguard: hint: {one.hint}", file=sys.stderr)
+    if isinstance(err, PolicyErrors):
+        print(f"npmguard: {len(err.errors)} errors in the policy", file=sys.stderr)
     return int(err.exit_code)
 
 

@@ -75,6 +75,49 @@ def _http_entries(path: Path) -> int | None:
         return None
 
 
+def cached_policies(http_path: Path) -> list[str]:
+    """One line per policy (named by URL) in the HTTP cache: its URL and age, newest first.
+    Policies are the answers requested with the policy fetcher's ``Accept`` header."""
+    from datetime import timezone
+
+    from npmguard.policy.fetch import ACCEPT
+    from npmguard.policy.model import ago
+    from npmguard.urls import redact
+
+    try:
+        from requests_cache.backends.sqlite import SQLiteCache
+
+        backend = SQLiteCache(http_path, wal=True, busy_timeout=5_000, timeout=5)
+        try:
+            found = []
+            for response in backend.responses.values():
+                if response.request.headers.get("Accept") == ACCEPT:
+                    created = response.created_at
+                    if created.tzinfo is None:
+                        created = created.replace(tzinfo=timezone.utc)
+                    found.append((created, redact(response.url), response.is_expired))
+        finally:
+            backend.close()  # type: ignore[no-untyped-call]
+    except Exception:  # a cache another version wrote, or a damaged one: nothing to list
+        return []
+    return [
+        f"{url}: cached {ago(created)}"
+        + (" (stale: revalidated with the server on next use)" if expired else "")
+        for created, url, expired in sorted(found, reverse=True)
+    ]
+
+
+def _current_names_index(directory: Path) -> Path | None:
+    """The names index file this npmguard uses (its name depends on the shipped list)."""
+    try:
+        from npmguard.names.snapshot import snapshot_key
+        from npmguard.names.store import store_path
+
+        return store_path(directory, snapshot_key())
+    except OSError:
+        return None
+
+
 def run_info(args: argparse.Namespace) -> int:
     from npmguard.paths import cache_dir
     from npmguard.reputation.store import DEFAULT_TTL, FILE_NAME, FactsStore
@@ -102,14 +145,21 @@ def run_info(args: argparse.Namespace) -> int:
         entries = _http_entries(http_path)
         count = "unreadable" if entries is None else f"{entries} responses"
         out.append(f"http:     {http_path.name}, {_human(_size(http_path))}: {count}")
+        out += [f"policy:   {line}" for line in cached_policies(http_path)]
     else:
         out.append("http:     empty")
+    current = _current_names_index(directory)
     for names in sorted(directory.glob("names-*.sqlite")):
         total += _size(names)
-        out.append(
-            f"names:    {names.name}, {_human(_size(names))}: popular-name index "
-            "(rebuilt from the list shipped with npmguard)"
+        state = (
+            "current: the index of the list shipped with this npmguard"
+            if names == current
+            else "left by another npmguard version or install; unused here (removed after a "
+            "month unused)"
         )
+        out.append(f"names:    {names.name}, {_human(_size(names))}: {state}")
+    if current is not None and not current.exists():
+        out.append(f"names:    {current.name}: not built yet (built on the first check)")
     out.append(f"total:    {_human(total)}")
     out.extend(_team_lines())
     print("\n".join(out))

@@ -92,7 +92,10 @@ def add_check_options(p: argparse.ArgumentParser, *, tree: bool = True) -> None:
     group.add_argument(
         "--refresh",
         action="store_true",
-        help="refresh package documents even if the cache is fresh",
+        help=(
+            "fetch package documents and policies named by URL again, even if the cached "
+            "copies are fresh"
+        ),
     )
     group.add_argument(
         "--cache-dir",

@@ -53,6 +53,11 @@ def register(sub: Any) -> None:
         default="text",
         help="text: TOML annotated with sources (the default); toml: plain TOML; json",
     )
+    show.add_argument(
+        "--refresh",
+        action="store_true",
+        help="fetch policies named by URL again, even if the cached copies are fresh",
+    )
     add_common(show)
     show.set_defaults(func=run_show)
 
@@ -69,6 +74,11 @@ def register(sub: Any) -> None:
         nargs="?",
         metavar="FILE|URL",
         help="the policy file, npmguard:PRESET or https URL (default: the one found from here)",
+    )
+    validate.add_argument(
+        "--refresh",
+        action="store_true",
+        help="fetch policies named by URL again, even if the cached copies are fresh",
     )
     add_common(validate)
     validate.set_defaults(func=run_validate)
@@ -104,7 +114,7 @@ def run_show(args: argparse.Namespace) -> int:
         if not args.lockfile.exists():
             raise UsageError(f"{args.lockfile}: no such file")
         start = args.lockfile if args.lockfile.is_dir() else args.lockfile.resolve().parent
-    policy = load_policy(args.policy, start)
+    policy = load_policy(args.policy, start, refresh=args.refresh)
     if args.format == "json":
         sys.stdout.write(render_json(policy))
     else:
@@ -116,9 +126,11 @@ def run_validate(args: argparse.Namespace) -> int:
     from npmguard.policy.load import find_policy, load_source
 
     source = find_policy(args.file, Path.cwd())
-    policy = load_source(source)
+    policy = load_source(source, refresh=args.refresh)
     extra = f" (with {', '.join(policy.files[1:])})" if len(policy.files) > 1 else ""
     print(f"{source.display}: ok{extra}")
+    for copy in policy.copies:
+        print(f"  {copy.describe()}")
     today = date.today()
     for entry in policy.allow:  # valid, but no longer allowing anything: say so now
         if entry.expired(today):

@@ -5,14 +5,19 @@ cached copy younger than ``FRESH_SECONDS`` is used as is; an older one is revali
 the server (ETag / Last-Modified), and if that fails the stale copy is used with a warning.
 Plain http is accepted only for loopback hosts (a policy server a test or a developer runs
 on this machine), and every redirect hop is checked the same way, never https -> http.
+Each fetch says which copy was used (:class:`~npmguard.policy.model.PolicyCopy`): fetched
+now, confirmed by the server, or cached (and how old), so ``policy show`` and reports can
+say it.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 from pathlib import Path
 
 from npmguard.errors import PolicyError
+from npmguard.policy.model import PolicyCopy
 from npmguard.urls import fetchable_http, redact
 
 log = logging.getLogger(__name__)
@@ -20,6 +25,9 @@ log = logging.getLogger(__name__)
 FRESH_SECONDS = 3600
 TIMEOUT_SECONDS = 10.0
 MAX_BYTES = 1_000_000
+# the Accept header of policy requests: also how ``cache info`` tells cached policies from
+# the other answers in the HTTP cache
+ACCEPT = "application/toml, text/plain;q=0.9, */*;q=0.1"
 
 
 def check_url(url: str, where: str) -> str:
@@ -53,12 +61,14 @@ def fetch_policy_text(
     *,
     cache_dir: Path | None = None,
     project_dir: Path | None = None,
-) -> str:
-    """The text of the policy at ``url``: through the one HTTP session (proxy and CA from the
-    ``.npmrc`` of ``project_dir``), cached in ``<cache_dir>/http.sqlite``. A copy younger
-    than ``FRESH_SECONDS`` (or the server's ``max-age``) is used as is; an older one is
-    revalidated (``If-None-Match`` / ``If-Modified-Since``: an unchanged policy costs a 304,
-    no body); when the server cannot answer, the stale copy is used with a warning."""
+    refresh: bool = False,
+) -> tuple[str, PolicyCopy]:
+    """The text of the policy at ``url`` and which copy it is: through the one HTTP session
+    (proxy and CA from the ``.npmrc`` of ``project_dir``), cached in
+    ``<cache_dir>/http.sqlite``. A copy younger than ``FRESH_SECONDS`` (or the server's
+    ``max-age``) is used as is unless ``refresh``; an older one is revalidated
+    (``If-None-Match`` / ``If-Modified-Since``: an unchanged policy costs a 304, no body);
+    when the server cannot answer, the stale copy is used with a warning."""
     from npmguard.errors import RegistryError
     from npmguard.paths import cache_dir as default_cache_dir
     from npmguard.registry.http import make_session
@@ -79,7 +89,8 @@ def fetch_policy_text(
         try:
             response = session.get(
                 fetch,
-                accept="application/toml, text/plain;q=0.9, */*;q=0.1",
+                accept=ACCEPT,
+                refresh=refresh,
                 check_url=lambda hop, previous: check_hop(hop, previous, where),
             )
         except RegistryError as e:
@@ -93,8 +104,9 @@ def fetch_policy_text(
                 "no cached copy to fall back on",
                 hint="check the URL and the network, then run again",
             )
-        if getattr(response, "is_expired", False):
-            log.warning("%s: cannot refresh the policy; using the cached copy", shown)
+        copy = _copy_of(response, shown)
+        if copy.stale:
+            log.warning("%s", copy.describe())
         body = response.content
         if len(body) > MAX_BYTES:
             raise PolicyError(f"{prefix}{shown}: the policy is larger than {MAX_BYTES} bytes")
@@ -104,9 +116,27 @@ def fetch_policy_text(
             raise PolicyError(f"{prefix}{shown}: the policy is not UTF-8 text") from e
         if not _is_toml(text):  # never keep an error page; the loader reports the bad text
             session.forget(fetch)
-        return text
+        return text, copy
     finally:
         session.close()
+
+
+def _copy_of(response: object, shown: str) -> PolicyCopy:
+    """Which copy ``response`` is: requests-cache marks answers from its store (``from_cache``,
+    with ``created_at``), confirmed by a 304 (``revalidated``), or past their expiry because
+    the server could not be asked (``is_expired``)."""
+    now = datetime.now(timezone.utc)
+    if not getattr(response, "from_cache", False):
+        return PolicyCopy(shown, now, "fetched")
+    created = getattr(response, "created_at", None)
+    if isinstance(created, datetime) and created.tzinfo is None:
+        created = created.replace(tzinfo=timezone.utc)
+    when = created if isinstance(created, datetime) else now
+    if getattr(response, "revalidated", False):
+        return PolicyCopy(shown, when, "revalidated")
+    if getattr(response, "is_expired", False):
+        return PolicyCopy(shown, when, "stale")
+    return PolicyCopy(shown, when, "cached")
 
 
 def _is_toml(text: str) -> bool:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from npmguard.errors import PolicyError
-from npmguard.policy.model import Policy
-from npmguard.policy.parse import Layer, parse_text
+from npmguard.policy.model import Policy, PolicyCopy
+from npmguard.policy.parse import Layer, combine_errors, parse_layer
 from npmguard.urls import redact
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ def find_policy(explicit: Path | str | None, start_dir: Path) -> PolicySource:
     may be a path, ``npmguard:PRESET`` or an https URL (pass URLs as ``str``: ``Path``
     would fold their ``//``)."""
     if explicit is not None and str(explicit).startswith(BUILTIN_PREFIX):
+        check_builtin(str(explicit)[len(BUILTIN_PREFIX) :])
         return PolicySource("builtin", str(explicit)[len(BUILTIN_PREFIX) :])
     if isinstance(explicit, str) and "://" in explicit:
         from npmguard.policy.fetch import check_url
@@ -88,17 +89,22 @@ def find_policy(explicit: Path | str | None, start_dir: Path) -> PolicySource:
 
 
 def load_policy(
-    explicit: Path | str | None, start_dir: Path, *, cache_dir: Path | None = None
+    explicit: Path | str | None,
+    start_dir: Path,
+    *,
+    cache_dir: Path | None = None,
+    refresh: bool = False,
 ) -> Policy:
     """The effective policy for a project in ``start_dir`` (``--policy`` wins). Policies named
-    by URL are cached under ``cache_dir`` (default: :func:`npmguard.paths.cache_dir`). Where
-    no policy file sets the ``too-new`` age, the one the project declares to npm, pnpm or yarn
-    applies (:mod:`npmguard.policy.cooldown`)."""
+    by URL are cached under ``cache_dir`` (default: :func:`npmguard.paths.cache_dir`);
+    ``refresh`` fetches them again. Where no policy file sets the ``too-new`` age, the one the
+    project declares to npm, pnpm or yarn applies (:mod:`npmguard.policy.cooldown`)."""
     from npmguard.policy.cooldown import with_project_cooldown
 
     source = find_policy(explicit, start_dir)
     log.info("policy: %s", source.display)
-    return with_project_cooldown(load_source(source, cache_dir=cache_dir), start_dir)
+    policy = load_source(source, cache_dir=cache_dir, refresh=refresh)
+    return with_project_cooldown(policy, start_dir)
 
 
 def load_policy_file(path: Path | str, *, cache_dir: Path | None = None) -> Policy:
@@ -106,30 +112,52 @@ def load_policy_file(path: Path | str, *, cache_dir: Path | None = None) -> Poli
     return load_policy(path, Path.cwd(), cache_dir=cache_dir)
 
 
-def load_source(source: PolicySource, *, cache_dir: Path | None = None) -> Policy:
-    layers: list[Layer] = []
-    _collect(source, (), "", layers, set(), cache_dir)
-    return merge(layers)
+def load_source(
+    source: PolicySource, *, cache_dir: Path | None = None, refresh: bool = False
+) -> Policy:
+    """The policy ``source`` names, merged with what it extends. Every error in every file
+    is collected; raises one :class:`PolicyError` (or :class:`PolicyErrors`) with all of
+    them. ``refresh`` fetches policies named by URL again, whatever their cached age."""
+    run = _Run([], [], set(), cache_dir, refresh)
+    _collect(source, (), "", run)
+    if run.errors:
+        raise combine_errors(run.errors)
+    return replace(merge(run.layers), copies=tuple(run.copies))
 
 
-def builtin_text(name: str) -> str:
+def builtin_text(name: str, where: str = "") -> str:
     from importlib.resources import files
 
-    if name not in PRESETS:
-        raise PolicyError(
-            f"{BUILTIN_PREFIX}{name}: no such built-in policy",
-            hint="built-in policies: " + ", ".join(BUILTIN_PREFIX + p for p in PRESETS),
-        )
+    check_builtin(name, where)
     return (files("npmguard") / "policies" / f"{name}.toml").read_text(encoding="utf-8")
 
 
-def _read(source: PolicySource, where: str, cache_dir: Path | None) -> str:
+def check_builtin(name: str, where: str = "") -> None:
+    """Refuse a preset name npmguard does not ship (``where``: the extends line)."""
+    if name in PRESETS:
+        return
+    import difflib
+
+    close = difflib.get_close_matches(name, PRESETS, n=1, cutoff=0.6)
+    guess = f'; did you mean "{BUILTIN_PREFIX}{close[0]}"?' if close else ""
+    prefix = f"{where}: extends: " if where else ""
+    raise PolicyError(
+        f"{prefix}{BUILTIN_PREFIX}{name}: no such built-in policy{guess}",
+        hint="built-in policies: " + ", ".join(BUILTIN_PREFIX + p for p in PRESETS),
+    )
+
+
+def _read(source: PolicySource, where: str, run: _Run) -> str:
     if source.kind == "builtin":
-        return builtin_text(source.location)
+        return builtin_text(source.location, where)
     if source.kind == "url":
         from npmguard.policy.fetch import fetch_policy_text
 
-        return fetch_policy_text(source.location, where, cache_dir=cache_dir)
+        text, copy = fetch_policy_text(
+            source.location, where, cache_dir=run.cache_dir, refresh=run.refresh
+        )
+        run.copies.append(copy)
+        return text
     path = Path(source.location)
     prefix = f"{where}: extends: " if where else ""
     try:
@@ -145,6 +173,7 @@ def _read(source: PolicySource, where: str, cache_dir: Path | None) -> str:
 def resolve_extends(target: str, parent: PolicySource, where: str) -> PolicySource:
     """The source ``target`` (as written in ``extends``) names, relative to ``parent``."""
     if target.startswith(BUILTIN_PREFIX):
+        check_builtin(target[len(BUILTIN_PREFIX) :], where)
         return PolicySource("builtin", target[len(BUILTIN_PREFIX) :])
     if "://" in target:
         from npmguard.policy.fetch import check_url
@@ -166,30 +195,48 @@ def _identity(source: PolicySource) -> str:
     return f"{source.kind}:{source.location}"
 
 
-def _collect(
-    source: PolicySource,
-    chain: tuple[PolicySource, ...],
-    where: str,
-    out: list[Layer],
-    done: set[str],
-    cache_dir: Path | None,
-) -> None:
-    """Depth first, bases before the file that extends them; each file once."""
+@dataclass
+class _Run:
+    """One load: the layers read (bases first), the errors found, the files done."""
+
+    layers: list[Layer]
+    errors: list[PolicyError]
+    done: set[str]
+    cache_dir: Path | None
+    refresh: bool
+    copies: list[PolicyCopy] = field(default_factory=list)
+
+
+def _collect(source: PolicySource, chain: tuple[PolicySource, ...], where: str, run: _Run) -> None:
+    """Depth first, bases before the file that extends them; each file once. Errors are
+    kept in ``run.errors`` and the other files still read, so all are reported at once."""
     ident = _identity(source)
     if any(_identity(s) == ident for s in chain):
         names = " -> ".join(s.display for s in (*chain, source))
-        raise PolicyError(
-            f"{where}: extends loop: {names}", hint="remove one of the extends entries"
+        run.errors.append(
+            PolicyError(f"{where}: extends loop: {names}", hint="remove one of the extends entries")
         )
+        return
+    if ident in run.done:
+        return
+    run.done.add(ident)
     from npmguard import __version__
 
-    layer = parse_text(_read(source, where, cache_dir), source.display, version=__version__)
+    try:
+        text = _read(source, where, run)
+        layer, errors = parse_layer(text, source.display, version=__version__)
+    except PolicyError as err:
+        run.errors.append(err)
+        return
     for target, target_where in layer.extends:
-        base = resolve_extends(target, source, target_where)
-        _collect(base, (*chain, source), target_where, out, done, cache_dir)
-    if ident not in done:
-        done.add(ident)
-        out.append(layer)
+        try:
+            base = resolve_extends(target, source, target_where)
+        except PolicyError as err:
+            errors.append(err)
+            continue
+        _collect(base, (*chain, source), target_where, run)
+    run.errors += errors
+    run.layers.append(layer)
 
 
 def merge(layers: Iterable[Layer]) -> Policy:

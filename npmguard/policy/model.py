@@ -5,8 +5,8 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
+from datetime import date, datetime, timezone
+from typing import Any, Literal
 
 from npmguard.model import Level
 from npmguard.policy.settings import DEFAULTS
@@ -75,6 +75,46 @@ class DenyEntry:
     source: str = ""
 
 
+def ago(then: datetime, now: datetime | None = None) -> str:
+    """``then`` as people say it: "3 minutes ago", "120 minutes ago", "5 hours ago"."""
+    seconds = max(0.0, ((now or datetime.now(timezone.utc)) - then).total_seconds())
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return "less than a minute ago"
+    if minutes < 180:
+        return f"{minutes} minute{'s' if minutes != 1 else ''} ago"
+    hours = minutes // 60
+    if hours < 72:
+        return f"{hours} hours ago"
+    return f"{hours // 24} days ago"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyCopy:
+    """A policy named by URL, as this run got it: ``fetched`` now, ``revalidated`` (the
+    server said the cached copy is current), ``cached`` (young enough to use without asking),
+    or ``stale`` (the server could not be asked; an older copy is used). ``fetched_at``: when
+    the copy in use came from the server (UTC)."""
+
+    url: str  # redacted, as shown
+    fetched_at: datetime
+    state: Literal["fetched", "revalidated", "cached", "stale"]
+
+    @property
+    def stale(self) -> bool:
+        return self.state == "stale"
+
+    def describe(self, now: datetime | None = None) -> str:
+        when = ago(self.fetched_at, now)
+        if self.state == "fetched":
+            return f"{self.url}: fetched now"
+        if self.state == "revalidated":
+            return f"{self.url}: the copy cached {when}, confirmed current by the server"
+        if self.state == "cached":
+            return f"{self.url}: the copy cached {when} (not asked again yet; --refresh asks)"
+        return f"{self.url}: cannot refresh the policy; using the copy cached {when}"
+
+
 @dataclass(frozen=True)
 class Policy:
     """The merged policy. ``Policy()`` is the built-in default with no files read."""
@@ -96,6 +136,7 @@ class Policy:
     # key path (settings.fail-on, rules.too-new.days) -> "file:line" it came from
     sources: Mapping[str, str] = field(default_factory=dict)
     files: tuple[str, ...] = ()  # the files read, most specific first
+    copies: tuple[PolicyCopy, ...] = ()  # the policies named by URL: which copy was used
 
     def level_for(self, rule_id: str, default: Level) -> Level:
         return self.levels.get(rule_id, default)

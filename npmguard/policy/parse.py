@@ -1,7 +1,10 @@
 """One policy file's text -> a validated ``Layer``. Merging layers lives in ``policy.load``.
 
 Every error names the file, the line (where TOML or a scan of the text gives one), the key
-path, and what is allowed instead.
+path, and what is allowed instead. A file is read to the end: every error in it is reported
+(:class:`~npmguard.errors.PolicyErrors`), not only the first. Setting keys and rule options
+may be written with hyphens or underscores (``fail-on`` / ``fail_on``), as rule options
+always could.
 """
 
 from __future__ import annotations
@@ -11,9 +14,9 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from npmguard.errors import PolicyError
+from npmguard.errors import PolicyError, PolicyErrors
 from npmguard.model import Level
 from npmguard.policy.lines import key_lines, line_of, syntax_position
 from npmguard.policy.model import AllowEntry, DenyEntry, PackageMatcher
@@ -24,7 +27,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Layer", "parse_text", "tomllib"]
+__all__ = ["Layer", "parse_layer", "parse_text", "tomllib"]
+
+T = TypeVar("T")
 
 TOP_KEYS = ("requires-npmguard", "extends", "settings", "rules", "allow", "deny")
 ALLOW_KEYS = ("package", "version", "rules", "reason", "expires")
@@ -51,13 +56,25 @@ class _Doc:
     def __init__(self, origin: str, text: str) -> None:
         self.origin = origin
         self.lines = key_lines(text)
+        self.errors: list[PolicyError] = []  # every problem found so far, in file order
 
     def where(self, path: str) -> str:
         line = line_of(self.lines, path)
         return f"{self.origin}:{line}" if line else self.origin
 
     def error(self, path: str, problem: str, allowed: str = "") -> PolicyError:
-        return PolicyError(f"{self.where(path)}: {path}: {problem}", hint=allowed)
+        err = PolicyError(f"{self.where(path)}: {path}: {problem}", hint=allowed)
+        err.line = line_of(self.lines, path)
+        return err
+
+    def attempt(self, default: T, parse: Callable[..., T], *args: Any) -> T:
+        """``parse(*args)``, or ``default`` with its error kept, so the rest of the file is
+        still read and every error is reported at once."""
+        try:
+            return parse(*args)
+        except PolicyError as err:
+            self.errors.append(err)
+            return default
 
 
 def _suggest(word: str, choices: Sequence[str]) -> str:
@@ -66,11 +83,16 @@ def _suggest(word: str, choices: Sequence[str]) -> str:
 
 
 def _unknown_keys(doc: _Doc, table: Mapping[str, Any], allowed: Sequence[str], at: str) -> None:
+    """Keep an error for every key of ``table`` not in ``allowed``."""
     for key in table:
         if key not in allowed:
             path = f"{at}.{key}" if at else key
-            raise doc.error(
-                path, f"unknown key{_suggest(key, allowed)}", "allowed keys: " + ", ".join(allowed)
+            doc.errors.append(
+                doc.error(
+                    path,
+                    f"unknown key{_suggest(key, allowed)}",
+                    "allowed keys: " + ", ".join(allowed),
+                )
             )
 
 
@@ -106,7 +128,26 @@ def _fits(value: Any, default: Any) -> bool:
 
 
 def parse_text(text: str, origin: str, *, version: str) -> Layer:
-    """Validate one policy file. ``version`` is the running npmguard's, for requires-npmguard."""
+    """Validate one policy file. ``version`` is the running npmguard's, for requires-npmguard.
+
+    Raises :class:`PolicyError` for the one problem of a file with one, else
+    :class:`PolicyErrors` with all of them in file order."""
+    layer, errors = parse_layer(text, origin, version=version)
+    if errors:
+        raise combine_errors(errors)
+    return layer
+
+
+def combine_errors(errors: Sequence[PolicyError]) -> PolicyError:
+    """One error to raise for ``errors`` (at least one): itself when alone."""
+    return errors[0] if len(errors) == 1 else PolicyErrors(errors)
+
+
+def parse_layer(text: str, origin: str, *, version: str) -> tuple[Layer, list[PolicyError]]:
+    """The valid part of one policy file and every error in it (in line order).
+
+    A syntax error, and a ``requires-npmguard`` this version does not meet, are the only
+    errors reported alone: nothing else in such a file can be read meaningfully."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -117,15 +158,21 @@ def parse_text(text: str, origin: str, *, version: str) -> Layer:
     _check_requires(doc, data.get("requires-npmguard"), version)
     _unknown_keys(doc, data, TOP_KEYS, "")
     levels, options = _rules(doc, data.get("rules", {}))
-    return Layer(
+    allow = [
+        doc.attempt(None, _allow, doc, i, e) for i, e in enumerate(_tables(doc, data, "allow"))
+    ]
+    deny = [doc.attempt(None, _deny, doc, i, e) for i, e in enumerate(_tables(doc, data, "deny"))]
+    layer = Layer(
         origin=origin,
-        extends=_extends(doc, data.get("extends", [])),
+        extends=doc.attempt((), _extends, doc, data.get("extends", [])),
         levels=levels,
         options=options,
         settings=_settings(doc, data.get("settings", {})),
-        allow=tuple(_allow(doc, i, e) for i, e in enumerate(_tables(doc, data, "allow"))),
-        deny=tuple(_deny(doc, i, e) for i, e in enumerate(_tables(doc, data, "deny"))),
+        allow=tuple(a for a in allow if a is not None),
+        deny=tuple(d for d in deny if d is not None),
     )
+    errors = sorted(doc.errors, key=lambda e: e.line or 0)  # stable: same line keeps its order
+    return layer, errors
 
 
 def _check_requires(doc: _Doc, spec: Any, version: str) -> None:
@@ -175,53 +222,73 @@ def _rules(
 ) -> tuple[dict[str, tuple[Level, str]], dict[str, dict[str, tuple[Any, str]]]]:
     from npmguard.rules.base import all_rules
 
-    if not isinstance(raw, dict):
-        raise doc.error("rules", "must be a table", '[rules] with <rule-id> = "warn" entries')
-    registry = all_rules()
     levels: dict[str, tuple[Level, str]] = {}
     options: dict[str, dict[str, tuple[Any, str]]] = {}
+    if not isinstance(raw, dict):
+        doc.errors.append(
+            doc.error("rules", "must be a table", '[rules] with <rule-id> = "warn" entries')
+        )
+        return levels, options
+    registry = all_rules()
     for rule_id, value in raw.items():
         path = f"rules.{rule_id}"
         if rule_id not in registry:
-            raise doc.error(
-                path,
-                f"unknown rule id{_suggest(rule_id, list(registry))}",
-                "`npmguard rules` lists every rule id",
+            doc.errors.append(
+                doc.error(
+                    path,
+                    f"unknown rule id{_suggest(rule_id, list(registry))}",
+                    "`npmguard rules` lists every rule id",
+                )
             )
+            continue
         if isinstance(value, str):
-            levels[rule_id] = (_level(doc, path, value), doc.where(path))
+            level = doc.attempt(None, _level, doc, path, value)
+            if level is not None:
+                levels[rule_id] = (level, doc.where(path))
             continue
         if not isinstance(value, dict):
-            raise doc.error(
-                path,
-                f"must be a level or a table, not {_type_name(value)}",
-                f'{rule_id} = "warn", or [rules.{rule_id}] with level and options',
+            doc.errors.append(
+                doc.error(
+                    path,
+                    f"must be a level or a table, not {_type_name(value)}",
+                    f'{rule_id} = "warn", or [rules.{rule_id}] with level and options',
+                )
             )
-        known = registry[rule_id].options
-        # option names are written with hyphens or underscores, whichever the rule uses
-        by_canon = {name.replace("_", "-"): name for name in known}
-        allowed = ["level", *by_canon]
+            continue
         for key, setting in value.items():
             key_path = f"{path}.{key}"
             if key == "level":
-                levels[rule_id] = (_level(doc, key_path, setting), doc.where(key_path))
+                level = doc.attempt(None, _level, doc, key_path, setting)
+                if level is not None:
+                    levels[rule_id] = (level, doc.where(key_path))
                 continue
-            name = by_canon.get(key.replace("_", "-"), "")
-            if not name:
-                raise doc.error(
-                    key_path,
-                    f"unknown option for {rule_id}{_suggest(key.replace('_', '-'), allowed)}",
-                    "allowed keys: " + ", ".join(allowed),
-                )
-            default = known[name].default
-            if not _fits(setting, default):
-                raise doc.error(
-                    key_path,
-                    f"must be {_type_name(default)}, not {_type_name(setting)}",
-                    f"{known[name].description} (default {default!r})",
-                )
-            options.setdefault(rule_id, {})[name] = (setting, doc.where(key_path))
+            name = doc.attempt("", _option, doc, registry[rule_id], key_path, key, setting)
+            if name:
+                options.setdefault(rule_id, {})[name] = (setting, doc.where(key_path))
     return levels, options
+
+
+def _option(doc: _Doc, rule: Any, path: str, key: str, value: Any) -> str:
+    """The rule's own name of option ``key`` (written with hyphens or underscores, whichever
+    the rule uses), after checking ``value`` has its type."""
+    known = rule.options
+    by_canon = {name.replace("_", "-"): name for name in known}
+    allowed = ["level", *by_canon]
+    name = by_canon.get(key.replace("_", "-"), "")
+    if not name:
+        raise doc.error(
+            path,
+            f"unknown option for {rule.id}{_suggest(key.replace('_', '-'), allowed)}",
+            "allowed keys: " + ", ".join(allowed),
+        )
+    default = known[name].default
+    if not _fits(value, default):
+        raise doc.error(
+            path,
+            f"must be {_type_name(default)}, not {_type_name(value)}",
+            f"{known[name].description} (default {default!r})",
+        )
+    return str(name)
 
 
 def _choice(choices: Sequence[str]) -> Callable[[_Doc, str, Any], Any]:
@@ -288,22 +355,44 @@ def _setting(doc: _Doc, path: str, setting: Setting, value: Any) -> Any:
     return _registries(doc, path, value)
 
 
+_MISSING = object()
+
+
 def _settings(doc: _Doc, raw: Any) -> dict[str, tuple[Any, str]]:
-    if not isinstance(raw, dict):
-        raise doc.error("settings", "must be a table", "[settings] with fail-on, prompt-on, ...")
-    _unknown_keys(doc, raw, list(BY_KEY), "settings")
     out: dict[str, tuple[Any, str]] = {}
+    if not isinstance(raw, dict):
+        doc.errors.append(
+            doc.error("settings", "must be a table", "[settings] with fail-on, prompt-on, ...")
+        )
+        return out
+    # keys are written with hyphens or underscores: fail-on = fail_on
+    _unknown_keys(
+        doc,
+        {k: v for k, v in raw.items() if k.replace("_", "-") not in BY_KEY},
+        list(BY_KEY),
+        "settings",
+    )
     for key, value in raw.items():
+        setting = BY_KEY.get(key.replace("_", "-"))
+        if setting is None:
+            continue
         path = f"settings.{key}"
-        setting = BY_KEY[key]
-        out[setting.field] = (_setting(doc, path, setting, value), doc.where(path))
+        if setting.field in out:
+            doc.errors.append(
+                doc.error(path, f"set twice (as {setting.key} and {setting.field})", setting.key)
+            )
+            continue
+        parsed = doc.attempt(_MISSING, _setting, doc, path, setting, value)
+        if parsed is not _MISSING:
+            out[setting.field] = (parsed, doc.where(path))
     return out
 
 
 def _tables(doc: _Doc, data: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
     raw = data.get(key, [])
     if not isinstance(raw, list) or not all(isinstance(x, dict) for x in raw):
-        raise doc.error(key, f"must be an array of tables: [[{key}]] entries")
+        doc.errors.append(doc.error(key, f"must be an array of tables: [[{key}]] entries"))
+        return []
     return raw
 
 
@@ -337,30 +426,36 @@ def _reason(doc: _Doc, at: str, entry: Mapping[str, Any]) -> str:
     )
 
 
-def _allow(doc: _Doc, index: int, entry: dict[str, Any]) -> AllowEntry:
+def _allow(doc: _Doc, index: int, entry: dict[str, Any]) -> AllowEntry | None:
     from npmguard.rules.base import all_rules
 
     at = f"allow[{index}]"
     _unknown_keys(doc, entry, ALLOW_KEYS, at)
-    matcher = _matcher(doc, at, entry)
-    reason = _reason(doc, at, entry)
+    matcher = doc.attempt(None, _matcher, doc, at, entry)
+    reason = doc.attempt(None, _reason, doc, at, entry)
     rules: tuple[str, ...] | None = None
     if "rules" in entry:
         raw = entry["rules"]
         if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw) or not raw:
-            raise doc.error(f"{at}.rules", "must be a non-empty list of rule ids", '["too-new"]')
+            doc.errors.append(
+                doc.error(f"{at}.rules", "must be a non-empty list of rule ids", '["too-new"]')
+            )
+            raw = []
         known = list(all_rules())
         for rule_id in raw:
             if rule_id not in known:
-                raise doc.error(
-                    f"{at}.rules",
-                    f"unknown rule id {rule_id!r}{_suggest(rule_id, known)}",
-                    "`npmguard rules` lists every rule id",
+                doc.errors.append(
+                    doc.error(
+                        f"{at}.rules",
+                        f"unknown rule id {rule_id!r}{_suggest(rule_id, known)}",
+                        "`npmguard rules` lists every rule id",
+                    )
                 )
-        rules = tuple(raw)
-    return AllowEntry(
-        matcher, reason, rules, _expires(doc, at, entry.get("expires")), doc.where(at)
-    )
+        rules = tuple(raw) or None
+    expires = doc.attempt(None, _expires, doc, at, entry.get("expires"))
+    if matcher is None or reason is None:
+        return None  # its errors are kept
+    return AllowEntry(matcher, reason, rules, expires, doc.where(at))
 
 
 def _expires(doc: _Doc, at: str, raw: Any) -> date | None:
@@ -376,7 +471,11 @@ def _expires(doc: _Doc, at: str, raw: Any) -> date | None:
     raise doc.error(f"{at}.expires", "must be a date", "a TOML date such as expires = 2026-06-30")
 
 
-def _deny(doc: _Doc, index: int, entry: dict[str, Any]) -> DenyEntry:
+def _deny(doc: _Doc, index: int, entry: dict[str, Any]) -> DenyEntry | None:
     at = f"deny[{index}]"
     _unknown_keys(doc, entry, DENY_KEYS, at)
-    return DenyEntry(_matcher(doc, at, entry), _reason(doc, at, entry), doc.where(at))
+    matcher = doc.attempt(None, _matcher, doc, at, entry)
+    reason = doc.attempt(None, _reason, doc, at, entry)
+    if matcher is None or reason is None:
+        return None  # its errors are kept
+    return DenyEntry(matcher, reason, doc.where(at))

@@ -103,6 +103,9 @@ def render_toml(policy: Policy, *, with_sources: bool = True) -> str:
     width = max(len(text) for text, _ in rows)
     lines = ["# npmguard effective policy; files read, most specific first:"]
     lines += [f"#   {name}" for name in policy.files or ("(none: built-in defaults)",)]
+    if policy.copies:
+        lines.append("# policies named by URL, as this run got them:")
+        lines += [f"#   {copy.describe()}" for copy in policy.copies]
     for text, source in rows:
         lines.append(f"{text.ljust(width)}  # {source}" if with_sources and source else text)
     lines += _entry_lines("allow", policy.allow, width)
@@ -122,5 +125,14 @@ def render_json(policy: Policy) -> str:
             for e in policy.allow
         ],
         "deny": [{**_entry_dict(e), "source": e.source} for e in policy.deny],
+        "copies": [
+            {
+                "url": c.url,
+                "state": c.state,
+                "fetched_at": c.fetched_at.isoformat(timespec="seconds"),
+                "description": c.describe(),
+            }
+            for c in policy.copies
+        ],
     }
     return json.dumps(data, indent=2) + "\n"
