@@ -89,6 +89,9 @@ class Checker:
     npm_config: NpmConfig
     engine: Engine
     providers: tuple[FactsProvider, ...] = field(default=())
+    # rules the policy enables that this run leaves out (--lockfile-only): reported as
+    # coverage, so a clean report never hides them
+    not_run: tuple[str, ...] = ()
 
     def check(
         self,
@@ -98,7 +101,15 @@ class Checker:
         skip: frozenset[Need] = frozenset(),
     ) -> Report:
         """Judge ``lockfiles`` (see :meth:`npmguard.engine.Engine.run`)."""
-        return self.engine.run(lockfiles, only=only, skip=skip)
+        report = self.engine.run(lockfiles, only=only, skip=skip)
+        if not self.not_run:
+            return report
+        from dataclasses import replace
+
+        from npmguard.coverage import LOCKFILE_ONLY, merge, not_run
+
+        gap = not_run([p.package for p in report.packages], self.not_run, LOCKFILE_ONLY)
+        return report if gap is None else replace(report, coverage=merge((*report.coverage, gap)))
 
     def gather(self, packages: Sequence[LockedPackage], needs: frozenset[Need]) -> Facts:
         """Facts for packages outside any run (``explain`` probes a name's package document)."""
@@ -141,7 +152,9 @@ def build(options: Options, project_dir: Path, *, observer: Observer | None = No
     )
     config = load_npm_config(project_dir)
     rules = enabled_rules(policy)
+    left_out: tuple[str, ...] = ()
     if options.lockfile_only:
+        left_out = tuple(r.id for r in rules if not r.needs <= OFFLINE_NEEDS)
         rules = [r for r in rules if r.needs <= OFFLINE_NEEDS]
     needs: set[Need] = set()
     for rule in rules:
@@ -157,7 +170,7 @@ def build(options: Options, project_dir: Path, *, observer: Observer | None = No
         observer=observer,
         now=options.as_of or options.now,
     )
-    return Checker(options, project_dir, policy, config, engine, providers)
+    return Checker(options, project_dir, policy, config, engine, providers, left_out)
 
 
 @dataclass

@@ -88,6 +88,20 @@ def coverage(
     return tuple(sorted(gaps, key=lambda g: (-g.packages, g.reason)))
 
 
+LOCKFILE_ONLY = (
+    "not run (--lockfile-only): they need the registry or the known-bad feed, which were not asked"
+)
+
+
+def not_run(packages: Sequence[LockedPackage], rule_ids: Sequence[str], reason: str) -> Gap | None:
+    """The gap left by rules the policy enables but this run did not run (``reason`` says
+    why), over the packages they would have judged (the project's own links excluded)."""
+    keys = sorted(p.key for p in packages if p.source is not SourceKind.LINK)
+    if not rule_ids or not keys:
+        return None
+    return Gap(tuple(rule_ids), reason, len(keys), tuple(keys[:EXAMPLES]))
+
+
 def merge(gaps: Sequence[Gap]) -> tuple[Gap, ...]:
     """Gaps from several lockfiles, the same reason and rules added up."""
     out: dict[tuple[str, tuple[str, ...]], Gap] = {}

@@ -43,6 +43,20 @@ def file_at_revision(path: Path, rev: str) -> bytes | None:
     return shown.stdout
 
 
+def repository_root(path: Path) -> Path | None:
+    """The work tree ``path`` lies in: the nearest folder at or above it holding ``.git`` (a
+    folder, or the file a linked work tree or submodule has); None outside any. Read from
+    the file system alone: no git needed (CI checkouts and containers without it)."""
+    try:
+        start = path.resolve()
+    except OSError:
+        return None
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
 def kept_files(root: Path) -> list[Path] | None:
     """Files under ``root`` that git tracks or would track (``.gitignore`` respected);
     None when ``root`` is not in a git work tree (or git is missing)."""

@@ -1,11 +1,20 @@
 """SARIF 2.1.0 for code-scanning UIs: rule metadata from the rule registry, results located
 at the package's entry in the lockfile. Checked in tests with Microsoft's SARIF validator.
+
+Locations are relative to the repository's root (``uriBaseId`` ``%SRCROOT%``, defined in
+``originalUriBaseIds``), whatever folder npmguard ran in, so code scanning attaches a finding
+to ``apps/web/package-lock.json`` even when the check ran in ``apps/web``. Outside any git
+work tree they are relative to the working folder (no ``originalUriBaseIds``: the consumer
+decides), and a lockfile outside both is an absolute ``file:`` URI. npmguard has no public
+home yet, so the log names none: no ``informationUri`` and no ``helpUri``; each rule's full
+help travels in ``help``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +26,6 @@ from npmguard.rules.base import Rule, all_rules
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
 TOOL_NAME = "npmguard"
-INFORMATION_URI = "https://github.com/npmguard/npmguard"
-RULES_DOC_URI = INFORMATION_URI + "/blob/main/docs/rules.md"
 SRCROOT = "%SRCROOT%"
 FINGERPRINT_KEY = "npmguardFinding/v1"
 
@@ -38,18 +45,20 @@ def render(report: Report, *, color: bool = False) -> str:
 def to_sarif(report: Report) -> dict[str, Any]:
     lay = layout(report)
     rules, index = _rules(lay)
+    root = _source_root(report)
     run: dict[str, Any] = {
         "tool": {
             "driver": {
                 "name": TOOL_NAME,
                 "version": report.tool_version or "0",
-                "informationUri": INFORMATION_URI,
                 "rules": rules,
             }
         },
-        "columnKind": "unicodeCodePoints",
-        "results": [_result(row, lay, index) for row in lay.findings],
     }
+    if root is not None:
+        run["originalUriBaseIds"] = {SRCROOT: {"uri": root.as_uri().rstrip("/") + "/"}}
+    run["columnKind"] = "unicodeCodePoints"
+    run["results"] = [_result(row, lay, index, root) for row in lay.findings]
     if report.coverage:
         # what could not be judged: shown by viewers as the run's notifications
         run["invocations"] = [
@@ -95,7 +104,6 @@ def _rule_descriptor(cls: type[Rule]) -> dict[str, Any]:
         "name": rule_name(cls.id),
         "shortDescription": {"text": sentence(cls.description)},
         "fullDescription": {"text": sentence(help_text)},
-        "helpUri": f"{RULES_DOC_URI}#{cls.id}",
         "help": {"text": sentence(help_text), "markdown": markdown},
         "defaultConfiguration": {"level": sarif_level(cls.level)},
         "properties": {
@@ -117,7 +125,6 @@ def _synthesized_descriptor(rule_id: str, level: Level) -> dict[str, Any]:
         "name": rule_name(rule_id),
         "shortDescription": {"text": short},
         "fullDescription": {"text": full},
-        "helpUri": f"{RULES_DOC_URI}#{rule_id}",
         "help": {"text": full, "markdown": full},
         "defaultConfiguration": {"level": sarif_level(level)},
         "properties": {"family": family, "tags": ["security", "supply-chain", _tag(family)]},
@@ -153,15 +160,37 @@ def _message(f: Finding) -> str:
     return text
 
 
-def _location(row: FindingRow, lay: Layout) -> dict[str, Any] | None:
-    if row.lockfile is None:
-        return None
-    path = lay.report.lockfiles[row.lockfile].path
+def _source_root(report: Report) -> Path | None:
+    """The git work tree of the first lockfile read from a file (what ``%SRCROOT%`` means)."""
+    from npmguard.gitutil import repository_root
+
+    for lockfile in report.lockfiles:
+        if lockfile.path.is_absolute() or lockfile.path.parent.exists():
+            found = repository_root(lockfile.path.parent)
+            if found is not None:
+                return found
+    return None
+
+
+def _artifact(path: Path, root: Path | None) -> dict[str, Any]:
+    """Where a lockfile is: relative to the repository root, else to the working folder,
+    else an absolute file URI."""
+    if root is not None and str(path) != "-":  # a lockfile read from stdin has no place
+        full = Path(os.path.abspath(path))
+        with_links = full.resolve() if full.exists() else full
+        for candidate in (with_links, full):
+            if candidate.is_relative_to(root):
+                return {"uri": candidate.relative_to(root).as_posix(), "uriBaseId": SRCROOT}
     shown = display_path(path)
     if Path(shown).is_absolute():
-        artifact: dict[str, Any] = {"uri": Path(shown).as_uri()}
-    else:
-        artifact = {"uri": shown, "uriBaseId": SRCROOT}
+        return {"uri": Path(shown).as_uri()}
+    return {"uri": shown, "uriBaseId": SRCROOT}
+
+
+def _location(row: FindingRow, lay: Layout, root: Path | None) -> dict[str, Any] | None:
+    if row.lockfile is None:
+        return None
+    artifact = _artifact(lay.report.lockfiles[row.lockfile].path, root)
     physical: dict[str, Any] = {
         "artifactLocation": artifact,
         "region": {"startLine": _line(row, lay)},
@@ -184,7 +213,9 @@ def _line(row: FindingRow, lay: Layout) -> int:
     return next((n for n in candidates if n is not None and n >= 1), 1)
 
 
-def _result(row: FindingRow, lay: Layout, index: dict[str, int]) -> dict[str, Any]:
+def _result(
+    row: FindingRow, lay: Layout, index: dict[str, int], root: Path | None
+) -> dict[str, Any]:
     f = row.finding
     result: dict[str, Any] = {
         "ruleId": f.rule,
@@ -192,7 +223,7 @@ def _result(row: FindingRow, lay: Layout, index: dict[str, int]) -> dict[str, An
         "level": sarif_level(f.level),
         "message": {"text": _message(f)},
     }
-    location = _location(row, lay)
+    location = _location(row, lay, root)
     if location is not None:
         result["locations"] = [location]
     result["partialFingerprints"] = {FINGERPRINT_KEY: fingerprint(f)}

@@ -11,6 +11,7 @@ The commits' lockfiles point at a loopback FakeRegistry through the scratch repo
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -322,3 +323,73 @@ def test_hook_runs_on_yarn_and_pnpm_lockfiles(project: Project) -> None:
     assert refused.returncode != 0, out
     assert "left-pad" in out and "lock-insecure-url" in out and "lock-host" in out
     assert git(project.path, "rev-list", "--count", "HEAD") == "1"
+
+
+def _readme_hook_blocks() -> list[str]:
+    """The pre-commit configs README.md shows, as written."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in text.split("```yaml\n")[1:]]
+    return [b for b in blocks if b.startswith("repos:")]
+
+
+def _readme_hook_configs() -> list[dict[str, object]]:
+    import yaml
+
+    return [yaml.safe_load(b) for b in _readme_hook_blocks()]
+
+
+def _readme_ci_args() -> tuple[str, ...]:
+    """The `args:` README.md gives for pre-commit.ci."""
+    for config in _readme_hook_configs():
+        hook = config["repos"][0]["hooks"][0]  # type: ignore[index]
+        if hook.get("args"):
+            return tuple(hook["args"])
+    raise AssertionError("README.md shows no pre-commit.ci args")
+
+
+@pytest.mark.parametrize("hook_args", [_readme_ci_args()])
+def test_readme_precommit_ci_recipe_works_with_no_network_and_no_cache(
+    project: Project,
+) -> None:
+    """pre-commit.ci: no registry and an empty cache. The recipe README gives passes a clean
+    change, refuses a tampered entry, and says what it could not check; plain --offline would
+    exit 3 (why README does not suggest it there)."""
+    project.registry.stop()  # type: ignore[attr-defined]
+    project.write_lock({"left-pad": "1.3.0"})
+    first = project.commit("lockfile")
+    assert first.returncode == 0, first.stdout + first.stderr
+    project.write_lock({"left-pad": "1.3.0", "lodash": "4.17.21"})
+    argv = [sys.executable, "-m", "npmguard", "check", "--changed-since", "HEAD"]
+    said = _run([*argv, *_readme_ci_args()], project.path, project.env, check=False)
+    assert said.returncode == 0, said.stdout + said.stderr
+    assert "NOT CHECKED" in said.stdout and "--lockfile-only" in said.stdout
+    assert "known-malicious" in said.stdout and "security-holder" in said.stdout
+    offline = _run([*argv, "--offline"], project.path, project.env, check=False)
+    assert offline.returncode == 3, offline.stdout + offline.stderr
+    second = project.commit("add lodash")
+    assert second.returncode == 0, second.stdout + second.stderr
+    _tamper(project)
+    refused = project.commit("tamper")
+    assert refused.returncode != 0 and "lock-insecure-url" in refused.stdout + refused.stderr
+
+
+def test_readme_rev_placeholder_is_pinned_by_autoupdate(
+    tmp_path: Path, hook_source: HookSource
+) -> None:
+    """README's `rev:` is a placeholder that `pre-commit autoupdate` replaces with a commit."""
+    import yaml
+
+    block = _readme_hook_blocks()[0]
+    repo = yaml.safe_load(block)["repos"][0]
+    assert not re.fullmatch(r"[0-9a-f]{40}", str(repo["rev"]))  # a placeholder, not a fake SHA
+    scratch = init_repo(tmp_path / "scratch")
+    config = block.replace(repo["repo"], hook_source.repo.as_uri())
+    (scratch / ".pre-commit-config.yaml").write_text(config)
+    _run(
+        [sys.executable, "-m", "pre_commit", "autoupdate"],
+        scratch,
+        {"PRE_COMMIT_HOME": hook_source.pre_commit_home},
+    )
+    pinned = yaml.safe_load((scratch / ".pre-commit-config.yaml").read_text())
+    rev = pinned["repos"][0]["rev"]
+    assert rev == hook_source.rev or rev in git(hook_source.repo, "tag").split(), rev

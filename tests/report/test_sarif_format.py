@@ -47,8 +47,43 @@ def run_of(report: Any = None) -> dict[str, Any]:
     return log["runs"][0]  # type: ignore[no-any-return]
 
 
-def test_snapshot(lock_rules_only: None) -> None:
-    assert_snapshot("sample.sarif", render(sample_report(), "sarif"))
+def test_snapshot(lock_rules_only: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run in a monorepo's subfolder: locations are relative to the repository root."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "apps" / "web").mkdir(parents=True)
+    monkeypatch.chdir(repo / "apps" / "web")
+    text = render(sample_report(), "sarif")
+    assert repo.resolve().as_uri() in text
+    assert_snapshot("sample.sarif", text.replace(repo.resolve().as_uri(), "file:///REPO"))
+
+
+def test_locations_are_relative_to_the_repository_root_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    web = repo / "apps" / "web"
+    web.mkdir(parents=True)
+    entries = sample_entries()
+    for cwd, lock_path in (
+        (web, Path("package-lock.json")),
+        (repo, Path("apps/web/package-lock.json")),
+        (tmp_path, web / "package-lock.json"),
+    ):
+        monkeypatch.chdir(cwd)
+        lockfiles = (Lockfile(lock_path, "npm-v3", 3, tuple(p for p, _ in entries)),)
+        run = run_of(build_report(entries, lockfiles=lockfiles))
+        artifact = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+        assert artifact == {"uri": "apps/web/package-lock.json", "uriBaseId": "%SRCROOT%"}
+        assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": repo.resolve().as_uri() + "/"}}
+
+
+def test_outside_a_repository_locations_are_relative_to_the_working_folder() -> None:
+    run = run_of()
+    artifact = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert artifact == {"uri": "package-lock.json", "uriBaseId": "%SRCROOT%"}
+    assert "originalUriBaseIds" not in run
 
 
 def test_header_and_driver() -> None:
@@ -58,7 +93,9 @@ def test_header_and_driver() -> None:
     driver = log["runs"][0]["tool"]["driver"]
     assert driver["name"] == "npmguard"
     assert driver["version"] == "0.1.0-test"
-    assert driver["informationUri"].startswith("https://")
+    # npmguard has no public home yet: no made-up informationUri or helpUri
+    assert "informationUri" not in driver
+    assert all("helpUri" not in rule for rule in driver["rules"])
 
 
 def test_every_registry_rule_is_described() -> None:
