@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -61,6 +61,7 @@ class Options:
     now: datetime | None = None
     as_of: datetime | None = None
     cache_url: str | None = None
+    adding: frozenset[str] = frozenset()  # names the wrapped npm command adds (ProjectInfo)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str]) -> Options:
@@ -104,8 +105,6 @@ class Checker:
         report = self.engine.run(lockfiles, only=only, skip=skip)
         if not self.not_run:
             return report
-        from dataclasses import replace
-
         from npmguard.coverage import LOCKFILE_ONLY, merge, not_run
 
         gap = not_run([p.package for p in report.packages], self.not_run, LOCKFILE_ONLY)
@@ -164,7 +163,7 @@ def build(options: Options, project_dir: Path, *, observer: Observer | None = No
         policy,
         rules=rules,
         providers=providers,
-        project=read_project(project_dir),
+        project=replace(read_project(project_dir), adding=options.adding),
         allowed_registries=config.registry_urls(),
         registries=config.registries(policy.allowed_registries),
         observer=observer,

@@ -34,6 +34,7 @@ from npmguard.model import (
 )
 from npmguard.policy.model import DENY_RULE, Policy
 from npmguard.progress import NoProgress, Observer
+from npmguard.rules.advice import one_advice
 from npmguard.rules.base import CheckContext, Rule, all_rules
 
 log = logging.getLogger(__name__)
@@ -160,7 +161,7 @@ class Engine:
             if only is not None:
                 findings = [f for f in findings if f.key in only]
             findings += self._denials(focus)
-            findings = [self._apply_allow(f, used_allows) for f in findings]
+            findings = one_advice([self._apply_allow(f, used_allows) for f in findings])
             all_findings += findings
             verdicts += self._verdicts(focus, findings)
         verdict = max((v.verdict for v in verdicts), key=lambda v: v.rank, default=Verdict.OK)

@@ -228,6 +228,10 @@ class ProjectInfo:
 
     root: Path | None = None
     allow_scripts: Mapping[str, bool] = field(default_factory=dict)  # package.json allowScripts
+    # names the command being checked adds as direct dependencies (the npm wrapper knows:
+    # `npm install crossenv`); advice then says "do not add it", not "remove it from
+    # package.json", which the user never edited
+    adding: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

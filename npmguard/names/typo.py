@@ -183,3 +183,14 @@ def build_memory_index(min_downloads: int, min_length: int) -> TypoIndex:
         {k: tuple(v) for k, v in deletes.items()},
         {k: tuple(v) for k, v in squashed.items()},
     )
+
+
+def meant(names: NameLookup, name: str) -> str | None:
+    """The popular name ``name`` is most likely a slip for (``crossenv`` -> ``cross-env``), by
+    the ``typosquat`` rule's default thresholds; None when it is popular itself or near none.
+    For advice on a package known to be bad: "did you mean ...?"."""
+    index = build_index(names, 1_000_000, 5)
+    if index.target_downloads(name) is not None:
+        return None
+    found = index.matches(name)
+    return found[0].target if found else None

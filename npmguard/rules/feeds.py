@@ -52,7 +52,7 @@ class KnownMalicious(PackageRule):
             return
         for found in feed.match(pkg.name, pkg.version, _hashes(pkg, ctx)):
             if pkg.on_registry or found.how == "integrity":
-                yield self._finding(pkg, found)
+                yield self._finding(pkg, found, adding=pkg.name in ctx.project.adding)
             else:
                 yield self._shadowed(pkg, found)
 
@@ -79,7 +79,7 @@ class KnownMalicious(PackageRule):
             level=Level.INFO if local else Level.WARN,
         )
 
-    def _finding(self, pkg: LockedPackage, m: FeedMatch) -> Finding:
+    def _finding(self, pkg: LockedPackage, m: FeedMatch, *, adding: bool = False) -> Finding:
         where = f"feed {m.record_id}"
         evidence = [Evidence("feed record", m.record_id, m.source)]
         if m.summary:
@@ -103,8 +103,10 @@ class KnownMalicious(PackageRule):
         evidence.append(Evidence("details", m.link, where))
         level = self.level
         hint = (
-            f"remove {pkg.name} or replace it with a version the record does not cover; if it "
-            "was ever installed, treat that machine as compromised and rotate its secrets"
+            f"do not add {pkg.name}: this command would add it (nothing was installed)"
+            if adding
+            else f"remove {pkg.name} or replace it with a version the record does not cover; if "
+            "it was ever installed, treat that machine as compromised and rotate its secrets"
         )
         if m.catch_all_only:
             level = Level.WARN

@@ -20,6 +20,8 @@ from npmguard.urls import redact
 
 FAMILY = "known-bad"
 PACKUMENT = frozenset({Need.PACKUMENT})
+# the name data too: advice for a package taken down says which popular name was meant
+PACKUMENT_NAMES = frozenset({Need.PACKUMENT, Need.NAMES})
 HOLDER_DESCRIPTION = "security holding package"
 HOLDER_REPOSITORY = "npm/security-holder"
 
@@ -28,11 +30,26 @@ def _registry_facts(pkg: LockedPackage, ctx: CheckContext) -> PackageFacts | Non
     return ctx.facts_for(pkg) if pkg.on_registry else None
 
 
-def _dependents(pkg: LockedPackage) -> str:
+def _dependents(pkg: LockedPackage, ctx: CheckContext) -> str:
+    """Where the package comes from, and so what removes it. A name the command being checked
+    adds (the npm wrapper says which) was never in package.json: "do not add it"."""
+    if pkg.name in ctx.project.adding:
+        return "this command would add it: do not add it (nothing was installed)"
     if not pkg.dependents:
         return "it is a direct dependency: remove it from package.json"
     shown = ", ".join(pkg.dependents[:3]) + (" ..." if len(pkg.dependents) > 3 else "")
     return f"it comes in through {shown}: update or replace those"
+
+
+def _did_you_mean(pkg: LockedPackage, ctx: CheckContext) -> str:
+    """ "did you mean cross-env?" when the name is a slip for a popular one (name data from
+    ``ctx.names``), else ""."""
+    if ctx.names is None:
+        return ""
+    from npmguard.names.typo import meant
+
+    target = meant(ctx.names, pkg.name)
+    return f"; did you mean {target} (`npm install {target}`)?" if target else ""
 
 
 def _holder_description(text: str | None) -> bool:
@@ -59,13 +76,13 @@ class RemovedPackage(PackageRule):
         "answers 404). A lockfile that still names such a package installs something the "
         "registry no longer vouches for, or fails: either way, find out why it went."
     )
-    needs = PACKUMENT
+    needs = PACKUMENT_NAMES
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
         facts = _registry_facts(pkg, ctx)
         if facts is None or facts.registry is None:
             return
-        hint = f"remove {pkg.name}; {_dependents(pkg)}"
+        hint = f"remove {pkg.name}; {_dependents(pkg, ctx)}{_did_you_mean(pkg, ctx)}"
         where = Evidence("registry", redact(facts.registry), "npm config")
         if facts.status is FactsStatus.NOT_FOUND:
             resolved = pkg.resolved
@@ -140,7 +157,7 @@ class RegistryRefused(PackageRule):
                 Evidence("registry's message", facts.error or "(none)", "registry"),
             ),
             hint=(
-                f"ask who runs the registry why it blocks {pkg.name}; {_dependents(pkg)}. "
+                f"ask who runs the registry why it blocks {pkg.name}; {_dependents(pkg, ctx)}. "
                 "npm install will fail on it anyway"
             ),
         )
@@ -161,15 +178,16 @@ class SecurityHolder(PackageRule):
         "A version named like one whose registry entry names its own repository is a real "
         "release (yargs-parser 5.0.0-security.0 backported a fix) and is not reported."
     )
-    needs = PACKUMENT
+    needs = PACKUMENT_NAMES
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
         facts = _registry_facts(pkg, ctx)
         manifest = facts.manifest if facts is not None else None
         latest = facts.latest if facts is not None else None
+        meant = _did_you_mean(pkg, ctx)
         hint = (
-            f"remove {pkg.name}: npm replaced it after taking malware down; if you meant a "
-            f"similarly named package, check the spelling; {_dependents(pkg)}"
+            f"remove {pkg.name}: npm replaced it after taking malware down; {_dependents(pkg, ctx)}"
+            + (meant or "; if you meant a similarly named package, check the spelling")
         )
         if is_security_version(pkg.version):
             evidence = [Evidence("locked version", pkg.version, "lockfile")]
