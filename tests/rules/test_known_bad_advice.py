@@ -9,7 +9,7 @@ from providers import FakeFacts, ShippedNames
 
 from npmguard.engine import Engine, enabled_rules
 from npmguard.facts import FactsStatus, ManifestFacts, PackageFacts, VersionInfo
-from npmguard.model import Lockfile, LockedPackage, Occurrence, ProjectInfo, Report, SourceKind
+from npmguard.model import LockedPackage, Lockfile, Occurrence, ProjectInfo, Report, SourceKind
 from npmguard.policy.model import Policy
 
 REG = "https://registry.npmjs.org/"
