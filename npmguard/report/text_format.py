@@ -6,7 +6,7 @@ the caller decides (a terminal, no ``NO_COLOR``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from npmguard.model import Level, Report, SourceKind, Verdict
 from npmguard.report.common import (
@@ -53,31 +53,12 @@ def render(report: Report, *, color: bool = False) -> str:
     paint: Paint = _ansi if color else _plain
     lay = layout(report)
     out: list[str] = [_heading(report, paint)]
-    groups = (
-        (Verdict.BLOCK, "BLOCKED", "block"),
-        (Verdict.WARN, "WARNINGS", "warn"),
-    )
-    for verdict, title, style in groups:
-        rows = [i for i, r in enumerate(lay.packages) if r.verdict.verdict is verdict]
-        if rows:
-            out.append("")
-            out.append(paint(f"{title} ({len(rows)})", style))
-            out += _package_block(lay, rows, paint)
+    out += _sections(lay, None, paint)
     noted = [
         i
         for i, r in enumerate(lay.packages)
         if r.verdict.verdict is Verdict.OK and lay.findings_of(i)
     ]
-    if noted:
-        out.append("")
-        out.append(paint(f"OK WITH NOTES ({len(noted)})", "info"))
-        out += _package_block(lay, noted, paint)
-    loose = [i for i, row in enumerate(lay.findings) if row.package is None]
-    if loose:
-        out.append("")
-        out.append(paint(f"OTHER FINDINGS ({len(loose)})", "head"))
-        for index in loose:
-            out += _finding_lines(lay, index, paint, indent="  ")
     counts = verdict_counts(report)
     out.append("")
     ok_line = f"ok: {_count(counts[Verdict.OK], 'package')}"
@@ -93,6 +74,57 @@ def render(report: Report, *, color: bool = False) -> str:
     out.append("")
     out.append(_summary(report, paint))
     return "\n".join(out) + "\n"
+
+
+def heading(report: Report, *, color: bool = False) -> str:
+    """The report's first line: the tool and the lockfiles read."""
+    return _heading(report, _ansi if color else _plain)
+
+
+def render_packages(report: Report, keys: Collection[str] | None, *, color: bool = False) -> str:
+    """The BLOCKED, WARNINGS and OK WITH NOTES sections as :func:`render` prints them, for the
+    packages (name@version) ``keys`` names only (all when None); "" when none of them has a
+    finding. The npm wrapper shows what a command adds this way."""
+    paint: Paint = _ansi if color else _plain
+    lines = _sections(layout(report), keys, paint)
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def _sections(lay: Layout, keys: Collection[str] | None, paint: Paint) -> list[str]:
+    def wanted(row: PackageRow) -> bool:
+        return keys is None or row.verdict.package.key in keys
+
+    out: list[str] = []
+    groups = (
+        (Verdict.BLOCK, "BLOCKED", "block"),
+        (Verdict.WARN, "WARNINGS", "warn"),
+    )
+    for verdict, title, style in groups:
+        rows = [i for i, r in enumerate(lay.packages) if r.verdict.verdict is verdict and wanted(r)]
+        if rows:
+            out.append("")
+            out.append(paint(f"{title} ({len(rows)})", style))
+            out += _package_block(lay, rows, paint)
+    noted = [
+        i
+        for i, r in enumerate(lay.packages)
+        if r.verdict.verdict is Verdict.OK and lay.findings_of(i) and wanted(r)
+    ]
+    if noted:
+        out.append("")
+        out.append(paint(f"OK WITH NOTES ({len(noted)})", "info"))
+        out += _package_block(lay, noted, paint)
+    loose = [
+        i
+        for i, row in enumerate(lay.findings)
+        if row.package is None and (keys is None or row.finding.key in keys)
+    ]
+    if loose:
+        out.append("")
+        out.append(paint(f"OTHER FINDINGS ({len(loose)})", "head"))
+        for index in loose:
+            out += _finding_lines(lay, index, paint, indent="  ")
+    return out
 
 
 def _coverage_lines(report: Report, paint: Paint) -> list[str]:

@@ -59,11 +59,12 @@ def run_project(cmd: NpmCommand, opts: GuardOptions) -> int:
         changed = before.changed_in(copy)
         # npm's allowScripts verdicts, asked while the tree is checked
         pending = cmd.ask_script_verdicts(copy, actual=False, policy_prefix=copy)
-        report, policy = _check(copy / lock_name, root, _old_lockfile(before), root / lock_name)
+        checked = _check(copy / lock_name, root, _old_lockfile(before), root / lock_name)
         verdicts = pending.answer(moved=(copy.resolve(), root))
-    decision = _decide(report, opts, policy)
-    if decision != 0:
-        return decision
+    decision = _decide(checked, opts)
+    if decision.code != 0:
+        return decision.code
+    report = decision.report
     if opts.dry_run:
         say("dry run: the tree passed; not installing")
         return 0
@@ -125,11 +126,12 @@ def run_clean(cmd: NpmCommand, opts: GuardOptions) -> int:
     if lock_name is None:  # npm says what is wrong
         return run_npm(list(cmd.npm_argv), cwd=cmd.cwd)
     pending = cmd.ask_script_verdicts(root, actual=False, policy_prefix=root)
-    report, policy = _check(root / lock_name, root, None, root / lock_name, show_new=False)
+    checked = _check(root / lock_name, root, None, root / lock_name, show_new=False)
     verdicts = pending.answer()
-    decision = _decide(report, opts, policy)
-    if decision != 0:
-        return decision
+    decision = _decide(checked, opts)
+    if decision.code != 0:
+        return decision.code
+    report = decision.report
     if opts.dry_run:
         say("dry run: the tree passed; not installing")
         return 0
@@ -148,10 +150,11 @@ def run_rebuild(cmd: NpmCommand, opts: GuardOptions) -> int:
     if lock is None:
         say("no lockfile of the installed tree: only scripts npm's allowScripts approves run")
     else:
-        report, policy = _check(lock, cmd.prefix, None, lock, show_new=False)
-        decision = _decide(report, opts, policy)
-        if decision != 0:
-            return decision
+        checked = _check(lock, cmd.prefix, None, lock, show_new=False)
+        decision = _decide(checked, opts)
+        if decision.code != 0:
+            return decision.code
+        report = decision.report
     if opts.dry_run:
         say("dry run: the tree passed; not rebuilding")
         return 0

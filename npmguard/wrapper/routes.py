@@ -112,8 +112,8 @@ def _run(opts: GuardOptions) -> int:
             "systems only",
             hint="run `npmguard check` on the lockfile instead",
         )
-    if cmd.cli.get("yes") is True:  # npm's --yes on the command line also accepts warnings
-        opts = GuardOptions(opts.tool, opts.argv, yes=True, dry_run=opts.dry_run)
+    # npm's own --yes (npx -y: "install without asking") is npm's business: it never
+    # accepts npmguard's warnings; only --npmguard-yes, NPMGUARD_YES=1 or the policy do
     if how is Route.EXEC:
         from npmguard.wrapper.standalone import run_exec
 

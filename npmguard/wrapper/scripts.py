@@ -39,6 +39,7 @@ class ScriptPlan:
     approved: tuple[Approval, ...]
     own_dirs: tuple[Path, ...]  # the project's own folders: root, workspaces, linked folders
     nodes: tuple[TreeNode, ...]  # every package of the tree, to name what the gate saw
+    project: Path | None = None  # the project the tree is installed in (None: npx, -g)
 
     def describe(self, record: GateRecord) -> tuple[str, str]:
         """name@version of the package a script belonged to, and why it was approved."""
@@ -75,7 +76,7 @@ def plan_scripts(report: Report | None, verdicts: ScriptVerdicts, root: Path | N
             approved.append(Approval(node, f"allowScripts ({verdicts.policy_source})"))
         elif node.key in by_policy:
             approved.append(Approval(node, "policy allow entry"))
-    return ScriptPlan(tuple(approved), tuple(own), verdicts.nodes)
+    return ScriptPlan(tuple(approved), tuple(own), verdicts.nodes, root)
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,31 @@ def _summarise(records: Iterable[GateRecord], plan: ScriptPlan) -> None:
             "install scripts NOT run (approved by neither npm's allowScripts nor the policy): "
             + _listing(skipped)
         )
+        _say(how_to_approve(sorted({key for key, _ in skipped}), plan.project))
+
+
+def how_to_approve(keys: Sequence[str], project: Path | None) -> str:
+    """The next step for install scripts that did not run: in a project, npm's own approval
+    (``npm approve-scripts`` writes package.json ``allowScripts``), then ``npm rebuild``,
+    which runs them (through the gate); outside one (npx, global installs), the policy."""
+    if project is not None:
+        names = sorted({key.rsplit("@", 1)[0] if key.rfind("@") > 0 else key for key in keys})
+        entries = ", ".join(f'"{key}": true' for key in keys)
+        return (
+            f"once you have reviewed them, `npm approve-scripts {' '.join(keys)}` approves "
+            f'them (package.json "allowScripts": {{{entries}}}) and `npm rebuild '
+            f"{' '.join(names)}` runs them"
+        )
+    entries = "; ".join(
+        f'[[allow]] package = "{key.rsplit("@", 1)[0]}", version = "{key.rsplit("@", 1)[1]}", '
+        'rules = ["install-script"], reason = "reviewed: ..."'
+        for key in keys
+        if key.rfind("@") > 0
+    )
+    return (
+        f"once you have reviewed them, allow them in npmguard.toml ({entries}) and run the "
+        "command again"
+    )
 
 
 def _listing(by_package: Mapping[tuple[str, str], list[str]]) -> str:

@@ -77,10 +77,11 @@ def run_exec(cmd: NpmCommand, opts: GuardOptions) -> int:
             return pass_through(opts.tool, opts.argv)  # --no: npx refuses to install them
         if probe.folder is not None:  # npx runs what it installed earlier: check that tree
             lock = _tree_lock(probe.folder)
-            report, policy = _check(lock, cmd.local_prefix, None, lock, show_new=False)
-            decision = _decide(report, opts, policy)
-            if decision != 0:
-                return decision
+            checked = _check(lock, cmd.local_prefix, None, lock, show_new=False)
+            decision = _decide(checked, opts)
+            if decision.code != 0:
+                return decision.code
+            report = decision.report
             if opts.dry_run:
                 say("dry run: the tree passed; not running npm")
                 return int(ExitCode.OK)
@@ -91,10 +92,12 @@ def run_exec(cmd: NpmCommand, opts: GuardOptions) -> int:
         resolved = _resolve_missing(cmd, work, probe.missing, seed)
         if isinstance(resolved, int):
             return resolved
-        report, policy = _check(resolved, cmd.local_prefix, _lockfile_of(seed), resolved)
-        decision = _decide(report, opts, policy)
-        if decision != 0:
-            return decision
+        shown = Path(f"(npx's install of {', '.join(probe.missing)})")
+        checked = _check(resolved, cmd.local_prefix, _lockfile_of(seed), shown)
+        decision = _decide(checked, opts)
+        if decision.code != 0:
+            return decision.code
+        report = decision.report
         if opts.dry_run:
             say("dry run: the tree passed; not running npm")
             return int(ExitCode.OK)
@@ -330,10 +333,11 @@ def run_global(cmd: NpmCommand, opts: GuardOptions) -> int:
             say(f"npm could not resolve {', '.join(specs)} (exit {code}); nothing was installed")
             return code
         lock = work / "package-lock.json"
-        report, policy = _check(lock, cmd.local_prefix, None, lock)
-        decision = _decide(report, opts, policy)
-        if decision != 0:
-            return decision
+        checked = _check(lock, cmd.local_prefix, None, Path(f"(npm install -g {' '.join(specs)})"))
+        decision = _decide(checked, opts)
+        if decision.code != 0:
+            return decision.code
+        report = decision.report
         if opts.dry_run:
             say("dry run: the tree passed; not installing")
             return int(ExitCode.OK)

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import pty
-import select
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fakeregistry import FakeRegistry
-from wrapper_support import MARKER_SCRIPT, Project, make_project, needs_npm
+from wrapper_support import MARKER_SCRIPT, Project, make_project, needs_npm, run_on_pty
 
 pytestmark = [needs_npm, pytest.mark.npm]
 
@@ -170,36 +166,11 @@ def test_warning_answered_no_on_a_terminal(project: Project) -> None:
     project.write_policy('[rules]\nlock-file-source = "warn"\n')
     spec = _local_tarball(project)
     before = project.snapshot()
-    code, output = _run_on_pty(project, ["install", spec], answer="n\n")
-    assert "install anyway? [y/N]" in output
-    assert code == 1
+    run = run_on_pty(project, ["install", spec], [("[N] no: ", "n")])
+    assert "go ahead with thing@1.0.0 (lock-file-source)?" in run.output
+    assert run.code == 1
     assert project.snapshot() == before
     assert not (project.root / "node_modules").exists()
-
-
-def _run_on_pty(project: Project, args: list[str], answer: str) -> tuple[int, str]:
-    pid, fd = pty.fork()
-    if pid == 0:  # child
-        os.chdir(project.root)
-        os.execve(sys.executable, [sys.executable, "-m", "npmguard", "npm", *args], project.env)
-    output = b""
-    answered = False
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.5)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
-            if not answered and b"[y/N]" in output:
-                os.write(fd, answer.encode())
-                answered = True
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
 
 
 def test_npx_checks_the_package_before_running_it(project: Project, registry: FakeRegistry) -> None:

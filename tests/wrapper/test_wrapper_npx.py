@@ -120,18 +120,29 @@ def test_npx_runs_what_it_cached_only_after_checking_it(proj: Project) -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "accepted"),
-    [(("-y", "tool@2.0.0"), True), (("tool@2.0.0", "-y"), False)],
-    ids=["yes-before", "yes-after-positional"],
+    ("args", "env", "accepted"),
+    [
+        (("-y", "tool@2.0.0"), {}, False),
+        (("--yes", "tool@2.0.0"), {}, False),
+        (("tool@2.0.0", "-y"), {}, False),
+        (("--npmguard-yes", "tool@2.0.0"), {}, True),
+        (("tool@2.0.0",), {"NPMGUARD_YES": "1"}, True),
+    ],
+    ids=["npx-y", "npx-yes", "y-after-positional", "npmguard-yes", "NPMGUARD_YES"],
 )
-def test_yes_after_the_positional_belongs_to_the_command(
-    proj: Project, args: tuple[str, ...], accepted: bool
+def test_only_npmguards_own_yes_accepts_its_warnings(
+    proj: Project, args: tuple[str, ...], env: dict[str, str], accepted: bool
 ) -> None:
-    """npmguard's --yes accepts warnings; after npx's first positional, -y is the command's."""
+    """npx's -y means "install without asking me" to npm; it never accepts npmguard's
+    warnings (the install-script one here): only --npmguard-yes, NPMGUARD_YES=1 or the
+    policy do."""
     proj.write_policy('[settings]\nnoninteractive-warn = "block"\n')  # install-script warns
+    proj.env.update(env)
     result = proj.guard(*args, tool="npx")
     assert (result.returncode == 0) is accepted, result.stderr
     assert ("tool 2.0.0" in result.stdout) is accepted
+    if not accepted:
+        assert "warnings block off a terminal" in result.stderr
 
 
 def test_npx_of_the_projects_own_bin_links_it_and_installs_nothing(proj: Project) -> None:

@@ -214,3 +214,69 @@ def make_project(tmp_path: Path, registry_url: str, name: str = "proj") -> Proje
     project.write_package_json({"name": "proj", "version": "1.0.0", "private": True})
     project.write_npmrc()
     return project
+
+
+@dataclass
+class PtyRun:
+    code: int
+    output: str  # everything the terminal showed (stdout and stderr), ANSI escapes removed
+    raw: str  # as shown, escapes and all
+
+
+def run_on_pty(
+    project: Project,
+    args: list[str],
+    answers: list[tuple[str, str]],
+    *,
+    tool: str = "npm",
+    timeout: float = 120,
+) -> PtyRun:
+    """``npmguard npm ARGS`` on a pseudo-terminal: for each (prompt, answer), wait until the
+    terminal shows ``prompt`` (after what was shown for the earlier ones), then type
+    ``answer``. The child is killed if it runs past ``timeout`` (a prompt never shown)."""
+    import pty
+    import select
+    import signal
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: npmguard with the pty as its terminal
+        try:
+            os.chdir(project.root)
+            os.execve(sys.executable, [sys.executable, "-m", "npmguard", tool, *args], project.env)
+        finally:
+            os._exit(127)
+    output = b""
+    pending = list(answers)
+    seen = 0  # where the next prompt is looked for
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                output += chunk
+            if pending:
+                prompt, answer = pending[0]
+                at = output.find(prompt.encode(), seen)
+                if at >= 0:
+                    seen = at + len(prompt)
+                    pending.pop(0)
+                    time.sleep(0.1)  # let it switch the terminal to the mode it reads in
+                    os.write(fd, answer.encode())
+        else:
+            os.kill(pid, signal.SIGKILL)
+    finally:
+        os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    import re
+
+    raw = output.decode(errors="replace").replace("\r\n", "\n")
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw)
+    assert not pending, f"never prompted for {pending[0][0]!r}; the terminal showed:\n{text}"
+    return PtyRun(os.waitstatus_to_exitcode(status), text, raw)
