@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "npmguard.cli.policy",
     "npmguard.cli.explain",
     "npmguard.cli.cache",
+    "npmguard.cli.doctor",
 )
 
 DESCRIPTION = """\
@@ -38,6 +39,7 @@ examples:
   npmguard rules                         every rule, its id and default level
   npmguard npm install left-pad          resolve, check, then install what was checked
   eval "$(npmguard shell-init bash)"     make `npm` and `npx` go through npmguard
+  npmguard doctor                        check that the guard is in place and works
 
 the npm wrapper (`npmguard npm ...`, `npmguard npx ...`) passes every command that does not
 install straight to npm; --npmguard-yes (or NPMGUARD_YES=1) accepts warnings,

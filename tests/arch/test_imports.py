@@ -40,7 +40,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("npmguard.policy",),
     ("npmguard.engine", "npmguard.coverage"),
     ("npmguard.report",),
-    ("npmguard.app",),
+    ("npmguard.app", "npmguard.doctor"),
     ("npmguard.wrapper",),
     ("npmguard.cli", "npmguard.__main__"),
 )
