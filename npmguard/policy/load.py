@@ -232,11 +232,18 @@ def _collect(source: PolicySource, chain: tuple[PolicySource, ...], where: str, 
         try:
             base = resolve_extends(target, source, target_where)
         except PolicyError as err:
+            err.line = _line(target_where)
             errors.append(err)
             continue
         _collect(base, (*chain, source), target_where, run)
-    run.errors += errors
+    run.errors += sorted(errors, key=lambda e: e.line or 0)  # this file's, in line order
     run.layers.append(layer)
+
+
+def _line(where: str) -> int | None:
+    """The line of a ``file:line`` location."""
+    tail = where.rpartition(":")[2]
+    return int(tail) if tail.isdigit() else None
 
 
 def merge(layers: Iterable[Layer]) -> Policy:

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from npmguard.model import Finding, Level, Report
+from npmguard.model import Finding, Gap, Level, PolicyNote, Report
 from npmguard.policy.model import DENY_RULE
 from npmguard.report.common import FindingRow, Layout, display_path, layout, scrub, sentence
 from npmguard.rules.base import Rule, all_rules
@@ -59,27 +59,39 @@ def to_sarif(report: Report) -> dict[str, Any]:
         run["originalUriBaseIds"] = {SRCROOT: {"uri": root.as_uri().rstrip("/") + "/"}}
     run["columnKind"] = "unicodeCodePoints"
     run["results"] = [_result(row, lay, index, root) for row in lay.findings]
-    if report.coverage:
-        # what could not be judged: shown by viewers as the run's notifications
+    notifications = [_gap_notification(g) for g in report.coverage]
+    notifications += [_note_notification(n) for n in report.notes]
+    if notifications:
+        # what could not be judged, and what the policy wants said: the run's notifications
         run["invocations"] = [
-            {
-                "executionSuccessful": True,
-                "toolExecutionNotifications": [
-                    {
-                        "level": "warning",
-                        "message": {
-                            "text": f"Not checked for {g.packages} package(s): "
-                            f"{scrub(g.reason)} (rules: {', '.join(g.rules)}"
-                            + (f"; e.g. {', '.join(g.examples)}" if g.examples else "")
-                            + ")."
-                        },
-                        "descriptor": {"id": "coverage"},
-                    }
-                    for g in report.coverage
-                ],
-            }
+            {"executionSuccessful": True, "toolExecutionNotifications": notifications}
         ]
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
+
+
+def _gap_notification(g: Gap) -> dict[str, Any]:
+    examples = f"; e.g. {', '.join(g.examples)}" if g.examples else ""
+    return {
+        "level": "warning",
+        "message": {
+            "text": f"Not checked for {g.packages} package(s): {scrub(g.reason)} "
+            f"(rules: {', '.join(g.rules)}{examples})."
+        },
+        "descriptor": {"id": "coverage"},
+    }
+
+
+# policy notes that mean the run is not what the policy says it should be; the rest inform
+_WARNING_NOTES = frozenset({"stale-policy", "expired-allow"})
+
+
+def _note_notification(note: PolicyNote) -> dict[str, Any]:
+    where = f" [{scrub(note.source)}]" if note.source else ""
+    return {
+        "level": "warning" if note.kind in _WARNING_NOTES else "note",
+        "message": {"text": sentence(f"{scrub(note.message)}{where}")},
+        "descriptor": {"id": note.kind},
+    }
 
 
 def sarif_level(level: Level) -> str:

@@ -221,3 +221,33 @@ def test_inline_mentions_check_commands_and_flags() -> None:
     assert _flags_problem(["check", "--changed-since=HEAD"]) is None
     assert _flags_problem(["check", "--nope"]) == "npmguard check has no option --nope"
     assert _flags_problem(["nope"]) == "npmguard has no command 'nope'"
+
+
+def _all_parsers(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    yield path, parser
+    for name, sub in _subcommands(parser).items():
+        yield from _all_parsers(sub, (*path, name))
+
+
+def _documented_text() -> str:
+    return "\n".join(path.read_text(encoding="utf-8") for path in DOC_FILES)
+
+
+def test_every_command_and_flag_is_in_the_docs() -> None:
+    """A new command or flag is not done until README.md or docs/ shows it."""
+    text = _documented_text()
+    shown = {tuple(_argv(ex.text)) for ex in ALL_EXAMPLES}
+    words = {w for argv in shown for w in argv}
+    missing = []
+    for path, parser in _all_parsers(build_parser()):
+        if path and path[-1] not in words:
+            missing.append(" ".join(path))
+        for action in parser._actions:
+            longs = [o for o in action.option_strings if o.startswith("--")]
+            if not longs or longs[0] in ("--help", "--version"):
+                continue
+            if not any(re.search(rf"{re.escape(o)}(?![\w-])", text) for o in longs):
+                missing.append(f"{' '.join(path)} {longs[0]}")
+    assert not missing, f"not in README.md or docs/: {sorted(set(missing))}"

@@ -131,3 +131,31 @@ def test_a_misspelt_preset_on_the_command_line_is_suggested_too(
     assert 'npmguard:cii: no such built-in policy; did you mean "npmguard:ci"?' in (
         capsys.readouterr().err
     )
+
+
+DOCS_EXAMPLE = """\
+# team policy
+extends = ["npmguard:strickt"]
+
+[rules.too-new]
+level = "block"
+days = 7
+dayz = 3
+
+[[allow]]
+package = "esbuild"
+reason = "platform binary"
+[[allow]]
+package = "sharp"
+"""
+
+
+def test_the_errors_example_in_the_policy_docs_is_what_npmguard_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "policy.md").read_text()
+    section = docs.split("## Errors", 1)[1]
+    shown = section.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
+    write(tmp_path / "npmguard.toml", DOCS_EXAMPLE)
+    assert main(["policy", "validate"]) == 2
+    assert capsys.readouterr().err.splitlines() == shown

@@ -106,6 +106,11 @@ def test_a_stale_copy_is_said_in_the_report_even_with_quiet(
     assert main(["check", "--lockfile-only", "-q", "--format", "json"]) == 0
     notes = json.loads(capsys.readouterr().out)["notes"]
     assert {"kind": "stale-policy", "message": said, "source": f"{server.url}/org.toml"} in notes
+    assert main(["check", "--lockfile-only", "-q", "--format", "sarif"]) == 0
+    run = json.loads(capsys.readouterr().out)["runs"][0]
+    told = run["invocations"][0]["toolExecutionNotifications"]
+    stale = [n for n in told if n["descriptor"]["id"] == "stale-policy"]
+    assert stale and stale[0]["level"] == "warning" and said in stale[0]["message"]["text"]
 
 
 def test_cache_info_lists_cached_policies_and_the_current_names_index(
