@@ -115,8 +115,9 @@ def _ask(checked: Checked) -> Decision:
     warned = counted_findings(report, checked.policy.prompt_on)
     named = [f"{key} ({', '.join(rules)})" for key, rules in warned.items()]
     shown = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
+    shown = shown or "the warnings above"
     target = allow_target(os.environ.get("NPMGUARD_POLICY") or None, checked.project_dir)
-    recordable = target is not None and not known_bad(report.findings)
+    recordable = target is not None and bool(warned) and not known_bad(report.findings)
     where = _shown_path(target) if target is not None else ""
     options = "[y] yes, once"
     if recordable:

@@ -97,14 +97,11 @@ def show(report: Report, changes: Changes | None, *, color: bool) -> None:
     detail = render_packages(report, shown, color=color)
     if detail:
         sys.stderr.write(heading(report, color=color) + "\n" + detail + "\n")
-    rest = [pv for pv in report.packages if pv.package.key not in shown]
-    if rest or not detail:
+    rest = [pv for pv in report.packages if not detail or pv.package.key not in shown]
+    if rest:
         noted = sum(1 for pv in rest if pv.findings)
-        what = (
-            f"the other {_count(len(rest), 'package')} of the tree"
-            if detail or new
-            else f"checked {_count(len(rest), 'package')}"
-        )
+        many = _count(len(rest), "package")
+        what = f"the other {many} of the tree" if detail else f"checked {many}"
         notes = f" ({noted} with notes: `npmguard check` lists them)" if noted else ""
         _say(f"{what}: ok{notes}")
     for gap in report.coverage:
