@@ -30,11 +30,19 @@ def _registry_facts(pkg: LockedPackage, ctx: CheckContext) -> PackageFacts | Non
     return ctx.facts_for(pkg) if pkg.on_registry else None
 
 
-def _dependents(pkg: LockedPackage, ctx: CheckContext) -> str:
-    """Where the package comes from, and so what removes it. A name the command being checked
-    adds (the npm wrapper says which) was never in package.json: "do not add it"."""
+def _remove(pkg: LockedPackage, ctx: CheckContext, why: str = "") -> str:
+    """The first step: remove the package (and what brings it in), or, for a name the command
+    being checked adds (the npm wrapper says which; it was never in package.json), do not
+    add it. ``why`` follows the name (": npm replaced it ...")."""
     if pkg.name in ctx.project.adding:
-        return "this command would add it: do not add it (nothing was installed)"
+        return f"do not add {pkg.name}{why}; this command would add it (nothing was installed)"
+    return f"remove {pkg.name}{why}; {_dependents(pkg, ctx)}"
+
+
+def _dependents(pkg: LockedPackage, ctx: CheckContext) -> str:
+    """Where the package comes from, and so what removes it."""
+    if pkg.name in ctx.project.adding:
+        return "this command would add it"
     if not pkg.dependents:
         return "it is a direct dependency: remove it from package.json"
     shown = ", ".join(pkg.dependents[:3]) + (" ..." if len(pkg.dependents) > 3 else "")
@@ -82,7 +90,7 @@ class RemovedPackage(PackageRule):
         facts = _registry_facts(pkg, ctx)
         if facts is None or facts.registry is None:
             return
-        hint = f"remove {pkg.name}; {_dependents(pkg, ctx)}{_did_you_mean(pkg, ctx)}"
+        hint = _remove(pkg, ctx) + _did_you_mean(pkg, ctx)
         where = Evidence("registry", redact(facts.registry), "npm config")
         if facts.status is FactsStatus.NOT_FOUND:
             resolved = pkg.resolved
@@ -185,9 +193,8 @@ class SecurityHolder(PackageRule):
         manifest = facts.manifest if facts is not None else None
         latest = facts.latest if facts is not None else None
         meant = _did_you_mean(pkg, ctx)
-        hint = (
-            f"remove {pkg.name}: npm replaced it after taking malware down; {_dependents(pkg, ctx)}"
-            + (meant or "; if you meant a similarly named package, check the spelling")
+        hint = _remove(pkg, ctx, ": npm replaced it after taking malware down") + (
+            meant or "; if you meant a similarly named package, check the spelling"
         )
         if is_security_version(pkg.version):
             evidence = [Evidence("locked version", pkg.version, "lockfile")]

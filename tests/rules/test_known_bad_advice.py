@@ -59,7 +59,10 @@ def test_the_wrapper_adding_it_gets_do_not_add_and_did_you_mean() -> None:
     by_rule = {f.rule: f for f in report.findings}
     assert set(by_rule) >= {"security-holder", "typosquat", "install-script"}
     hint = by_rule["security-holder"].hint
-    assert "this command would add it: do not add it (nothing was installed)" in hint
+    assert (
+        "do not add crossenv: npm replaced it after taking malware down; this command would "
+        "add it (nothing was installed); did you mean cross-env"
+    ) in hint
     assert "did you mean cross-env (`npm install cross-env`)?" in hint
     assert "package.json" not in hint
 

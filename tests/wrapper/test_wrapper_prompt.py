@@ -150,6 +150,9 @@ def test_a_taken_down_package_gets_the_right_advice_and_no_prompt(project: Proje
     result = project.guard("install", "crossenv")
     assert result.returncode == 1 and project.snapshot() == before
     err = result.stderr
-    assert "this command would add it: do not add it (nothing was installed)" in err
+    assert (
+        "do not add crossenv: npm replaced it after taking malware down; this command would "
+        "add it (nothing was installed); did you mean cross-env"
+    ) in err
     assert "did you mean cross-env (`npm install cross-env`)?" in err
     assert "remove it from package.json" not in err and "[[allow]]" not in err
