@@ -25,6 +25,11 @@ TARBALL_NOT_READ = (
     "tarball content not read (popular packages without install scripts are skipped; "
     "`--all-tarballs` reads every one)"
 )
+TARBALL_PROBLEM = {  # ContentProblem.kind -> why the content is unknown
+    "unreadable": "tarball content could not be read (see the content-unknown finding)",
+    "integrity": "tarball bytes are not the locked ones (see the integrity-mismatch finding)",
+    "download": "tarball could not be downloaded (on-unreachable = warn)",
+}
 
 
 def coverage(
@@ -61,7 +66,14 @@ def coverage(
             if rule_ids and not detail.given_by(found):
                 add(f"the registry gives no {detail}", rule_ids, pkg.key)
         if tarball and found.tarball is None:
-            add(TARBALL_NOT_READ, tarball, pkg.key)
+            problem = found.content_problem
+            add(
+                TARBALL_PROBLEM.get(problem.kind, TARBALL_NOT_READ)
+                if problem
+                else TARBALL_NOT_READ,
+                tarball,
+                pkg.key,
+            )
     on_registry = [p.key for p in judged if p.on_registry]
     if feed and on_registry:
         imported = facts.feed.last_imported() if facts.feed is not None else None

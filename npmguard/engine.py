@@ -304,10 +304,8 @@ def _with_level(findings: Iterable[Finding], level: Level, default: Level) -> It
         if f.level == default:
             yield replace(f, level=level)
         else:
-            shifted = max(
-                Level.INFO, min(Level.BLOCK, Level(int(f.level) + int(level) - int(default)))
-            )
-            yield replace(f, level=shifted)
+            shifted = int(f.level) + int(level) - int(default)  # clamped before it is a Level
+            yield replace(f, level=Level(max(Level.INFO, min(Level.BLOCK, shifted))))
 
 
 def combine(reports: Sequence[Report]) -> Report:

@@ -95,6 +95,10 @@ def run_main(body: Callable[[], int], *, interrupted: str = "interrupted") -> in
     """
     import sys
 
+    for stream in (sys.stdout, sys.stderr):  # a lone surrogate (argv, a file name) prints
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     try:
         return body()
     except NpmguardError as err:

@@ -144,6 +144,21 @@ class TarballFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class ContentProblem:
+    """Why a tarball that a verdict depends on was not read; its content is then unknown.
+
+    ``kind``: ``"unreadable"`` (over a size or entry limit, a decompression bomb, not a
+    gzip'd tar), ``"integrity"`` (the bytes served are not the ones the lockfile names;
+    ``served`` is their SSRI) or ``"download"`` (the registry failed to serve it: the
+    policy's ``on-unreachable`` decides). ``reason`` is the message, for evidence.
+    """
+
+    kind: str
+    reason: str
+    served: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PackageFacts:
     """Everything known about one name@version and its package. ``None`` means unknown."""
 
@@ -164,6 +179,7 @@ class PackageFacts:
     version_present: bool | None = None  # the locked version is in the package document
     manifest: ManifestFacts | None = None
     tarball: TarballFacts | None = None
+    content_problem: ContentProblem | None = None  # why ``tarball`` is None when it was wanted
     fetched_at: datetime | None = None
     from_cache: bool = False
     error: str | None = None  # why facts are unknown, when they are

@@ -89,7 +89,7 @@ class Integrity:
         return cls.from_hex(algorithm, text)
 
     @classmethod
-    def of(cls, data: bytes, algorithm: str = "sha512") -> Integrity:
+    def of(cls, data: bytes | bytearray, algorithm: str = "sha512") -> Integrity:
         """The integrity of ``data`` under one algorithm."""
         digest = base64.b64encode(hashlib.new(algorithm, data).digest()).decode("ascii")
         return cls((Hash(algorithm, digest),))
@@ -132,7 +132,7 @@ class Integrity:
         """Whether the two certainly name different bytes."""
         return self.matches(other) is False
 
-    def verify(self, data: bytes) -> tuple[str, bool]:
+    def verify(self, data: bytes | bytearray) -> tuple[str, bool]:
         """Check ``data`` with the strongest verifiable algorithm: ``(algorithm, ok)``.
 
         Raises ValueError when the value names no algorithm npmguard verifies with.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from npmguard.model import ProjectInfo
@@ -11,9 +10,11 @@ from npmguard.model import ProjectInfo
 def read_project(project_dir: Path) -> ProjectInfo:
     """npm's ``allowScripts`` from ``project_dir/package.json``; an unreadable or missing
     file gives no approvals (npm then runs or refuses scripts on its own defaults)."""
+    from npmguard.jsontext import loads
+
     allow: dict[str, bool] = {}
     try:
-        data = json.loads((project_dir / "package.json").read_text(encoding="utf-8"))
+        data = loads((project_dir / "package.json").read_bytes())
     except (OSError, ValueError):
         return ProjectInfo(root=project_dir)
     raw = data.get("allowScripts") if isinstance(data, dict) else None

@@ -22,15 +22,23 @@ from urllib.parse import unquote
 
 from npmguard.semver import version_key
 
-_SECRET_QUERY = re.compile(r"([?&](?:token|access_token|auth|password|sig|signature)=)[^&#]*", re.I)
+# Query keys whose values are printed; every other value is ``***`` (an allow-list: signed
+# URLs name their secrets in many ways, X-Amz-Signature, X-Amz-Security-Token, apikey, sig...)
+HARMLESS_QUERY_KEYS = frozenset(
+    {"v", "version", "ref", "rev", "branch", "tag", "commit", "path", "format", "download"}
+)
+# a fragment printed as is: a git committish, ``semver:<range>`` or ``path:<dir>`` (npm's
+# git specs); anything else is ``#***``
+_HARMLESS_FRAGMENT = re.compile(r"#[A-Za-z0-9._\-/:^~<>=|*+!%]{0,200}")
 # the parts of a URL ada reports; asking for fewer makes parsing ~4x faster
 _ATTRIBUTES = (
     *("href", "protocol", "username", "password"),
     *("hostname", "port", "pathname", "search", "hash"),
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# userinfo as a naive reader sees it, for text that is not a URL at all (see ``redact``)
-_NAIVE_USERINFO = re.compile(r"^([a-z][a-z0-9+.\-]*://)[^/\\?#@\s]*@", re.IGNORECASE)
+# userinfo as a naive reader sees it, for text that is not a URL at all (see ``redact``): up
+# to the last "@" before the path, so a password holding "@" is hidden whole
+_NAIVE_USERINFO = re.compile(r"^([a-z][a-z0-9+.\-]*://)[^/\\?#\s]*@", re.IGNORECASE)
 _NAME_SEPARATOR = re.compile(r"/|%2f", re.IGNORECASE)  # "@scope%2fname" in registry paths
 SPECIAL_SCHEMES = frozenset({"http", "https", "ws", "wss", "ftp", "file"})
 
@@ -64,14 +72,18 @@ class Url:
         return self.scheme in SPECIAL_SCHEMES
 
     def redacted(self) -> str:
-        """``href`` with the username and password replaced by ``***``, secret query values
-        too. The host stays: it is the one thing a reader must see."""
-        text = self.href
+        """The URL fit for an output, by allow-list: scheme, host (with port) and path as
+        Node reads them; userinfo only as ``***@``; query values only for
+        :data:`HARMLESS_QUERY_KEYS` (others ``key=***``); a fragment only when it is a git
+        committish or spec. The host stays: it is the one thing a reader must see."""
+        scheme = f"{self.scheme}:"
+        authority = self.href.startswith(f"{scheme}//")
+        head = f"{scheme}//" if authority else scheme
         if self.has_credentials:
-            start = len(self.scheme) + 3  # "scheme://"
-            end = text.index("@", start)
-            text = text[:start] + "***" + text[end:]
-        return _SECRET_QUERY.sub(lambda m: f"{m.group(1)}***", text)
+            head += "***@"
+        if authority:
+            head += self.host
+        return head + self.pathname + redact_query(self.search) + _fragment(self.hash)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -111,8 +123,8 @@ def host_of(url: str) -> str:
 
 
 def redact(url: str | None) -> str:
-    """``url`` fit for an output (report, log, error message): credentials and secret query
-    values replaced by ``***``, the real host kept.
+    """``url`` fit for an output (report, log, error message): see :meth:`Url.redacted`;
+    credentials and query values not known to be harmless are ``***``, the real host kept.
 
     A URL is shown as Node reads it (its ``href``), so the host printed is the host npm
     would contact. Text that is not a URL keeps its shape, with a naive ``user:pass@``
@@ -125,8 +137,39 @@ def redact(url: str | None) -> str:
     if parsed is not None:
         return parsed.redacted()
     out = _NAIVE_USERINFO.sub(lambda m: f"{m.group(1)}***@", url)
-    out = _SECRET_QUERY.sub(lambda m: f"{m.group(1)}***", out)
+    cut = min((i for i in (out.find("?"), out.find("#")) if i >= 0), default=-1)
+    if cut >= 0:  # a query or fragment: values by the same allow-list
+        query, _, fragment = out[cut:].partition("#")
+        out = out[:cut] + redact_query(query) + (_fragment(f"#{fragment}") if _ else "")
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", out)
+
+
+def redact_query(search: str) -> str:
+    """``?a=1&b=2`` with the values of keys not in :data:`HARMLESS_QUERY_KEYS` replaced by
+    ``***`` (a part without ``=`` is kept only when it is such a key)."""
+    if not search:
+        return ""
+    parts = []
+    for part in search.lstrip("?").split("&"):
+        key, eq, _ = part.partition("=")
+        if unquote(key).strip().lower() in HARMLESS_QUERY_KEYS:
+            parts.append(part)
+        elif eq:
+            parts.append(f"{key if _KEY.fullmatch(key) else '***'}=***")
+        elif part:
+            parts.append("***")
+    return "?" + "&".join(parts)
+
+
+_KEY = re.compile(r"[A-Za-z0-9._\-]{1,64}")  # a key name worth showing (never a secret's shape)
+
+
+def _fragment(fragment: str) -> str:
+    harmless = _HARMLESS_FRAGMENT.fullmatch(fragment) and not _ASSIGNMENT.search(unquote(fragment))
+    return fragment if not fragment or fragment == "#" or harmless else "#***"
+
+
+_ASSIGNMENT = re.compile(r"\w=")  # "key=value" (access_token=...); "semver:>=1" is no key
 
 
 def normalise_registry(url: str) -> str:

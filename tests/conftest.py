@@ -100,3 +100,24 @@ def redis_server(_redis_session: object, monkeypatch: pytest.MonkeyPatch) -> Ite
     _redis_session.admin().flushall()
     monkeypatch.setenv("NPMGUARD_CACHE_PASSWORD", PASSWORD)
     yield _redis_session
+
+
+@pytest.fixture(scope="session")
+def _built_names(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from npmguard.names.store import open_store
+
+    folder = tmp_path_factory.mktemp("names-store")
+    open_store(folder).close()
+    return folder
+
+
+@pytest.fixture
+def names_cache(_built_names: Path) -> None:
+    """The popular-names store, built once per session, copied into this test's cache dir
+    (building it costs ~2 s: end-to-end tests that need no fresh build use this)."""
+    import shutil
+
+    target = Path(os.environ["NPMGUARD_CACHE_DIR"])
+    target.mkdir(parents=True, exist_ok=True)
+    for path in _built_names.glob("names-*.sqlite"):
+        shutil.copyfile(path, target / path.name)

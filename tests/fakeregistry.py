@@ -13,6 +13,11 @@ absolute tarball URLs, so the real npm CLI can resolve and install against it
 served at ``/@scope%2fname`` and ``/@scope/name``. Failures (N times 503/429), delays,
 redirects and a required bearer token are configurable; every request is logged with its
 headers. The ``fake_registry`` fixture in ``tests/conftest.py`` yields a started instance.
+
+Hostile answers, for the limits and faults tests: :meth:`FakeRegistry.misbehave` makes a
+path answer with a body cut short (``truncate``), a body dripped a few bytes at a time
+(``drip``), headers dripped before any body (``drip_headers``), or any bytes at all
+(``body``, optionally generated, so a 300 MB document needs no 300 MB in memory).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import json
 import tarfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -134,6 +139,27 @@ class RecordedRequest:
 
 
 @dataclass
+class Misbehaviour:
+    """How one path answers instead of its normal content (see ``FakeRegistry.misbehave``).
+
+    ``body``: the bytes to serve (or a callable yielding chunks) in place of the content;
+    ``truncate``: serve only this many bytes of the body, then close the connection (the
+    ``Content-Length`` still announces all of it); ``drip``: seconds between chunks of
+    ``drip_bytes``; ``drip_headers``: seconds between header lines, before the body;
+    ``length``: the ``Content-Length`` to announce (None: the body's; -1: none, the body
+    ends when the connection closes); ``status`` and ``headers`` as sent."""
+
+    body: bytes | Callable[[], Iterable[bytes]] | None = None
+    truncate: int | None = None
+    drip: float = 0.0
+    drip_bytes: int = 1
+    drip_headers: float = 0.0
+    length: int | None = None
+    status: int = 200
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class _Failure:
     status: int
     remaining: int
@@ -159,6 +185,7 @@ class FakeRegistry:
         self.max_age = max_age
         self._failures: list[_Failure] = []
         self._delays: list[tuple[str | None, float]] = []
+        self._misbehaving: dict[str, Misbehaviour] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -282,6 +309,20 @@ class FakeRegistry:
 
     def delay(self, seconds: float, *, path: str | None = None) -> None:
         self._delays.append((path, seconds))
+
+    def misbehave(self, path: str, how: Misbehaviour | None = None, **fields: Any) -> None:
+        """Make ``GET /path`` (unquoted, e.g. ``left-pad`` or a tarball path) answer as
+        ``how`` (or ``Misbehaviour(**fields)``) says, until :meth:`behave`."""
+        with self._lock:
+            self._misbehaving[path.lstrip("/")] = how or Misbehaviour(**fields)
+
+    def behave(self, path: str | None = None) -> None:
+        """Serve ``path`` (or every path) normally again."""
+        with self._lock:
+            if path is None:
+                self._misbehaving.clear()
+            else:
+                self._misbehaving.pop(path.lstrip("/"), None)
 
     def clear_log(self) -> None:
         with self._lock:
@@ -453,6 +494,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(401, {"error": "authentication required"})
             return
         path = unquote(raw_path).lstrip("/")
+        how = reg._misbehaving.get(path)
+        if how is not None:
+            self._misbehave(how, path)
+            return
         if path in reg.redirects:
             self._send(302, b"", {"Location": reg.redirects[path]})
             return
@@ -474,3 +519,44 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(304, b"", {"ETag": etag, "Cache-Control": headers["Cache-Control"]})
             return
         self._send(200, body, headers)
+
+    def _misbehave(self, how: Misbehaviour, path: str) -> None:
+        reg = self.owner
+        body: bytes | Callable[[], Iterable[bytes]]
+        if how.body is not None:
+            body = how.body
+        elif path in reg.tarballs:
+            body = reg.tarballs[path]
+        else:
+            body = json.dumps(reg.packument(path)).encode()
+        length = how.length
+        if length is None and isinstance(body, bytes):
+            length = len(body)
+        lines = [f"HTTP/1.1 {how.status} Hostile\r\n"]
+        lines += [f"{k}: {v}\r\n" for k, v in how.headers.items()]
+        if length is not None and length >= 0:
+            lines.append(f"Content-Length: {length}\r\n")
+        lines.append("Connection: close\r\n\r\n")
+        self.close_connection = True
+        try:
+            for line in lines:
+                self.wfile.write(line.encode("latin-1"))
+                self.wfile.flush()
+                if how.drip_headers:
+                    time.sleep(how.drip_headers)
+            chunks = [body] if isinstance(body, bytes) else body()
+            sent = 0
+            for chunk in chunks:
+                if how.truncate is not None:
+                    chunk = chunk[: max(0, how.truncate - sent)]
+                step = how.drip_bytes if how.drip else len(chunk) or 1
+                for start in range(0, len(chunk), step):
+                    self.wfile.write(chunk[start : start + step])
+                    self.wfile.flush()
+                    if how.drip:
+                        time.sleep(how.drip)
+                sent += len(chunk)
+                if how.truncate is not None and sent >= how.truncate:
+                    break
+        except OSError:  # the client gave up: that is the point of most of these
+            pass

@@ -225,6 +225,11 @@ def test_rw21_when_every_package_is_refused_it_is_a_credentials_problem(
 ) -> None:
     folder = case("rw-21", tmp_path)
     _refusing_registry(fake_registry, folder, refuse_all=True)
+    # no facts at all: a registry fault, which fails closed unless the policy says warn
+    # (issue 13); either way the hint is the credentials, never a refusal of one package
+    assert main(["check", "-q", str(folder / "package-lock.json")]) == 3
+    assert "check the credentials" in capsys.readouterr().err
+    (folder / "npmguard.toml").write_text('[settings]\non-unreachable = "warn"\n')
     code, report, err = check_with_log(folder, capsys)
     assert code == 0  # unknown facts are warned about, never a block
     # nothing was served, so no refusal says anything about one package

@@ -48,6 +48,15 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+def _text(value: str) -> bool:
+    """Whether ``value`` is text (an argument of bytes that are not UTF-8 is not)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def split_spec(spec: str) -> tuple[str, str | None]:
     """``@scope/name@1.2.3`` -> (``@scope/name``, ``1.2.3``); no version -> None."""
     at = spec.rfind("@")
@@ -126,8 +135,8 @@ def run(args: argparse.Namespace) -> int:
     from npmguard.report.common import scrub
 
     name, version = split_spec(args.package)
-    if not name:
-        raise UsageError(f"{args.package}: expected NAME or NAME@VERSION")
+    if not name or not _text(args.package):
+        raise UsageError(f"{args.package!r}: expected NAME or NAME@VERSION")
     lock_path: Path | None = args.lockfile
     if lock_path is None:
         try:

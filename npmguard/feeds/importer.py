@@ -173,12 +173,16 @@ def _import_path(
 
 
 def _decode(data: bytes, location: str) -> Any:
+    from npmguard.jsontext import JsonError, loads
+
     try:
-        return json.loads(data)
+        return loads(data)
     except UnicodeDecodeError as e:
         raise FeedError(f"{location}: not UTF-8 text: {e.reason}") from e
     except json.JSONDecodeError as e:
         raise FeedError(f"{location}: invalid JSON: {e.msg} at line {e.lineno}") from e
+    except JsonError as e:
+        raise FeedError(f"{location}: invalid JSON: {e}") from e
 
 
 def _looks_like_osv(raw: Any) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from npmguard.errors import LockfileError, UsageError
+from npmguard.limits import LOCKFILE_BYTES
 from npmguard.lockfile.base import ReaderModule, ReaderSpec
 from npmguard.model import Lockfile
 
@@ -42,7 +43,7 @@ READERS: tuple[ReaderSpec, ...] = (
 )
 
 # the largest real lockfiles are tens of MB; more is not a lockfile (or /dev/zero)
-MAX_BYTES = 512 * 1024 * 1024
+MAX_BYTES = LOCKFILE_BYTES
 
 
 def readable_names() -> tuple[str, ...]:
@@ -137,10 +138,10 @@ def discover_lockfiles(root: Path) -> list[Path]:
 
 def declared_package_manager(directory: Path) -> str | None:
     """The tool ``package.json``'s ``packageManager`` names (``"pnpm@9.1.0"`` -> ``pnpm``)."""
-    import json
+    from npmguard.jsontext import loads
 
     try:
-        manifest = json.loads((directory / "package.json").read_text(encoding="utf-8"))
+        manifest = loads((directory / "package.json").read_bytes())
     except (OSError, ValueError):
         return None
     field = manifest.get("packageManager") if isinstance(manifest, dict) else None

@@ -101,12 +101,16 @@ def _load(data: bytes, name: str) -> dict[str, Any]:
         raise LockfileError(
             f"{name}: unresolved merge conflict (`{conflict.group(1)}`) at line {line}", hint=HINT
         )
+    from npmguard.jsontext import JsonError, loads
+
     try:
-        doc = json.loads(_JSONC.sub(r"\1\2", text))
+        doc = loads(_JSONC.sub(r"\1\2", text))
     except json.JSONDecodeError as e:
         raise LockfileError(
             f"{name}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}", hint=HINT
         ) from e
+    except JsonError as e:  # nested too deeply, NaN: read as Node reads JSON
+        raise LockfileError(f"{name}: not valid JSON: {e}", hint=HINT) from e
     if not isinstance(doc, dict):
         raise LockfileError(f"{name}: expected a JSON object at the top level", hint=HINT)
     return doc
@@ -126,9 +130,20 @@ def _key_lines(text: str) -> dict[str, int]:
         line += text.count("\n", pos, m.start())
         pos = m.start()
         raw = m.group(1)
-        key = json.loads(f'"{raw}"') if "\\" in raw else raw
+        key = _key(raw) if "\\" in raw else raw
         found.setdefault(key, line + m.group(0).count("\n", 0, m.group(0).index('"')))
     return found
+
+
+def _key(raw: str) -> str:
+    """A key as the reader decoded it (lone surrogates replaced, as in the document)."""
+    from npmguard.jsontext import loads
+
+    try:
+        key = loads(f'"{raw}"')
+    except ValueError:
+        return raw
+    return key if isinstance(key, str) else raw
 
 
 def _segments(key: str) -> list[str]:

@@ -33,8 +33,10 @@ def load_json(data: bytes, name: str) -> dict[str, Any]:
     """The top-level object of a lockfile; ``LockfileError`` naming the file and the line."""
     if not data.strip():
         raise LockfileError(f"{name}: empty file, expected a JSON object", hint=_DAMAGED)
+    from npmguard.jsontext import JsonError, loads
+
     try:
-        doc = json.loads(data)
+        doc = loads(data)
     except json.JSONDecodeError as e:
         conflict = _CONFLICT.search(e.doc)
         if conflict:
@@ -51,6 +53,8 @@ def load_json(data: bytes, name: str) -> dict[str, Any]:
         raise LockfileError(
             f"{name}: not valid JSON: not UTF-8 text ({e.reason})", hint=_DAMAGED
         ) from e
+    except JsonError as e:
+        raise LockfileError(f"{name}: not valid JSON: {e}", hint=_DAMAGED) from e
     if not isinstance(doc, dict):
         raise LockfileError(
             f"{name}: expected a JSON object at the top level, found {kind(doc)}", hint=_DAMAGED
@@ -155,9 +159,20 @@ class KeyLines:
             pos = m.start()
             indent = len(m.group(1))
             raw = m.group(2)
-            key = json.loads(f'"{raw}"') if "\\" in raw else raw
+            key = _key(raw) if "\\" in raw else raw
             while stack and stack[-1][0] >= indent:
                 stack.pop()
             stack.append((indent, key))
             found.setdefault(tuple(k for _, k in stack), line)
         return found
+
+
+def _key(raw: str) -> str:
+    """A key as the lockfile's reader decoded it (escapes, lone surrogates replaced)."""
+    from npmguard.jsontext import loads
+
+    try:
+        key = loads(f'"{raw}"')
+    except ValueError:  # cannot happen once the whole file parsed; a key that never matches
+        return raw
+    return key if isinstance(key, str) else raw

@@ -58,9 +58,12 @@ def parse(data: bytes, path: Path, display_name: str | None = None) -> Lockfile:
     version = doc.get("lockfileVersion")
     if version is None:  # npm 5 files before lockfileVersion existed, and hand-made ones
         version = 2 if "packages" in doc else 1
+    if isinstance(version, float) and version.is_integer():
+        version = int(version)  # 3.0 is 3 to Node, whose numbers are all doubles
     if isinstance(version, bool) or not isinstance(version, int):
+        found = f"{version:g}" if isinstance(version, float) else kind(version)
         raise LockfileError(
-            f"{name}: lockfileVersion: expected a number, found {kind(version)}",
+            f"{name}: lockfileVersion: expected a whole number, found {found}",
             hint="the file is damaged; regenerate it with `npm install --package-lock-only`",
         )
     if version not in SUPPORTED_VERSIONS:

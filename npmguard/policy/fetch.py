@@ -18,7 +18,7 @@ from pathlib import Path
 
 from npmguard.errors import PolicyError
 from npmguard.policy.model import PolicyCopy
-from npmguard.urls import fetchable_http, redact
+from npmguard.urls import fetchable_http, parse_url, redact
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,11 @@ def check_url(url: str, where: str) -> str:
     if parsed is not None:
         return parsed.href
     prefix = f"{where}: extends: " if where else ""
+    if parse_url(url) is None:  # "http://[::1/": no URL at all, whatever its scheme says
+        raise PolicyError(
+            f"{prefix}{redact(url)}: not a URL (Node cannot parse it)",
+            hint="write the policy's https URL in full, e.g. https://example.com/npmguard.toml",
+        )
     raise PolicyError(
         f"{prefix}{redact(url)}: only https URLs (or http on this machine) are allowed",
         hint="publish the shared policy over https",
@@ -144,6 +149,6 @@ def _is_toml(text: str) -> bool:
 
     try:
         tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+    except (ValueError, RecursionError):  # TOMLDecodeError, too long an integer, too deep
         return False
     return True

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from npmguard.errors import PolicyError
+from npmguard.limits import POLICY_BYTES
 from npmguard.policy.model import Policy, PolicyCopy
 from npmguard.policy.parse import Layer, combine_errors, parse_layer
 from npmguard.urls import redact
@@ -161,7 +162,14 @@ def _read(source: PolicySource, where: str, run: _Run) -> str:
     path = Path(source.location)
     prefix = f"{where}: extends: " if where else ""
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as fh:
+            data = fh.read(POLICY_BYTES + 1)
+        if len(data) > POLICY_BYTES:
+            raise PolicyError(
+                f"{prefix}{source.display}: larger than {POLICY_BYTES >> 20} MB; not a policy "
+                "npmguard will read"
+            )
+        return data.decode("utf-8")
     except FileNotFoundError:
         raise PolicyError(f"{prefix}{source.display}: no such policy file") from None
     except UnicodeDecodeError:

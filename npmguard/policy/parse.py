@@ -154,6 +154,13 @@ def parse_layer(text: str, origin: str, *, version: str) -> tuple[Layer, list[Po
         pos = syntax_position(str(e))
         where = f"{origin}:{pos[0]}:{pos[1]}" if pos else origin
         raise PolicyError(f"{where}: not valid TOML: {e}") from e
+    except RecursionError:
+        raise PolicyError(
+            f"{origin}: not a policy npmguard will read: arrays or tables nested too deeply"
+        ) from None
+    except ValueError as e:  # an integer past Python's 4,300-digit limit, and the like
+        why = "an integer longer than 4,300 digits" if "digits" in str(e) else str(e)
+        raise PolicyError(f"{origin}: not a policy npmguard will read: {why}") from e
     doc = _Doc(origin, text)
     _check_requires(doc, data.get("requires-npmguard"), version)
     _unknown_keys(doc, data, TOP_KEYS, "")
@@ -288,6 +295,9 @@ def _option(doc: _Doc, rule: Any, path: str, key: str, value: Any) -> str:
             f"must be {_type_name(default)}, not {_type_name(value)}",
             f"{known[name].description} (default {default!r})",
         )
+    why = known[name].out_of_range(value)
+    if why is not None:
+        raise doc.error(path, f"{why}, not {value!r}", known[name].description)
     return str(name)
 
 

@@ -56,6 +56,10 @@ def _rule_schema(rule: Any) -> dict[str, Any]:
     for name, option in rule.options.items():
         spec = {**_json_type(option.default), "description": option.description}
         spec["default"] = option.default
+        if option.minimum is not None:
+            spec["minimum"] = option.minimum
+        if option.maximum is not None:
+            spec["maximum"] = option.maximum
         props[name.replace("_", "-")] = spec
     return {
         "description": rule.description,

@@ -61,7 +61,8 @@ SETTINGS: tuple[Setting, ...] = (
         "on_unreachable",
         "choice",
         "fail",
-        "Registry unreachable and nothing cached: fail (exit 3) or warn.",
+        "Registry unreachable or failing (docs/limits.md) and nothing cached: fail (exit 3) "
+        "or warn.",
         ("fail", "warn"),
     ),
     Setting(

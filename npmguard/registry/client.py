@@ -9,7 +9,6 @@ to them; :func:`unreachable_error` builds the exit-3 error when it cannot.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from npmguard.errors import RegistryError
+from npmguard.jsontext import loads
+from npmguard.limits import TARBALL_BYTES
 from npmguard.registry.http import DEFAULT_CONCURRENCY, NotCachedError, UnreachableError
 from npmguard.registry.tarball import MB, TarballError, verify_integrity
 from npmguard.urls import host_of, redact
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 PackumentStatus = Literal["ok", "not-found", "error"]
 T = TypeVar("T")
-DEFAULT_TARBALL_LIMIT = 50 * MB
+DEFAULT_TARBALL_LIMIT = TARBALL_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +139,7 @@ class RegistryClient:
             return make(status="error", error=why, http_status=status)
         body = response.content
         try:
-            data = json.loads(body)
+            data = loads(body)
         except ValueError as e:
             return make(
                 status="error",

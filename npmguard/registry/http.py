@@ -32,6 +32,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from npmguard.errors import RegistryError
+from npmguard.registry.faults import BodyCutShort
+from npmguard.registry.faults import NotCachedError as NotCachedError  # re-exported
+from npmguard.registry.faults import UnreachableError as UnreachableError
 from npmguard.urls import host_of, parse_url, redact
 
 if TYPE_CHECKING:
@@ -52,14 +55,6 @@ MAX_RETRY_AFTER = 30.0
 CACHE_FILE = "http.sqlite"
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 DEFAULT_PACKUMENT_TTL = 300
-
-
-class UnreachableError(RegistryError):
-    """The registry could not be reached (connection refused, DNS, timeout, TLS)."""
-
-
-class NotCachedError(RegistryError):
-    """Offline, and the cache holds no answer for this URL."""
 
 
 def _user_agent() -> str:
@@ -95,9 +90,9 @@ def _make_retry(total: int) -> Any:
 
 
 def _mount(session: requests.Session, config: NpmConfig, concurrency: int) -> None:
-    from requests.adapters import HTTPAdapter
+    from npmguard.registry.bounded import bounded_adapter
 
-    adapter = HTTPAdapter(
+    adapter = bounded_adapter(
         pool_connections=max(4, len(config.registry_urls()) + 2),
         pool_maxsize=concurrency,
         max_retries=_make_retry(config.fetch_retries),
@@ -176,13 +171,45 @@ class RegistrySession:
 
         ``use_cache=False`` bypasses the HTTP cache (tarballs). ``refresh`` revalidates a
         cached answer with the server. Raises UnreachableError when the host cannot be
-        reached, NotCachedError when offline and the cache has no answer. HTTP error statuses
-        are returned, not raised.
+        reached or an attempt outlives ``fetch-timeout`` (each attempt, body included: read a
+        streamed body with :func:`npmguard.registry.bounded.read_body`), NotCachedError when
+        offline and the cache has no answer. HTTP error statuses are returned, not raised.
         """
-        import requests
+        from npmguard.registry.bounded import begin, timed_out
 
         if self.offline and (not use_cache or self._cached is None):  # nothing to answer from
             raise NotCachedError(f"{redact(url)}: not in the cache (offline)")
+        budget = begin(self.config.fetch_timeout)
+        try:
+            response = self._get(
+                url, accept, stream, use_cache, refresh, registry, check_url, budget
+            )
+        except BaseException:
+            budget.finish()
+            raise
+        if not stream:
+            budget.finish()
+            if budget.expired:  # a body that ended because its deadline closed it
+                response.close()
+                raise timed_out(host_of(url) or redact(url), budget.seconds)
+        response.npmguard_budget = budget  # type: ignore[attr-defined]
+        return response
+
+    def _get(
+        self,
+        url: str,
+        accept: str,
+        stream: bool,
+        use_cache: bool,
+        refresh: bool,
+        registry: str | None,
+        check_url: CheckUrl | None,
+        budget: Any,
+    ) -> requests.Response:
+        import requests
+
+        from npmguard.registry.bounded import timed_out
+
         current = _fetchable(url)
         previous: str | None = None
         for _ in range(MAX_REDIRECTS + 1):
@@ -203,16 +230,26 @@ class RegistrySession:
             try:
                 response = self._send(current, kwargs, use_cache=use_cache, refresh=refresh)
             except requests.exceptions.SSLError as e:
+                if budget.expired:
+                    raise timed_out(host_of(current) or redact(current), budget.seconds) from e
                 raise UnreachableError(
                     f"{redact(current)}: TLS error: {e}",
                     hint="check cafile/ca/strict-ssl in your .npmrc",
                 ) from e
             except (requests.ConnectionError, requests.Timeout) as e:
+                if budget.expired:
+                    raise timed_out(host_of(current) or redact(current), budget.seconds) from e
                 raise UnreachableError(
                     f"{host_of(current) or redact(current)}: registry unreachable: "
                     f"{type(e).__name__}",
                     hint="check the network and proxy settings (https-proxy, noproxy in "
                     ".npmrc), or run with --offline to use only what is cached",
+                ) from e
+            except requests.RequestException as e:  # a body cut short (not streamed)
+                if budget.expired:
+                    raise timed_out(host_of(current) or redact(current), budget.seconds) from e
+                raise BodyCutShort(
+                    f"{redact(current)}: the answer was cut short ({type(e).__name__})"
                 ) from e
             if self.offline and response.status_code == 504:
                 raise NotCachedError(f"{redact(url)}: not in the cache (offline)")

@@ -15,7 +15,6 @@ matches them. Top-level (un-keyed) ``_authToken``/``_auth`` are ignored, as npm 
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 import shutil
@@ -24,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from npmguard.jsontext import loads
+from npmguard.limits import FETCH_RETRIES_MAX, FETCH_TIMEOUT_MAX_MS, NPMRC_BYTES
 from npmguard.urls import host_of, normalise_registry, parse_url, redact, registry_resolved
 
 DEFAULT_REGISTRY = "https://registry.npmjs.org/"
@@ -57,7 +58,7 @@ def _unsafe(raw: str) -> str:
         if val[0] == "'":
             val = val[1:-1]
         try:
-            parsed = json.loads(val)
+            parsed = loads(val)
         except ValueError:
             return val
         return parsed if isinstance(parsed, str) else val
@@ -241,7 +242,9 @@ class NpmConfig:
                 or (self.values.get(f"{key}:username") and self.values.get(f"{key}:_password"))
             ):
                 return key
-            key = re.sub(r"([^/]+|/)$", "", key)
+            # the last path segment off, or the trailing "/" (npm's regex, without a regex:
+            # /([^/]+|\/)$/ backtracked over a 40,000-character host for hours)
+            key = key[:-1] if key.endswith("/") else key[: key.rfind("/") + 1]
         return None
 
     def auth_for(self, url: str, registry: str | None = None) -> dict[str, str] | None:
@@ -339,21 +342,27 @@ class NpmConfig:
 
     @property
     def fetch_timeout(self) -> float:
-        """Seconds (``fetch-timeout`` is in milliseconds); 30 s unless configured."""
+        """Seconds (``fetch-timeout`` is in milliseconds); 30 s unless configured. It bounds
+        each attempt as a whole, body included (see :mod:`npmguard.registry.bounded`); more
+        than Node's timer limit (2^31-1 ms) is read as that limit."""
         raw = _as_str(self.values.get("fetch-timeout"))
         try:
             ms = float(raw) if raw is not None else 0.0
         except ValueError:
             ms = 0.0
-        return ms / 1000.0 if ms > 0 else DEFAULT_FETCH_TIMEOUT
+        if not ms > 0:  # also NaN
+            return DEFAULT_FETCH_TIMEOUT
+        return min(ms, FETCH_TIMEOUT_MAX_MS) / 1000.0
 
     @property
     def fetch_retries(self) -> int:
+        """Retries after a failed attempt (2 unless configured, at most 10)."""
         raw = _as_str(self.values.get("fetch-retries"))
         try:
-            return max(0, int(raw)) if raw is not None else DEFAULT_FETCH_RETRIES
+            retries = max(0, int(raw)) if raw is not None else DEFAULT_FETCH_RETRIES
         except ValueError:
             return DEFAULT_FETCH_RETRIES
+        return min(retries, FETCH_RETRIES_MAX)
 
     def __repr__(self) -> str:
         shown = {
@@ -396,9 +405,18 @@ def _read(path: Path | None, env: Mapping[str, str]) -> dict[str, ConfigValue] |
     if path is None:
         return None
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as fh:
+            data = fh.read(NPMRC_BYTES + 1)
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
+    if len(data) > NPMRC_BYTES:
+        from npmguard.errors import UsageError
+
+        raise UsageError(
+            f"{path}: larger than {NPMRC_BYTES >> 20} MB; not an .npmrc npmguard will read",
+            hint="an .npmrc holds a few settings; check what this file is",
+        )
     return parse_npmrc(text, env)
 
 

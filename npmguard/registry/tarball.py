@@ -18,7 +18,6 @@ Integrity (SSRI, ``sha512-...``) is checked by :func:`verify_integrity` before a
 from __future__ import annotations
 
 import io
-import json
 import posixpath
 import re
 import tarfile
@@ -30,6 +29,14 @@ from typing import Any
 from npmguard.errors import ExitCode, NpmguardError
 from npmguard.facts import TarballFacts
 from npmguard.integrity import Integrity
+from npmguard.jsontext import loads
+from npmguard.limits import (
+    TARBALL_BYTES,
+    TARBALL_ENTRIES,
+    TEXT_BYTES,
+    TEXTS_BYTES,
+    UNPACKED_BYTES,
+)
 
 MB = 1024 * 1024
 CODE_EXTENSIONS = (
@@ -46,18 +53,20 @@ class TarballError(NpmguardError):
 
 
 class IntegrityError(NpmguardError):
-    """Downloaded bytes that do not match the expected integrity: never read them."""
+    """Downloaded bytes that do not match the expected integrity: never read them.
+    ``served`` is the SSRI of the bytes that arrived (None when nothing could be checked)."""
 
     exit_code = ExitCode.BLOCKED
+    served: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class TarballLimits:
-    max_compressed: int = 50 * MB
-    max_unpacked: int = 200 * MB
-    max_entries: int = 20_000
-    max_text: int = 64 * 1024
-    max_texts_total: int = 512 * 1024
+    max_compressed: int = TARBALL_BYTES
+    max_unpacked: int = UNPACKED_BYTES
+    max_entries: int = TARBALL_ENTRIES
+    max_text: int = TEXT_BYTES
+    max_texts_total: int = TEXTS_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +90,9 @@ def integrity_from_shasum(shasum: str) -> str:
     return str(Integrity.from_hex("sha1", shasum))
 
 
-def verify_integrity(data: bytes, integrity: str | None, *, what: str = "tarball") -> str:
+def verify_integrity(
+    data: bytes | bytearray, integrity: str | None, *, what: str = "tarball"
+) -> str:
     """Check ``data`` against an SSRI string using its strongest algorithm (as ssri picks it);
     return the algorithm used. Raises IntegrityError on a mismatch or when nothing can be
     checked."""
@@ -95,12 +106,14 @@ def verify_integrity(data: bytes, integrity: str | None, *, what: str = "tarball
         ) from None
     if not ok:
         actual = Integrity.of(data, algo)
-        raise IntegrityError(
+        error = IntegrityError(
             f"{what}: integrity mismatch: expected {algo}-{sorted(parsed.digests(algo))[0]}, "
             f"got {actual}",
             hint="the bytes served are not the ones the lockfile recorded; do not "
             "install this package until you know why",
         )
+        error.served = str(actual)
+        raise error
     return algo
 
 
@@ -110,7 +123,7 @@ def verify_integrity(data: bytes, integrity: str | None, *, what: str = "tarball
 class _BoundedGunzip(io.RawIOBase):
     """A read-only stream of the gunzipped bytes that stops past ``cap`` (bomb guard)."""
 
-    def __init__(self, data: bytes, cap: int, what: str) -> None:
+    def __init__(self, data: bytes | bytearray, cap: int, what: str) -> None:
         self._src = memoryview(data)
         self._pos = 0
         self._cap = cap
@@ -165,7 +178,7 @@ def _package_path(name: str) -> tuple[str | None, str | None]:
     return "/".join(parts[1:]), None
 
 
-def _iter_members(data: bytes, limits: TarballLimits, what: str) -> Iterator[Any]:
+def _iter_members(data: bytes | bytearray, limits: TarballLimits, what: str) -> Iterator[Any]:
     cap = limits.max_unpacked + 1024 * (limits.max_entries + 16)
     try:
         with tarfile.open(fileobj=_BoundedGunzip(data, cap, what), mode="r|") as archive:
@@ -179,6 +192,8 @@ def _iter_members(data: bytes, limits: TarballLimits, what: str) -> Iterator[Any
         raise TarballError(f"{what}: not a readable tarball ({e})") from e
     except EOFError as e:
         raise TarballError(f"{what}: truncated tarball") from e
+    except (ValueError, OverflowError, UnicodeError, OSError) as e:  # headers tarfile chokes on
+        raise TarballError(f"{what}: not a readable tarball ({type(e).__name__}: {e})") from e
 
 
 def _script_files(scripts: Mapping[str, str], files: set[str]) -> list[str]:
@@ -216,7 +231,7 @@ def _has_code(files: list[str], manifest: Mapping[str, Any]) -> bool:
 
 
 def inspect_tarball(
-    data: bytes, *, limits: TarballLimits | None = None, name: str = "tarball"
+    data: bytes | bytearray, *, limits: TarballLimits | None = None, name: str = "tarball"
 ) -> TarballReading:
     """Read a package tarball's facts; ``name`` (e.g. ``left-pad@1.3.0``) starts every error."""
     limits = limits or TarballLimits()
@@ -265,7 +280,7 @@ def inspect_tarball(
         manifest_error = "no package.json in the tarball"
     else:
         try:
-            loaded = json.loads(manifest_raw.decode("utf-8-sig"))
+            loaded = loads(manifest_raw)
             manifest = loaded if isinstance(loaded, dict) else {}
         except ValueError as e:
             manifest_error = f"package.json is not valid JSON ({e})"
@@ -312,7 +327,7 @@ def inspect_tarball(
 
 
 def read_tarball(
-    data: bytes,
+    data: bytes | bytearray,
     *,
     limits: TarballLimits | None = None,
     name: str = "tarball",
@@ -322,7 +337,11 @@ def read_tarball(
     say so); without, ``integrity_checked`` is False."""
     if integrity is not None:
         verify_integrity(data, integrity, what=name)
-    facts = inspect_tarball(data, limits=limits, name=name).facts
+    try:
+        facts = inspect_tarball(data, limits=limits, name=name).facts
+    except (tarfile.TarError, EOFError, ValueError, OverflowError, UnicodeError, OSError) as e:
+        # whatever else a hostile archive makes tarfile raise: unreadable, never a crash
+        raise TarballError(f"{name}: not a readable tarball ({type(e).__name__}: {e})") from e
     if integrity is None:
         return facts
     from dataclasses import replace

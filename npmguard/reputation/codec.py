@@ -14,7 +14,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from npmguard.facts import ManifestFacts, TarballFacts
+from npmguard.facts import ContentProblem, ManifestFacts, TarballFacts
 from npmguard.reputation.extract import PackagePicture
 from npmguard.semver import version_key
 from npmguard.versions import REF_BASE, VersionList
@@ -210,3 +210,18 @@ def encode_tarball(tarball: TarballFacts) -> bytes:
 
 def decode_tarball(blob: bytes) -> TarballFacts:
     return TarballFacts(**_decode_fields(blob, _TARBALL_SET))
+
+
+# -- a tarball whose content could not be read, kept under its integrity like its facts ------
+
+
+def encode_problem(problem: ContentProblem) -> bytes:
+    return _pack({"problem": {"kind": problem.kind, "reason": problem.reason}})
+
+
+def decode_tarball_row(blob: bytes) -> TarballFacts | ContentProblem:
+    """A ``tarball`` row: the facts read, or why the content could not be read."""
+    doc = _unpack(blob)
+    if isinstance(doc, dict) and isinstance(doc.get("problem"), dict):
+        return ContentProblem(str(doc["problem"]["kind"]), str(doc["problem"]["reason"]))
+    return decode_tarball(blob)

@@ -52,17 +52,25 @@ class Extracted:
 
 
 def parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 time from a packument, as an aware UTC datetime; None when unusable."""
-    if not isinstance(value, str) or not value:
+    """An ISO 8601 time from a packument, as an aware UTC datetime; None when unusable,
+    including a time that is no instant a UTC date can hold (``0001-01-01T00:00:00+14:00``
+    is in year 0) and one outside 1970..8999 (no package was published then, and date
+    arithmetic a century either way must stay in range)."""
+    if not isinstance(value, str) or not value or len(value) > 64:
         return None
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
         when = datetime.fromisoformat(text)
-    except ValueError:
+        when = when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when
+        when = when.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         return None
-    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when
+    return when if _EPOCH_YEAR <= when.year < _LAST_YEAR else None
+
+
+_EPOCH_YEAR, _LAST_YEAR = 1970, 9000
 
 
 def _person(value: Any) -> str | None:

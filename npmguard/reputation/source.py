@@ -20,8 +20,6 @@ cache with nothing for any of them is the same exit-3 error.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import os
 import sys
@@ -32,10 +30,11 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from npmguard.errors import RegistryError
 from npmguard.facts import (
+    ContentProblem,
     Facts,
     FactsStatus,
     ManifestFacts,
@@ -45,6 +44,7 @@ from npmguard.facts import (
     TarballFacts,
     VersionInfo,
 )
+from npmguard.jsontext import loads
 from npmguard.model import LockedPackage
 from npmguard.reputation import codec
 from npmguard.reputation.extract import PackagePicture
@@ -143,7 +143,7 @@ class ReputationSource:
         self.names = names
         self._now = now
         self.fetched: list[str] = []  # names fetched by the last call (for tests and explain)
-        self._stored_manifests: dict[tuple[str, str, str], bytes] = {}
+        self._stored_manifests: dict[tuple[str, str, str], ManifestFacts] = {}
         self._down: dict[str, str] = {}  # registry -> why it could not be reached (this run)
         self._fresh_manifests: dict[tuple[str, str, str], ManifestFacts] = {}
         self._said: set[str] = set()
@@ -177,7 +177,7 @@ class ReputationSource:
             locked[(pkg.name, pkg.version)] = pkg.integrity
         known = self._packages(versions, locked)
         manifests = self._manifests(known, versions)
-        tarballs: dict[str, TarballFacts] = {}
+        tarballs: dict[str, TarballFacts | ContentProblem] = {}
         if Need.TARBALL in needs:
             tarballs = self._tarballs(wanted_pkgs, known, manifests)
         return {
@@ -191,10 +191,21 @@ class ReputationSource:
     ) -> dict[str, _Known]:
         registry = {name: self.config.registry_for(name) for name in versions}
         rows = self.store.packages((registry[n], n) for n in versions)
-        self._stored_manifests = self.store.manifests(
+        # decoded here, so a damaged row counts as missing: dropped, fetched again and
+        # written anew (a row silently ignored would drop integrity-mismatch for good)
+        self._stored_manifests = {}
+        damaged: list[tuple[str, str, str]] = []
+        for key, blob in self.store.manifests(
             ((registry[n], n, v) for n, vs in versions.items() for v in vs),
             expect={(registry[n], n, v): i for (n, v), i in locked.items()},
-        )
+        ).items():
+            manifest = _decoded(codec.decode_manifest, blob, f"{key[1]}@{key[2]}")
+            if manifest is None:
+                damaged.append(key)
+            else:
+                self._stored_manifests[key] = manifest
+        if damaged and not self.offline:
+            self.store.forget(versions=damaged)
         now = self._now()
         known: dict[str, _Known] = {}
         to_fetch: list[str] = []
@@ -202,8 +213,9 @@ class ReputationSource:
             row = rows.get((registry[name], name))
             try:
                 known[name] = self._from_row(registry[name], row)
-            except (zlib.error, ValueError, KeyError, TypeError) as e:  # a damaged row: refetch
-                log.warning("%s: cached facts are unreadable (%s); ignoring them", name, e)
+            except (zlib.error, ValueError, KeyError, TypeError, AttributeError) as e:
+                # a damaged row: fetched again, and the new row replaces it (REPLACE)
+                log.warning("%s: cached facts are unreadable (%s); fetching them again", name, e)
                 row = None
                 known[name] = self._from_row(registry[name], None)
             if self.offline:
@@ -241,6 +253,7 @@ class ReputationSource:
     ) -> None:
         from concurrent.futures import ThreadPoolExecutor  # as the HTTP stack: cold runs only
 
+        _check_registries({self.config.registry_for(n): n for n in names})
         progress = self._progress
         done = 0
         lock = threading.Lock()
@@ -253,7 +266,7 @@ class ReputationSource:
         parser = _parser_pool(len(names), self.store.path.parent)
         _limit_malloc_arenas()
 
-        def parse(name: str, body: bytes, wanted: tuple[str, ...]) -> _Fetched:
+        def parse(name: str, body: bytes | bytearray, wanted: tuple[str, ...]) -> _Fetched:
             return _from_blobs(name, parser.reduce(name, body, wanted))
 
         def one(name: str) -> _Fetched:
@@ -312,14 +325,16 @@ class ReputationSource:
         client: RegistryClient,
         name: str,
         wanted: Iterable[str],
-        parse: Callable[[str, bytes, tuple[str, ...]], _Fetched],
+        parse: Callable[[str, bytes | bytearray, tuple[str, ...]], _Fetched],
     ) -> _Fetched:
         """GET one package document (no HTTP body cache: the compact facts are what is kept)
-        and hand its bytes to ``parse``."""
-        from requests import RequestException
-
+        and hand its bytes to ``parse``. Every way the registry can fail (unreachable, an
+        error status, a body cut short, too big or too slow) comes back as an "error" to
+        which the policy's ``on-unreachable`` applies (see :meth:`_check_unknown`)."""
+        from npmguard.limits import ERROR_BODY_BYTES, PACKUMENT_BYTES
+        from npmguard.registry.bounded import read_body
         from npmguard.registry.client import escape_name
-        from npmguard.registry.http import UnreachableError
+        from npmguard.registry.faults import UnreachableError
         from npmguard.urls import host_of, redact
 
         registry = self.config.registry_for(name)
@@ -328,38 +343,30 @@ class ReputationSource:
             return _Fetched("error", error=down, unreachable=True)
         url = registry + escape_name(name)
         try:
-            # streamed and read in large chunks: requests' default 10 KB reads cost a fifth
-            # of a cold run's CPU on big documents
             response = client.session.get(url, use_cache=False, registry=registry, stream=True)
-        except UnreachableError as e:
+            status = response.status_code
+            if status == 200:
+                body = read_body(response, PACKUMENT_BYTES, "package document")
+                return parse(name, body, tuple(wanted))
+            try:  # read the (short) answer: the message, and the connection stays reusable
+                answer = bytes(read_body(response, ERROR_BODY_BYTES, f"HTTP {status}"))
+            except RegistryError:
+                answer = b""
+        except UnreachableError as e:  # also an attempt that outlived fetch-timeout
             self._down.setdefault(registry, str(e))
             return _Fetched("error", error=str(e), unreachable=True)
-        except RegistryError as e:
+        except RegistryError as e:  # cut short, too big, a URL npm could not fetch
             return _Fetched("error", error=str(e))
-        try:
-            status = response.status_code
-            if status != 200:  # read the (short) answer: the connection stays reusable
-                with contextlib.suppress(RequestException, OSError):
-                    _ = response.content
-            if status == 404:
-                return _Fetched("not-found")
-            if status == 403:  # a refusal of this package, or of every one: see _refusals
-                return _Fetched("refused", error=_refusal_message(response))
-            if status != 200:
-                why = f"HTTP {status} from {redact(registry)}"
-                if status == 401:
-                    why += f": access denied; check the credentials for {host_of(url)} in .npmrc"
-                return _Fetched("error", error=why)
-            try:
-                body = b"".join(response.iter_content(_READ_CHUNK))
-            except (RequestException, OSError) as e:
-                return _Fetched("error", error=f"{name}: download failed: {type(e).__name__}")
-        finally:
-            close = getattr(response, "close", None)
-            if close is not None:
-                close()
-        del response
-        return parse(name, body, tuple(wanted))
+        if status == 404:
+            return _Fetched("not-found")
+        if status == 403:  # a refusal of this package, or of every one: see _refusals
+            return _Fetched("refused", error=_refusal_message(answer))
+        why = f"HTTP {status} from {redact(registry)}"
+        if status == 401:
+            why += f": access denied; check the credentials for {host_of(url)} in .npmrc"
+        elif status == 429 or status >= 500:
+            why += " (after retrying)"
+        return _Fetched("error", error=why)
 
     def _refusals(
         self, refused: Mapping[str, _Fetched], known: dict[str, _Known], now: float
@@ -386,6 +393,10 @@ class ReputationSource:
                 )
 
     def _check_unknown(self, known: Mapping[str, _Known]) -> None:
+        """Packages the registry gave nothing for, and nothing cached: offline, a warning (or
+        exit 3 when that is every package); online, a registry fault, which fails the run
+        unless the policy says ``on-unreachable = "warn"``: unknown never passes as clean
+        without a word, and an error page never counts as an answer."""
         missing = [n for n, k in known.items() if k.status == "unknown"]
         if not missing:
             return
@@ -403,17 +414,17 @@ class ReputationSource:
                 "NPMGUARD_CACHE_DIR at a filled one)",
             )
         else:
-            unreachable = [n for n in missing if known[n].unreachable]
-            if not unreachable:
-                self._warn(f"no registry facts for {names}: {known[missing[0]].error}")
-                return
-            first = known[unreachable[0]]
+            first = known[next((n for n in missing if known[n].unreachable), missing[0])]
             error = RegistryError(
-                f"{', '.join(unreachable[:3])}: {first.error or 'registry unreachable'}; "
-                f"nothing cached for {len(unreachable)} package(s)",
-                hint="check the network and the registry/proxy settings in .npmrc, run with "
-                '--offline to check with what is cached, or set on-unreachable = "warn" in '
-                "the policy",
+                f"{names}: {first.error or 'registry unreachable'}; nothing cached for "
+                f"{len(missing)} package(s)",
+                hint=(
+                    "check the network and the registry/proxy settings in .npmrc, "
+                    if first.unreachable
+                    else "the registry answered with an error or an unusable document; "
+                )
+                + "run again later, run with --offline to check with what is cached, or set "
+                'on-unreachable = "warn" in the policy',
             )
         if self.on_unreachable == "warn":
             self._warn(f"{error}; their registry facts are unknown (on-unreachable = warn)")
@@ -436,10 +447,9 @@ class ReputationSource:
         for name, vs in versions.items():
             registry = known[name].registry
             for v in vs:
-                manifest = fresh.get((registry, name, v))
-                blob = self._stored_manifests.get((registry, name, v))
-                if manifest is None and blob is not None:
-                    manifest = _decoded(codec.decode_manifest, blob, f"{name}@{v}")
+                manifest = fresh.get((registry, name, v)) or self._stored_manifests.get(
+                    (registry, name, v)
+                )
                 if manifest is not None:
                     out[(name, v)] = manifest
         self._fresh_manifests = {}
@@ -450,8 +460,9 @@ class ReputationSource:
         packages: Iterable[LockedPackage],
         known: Mapping[str, _Known],
         manifests: Mapping[tuple[str, str], ManifestFacts],
-    ) -> dict[str, TarballFacts]:
-        """Tarball facts by name@version, from the store or fetched (online only)."""
+    ) -> dict[str, TarballFacts | ContentProblem]:
+        """Tarball facts (or why they could not be read) by name@version, from the store or
+        fetched (online only)."""
         targets: dict[str, tuple[LockedPackage, str, str | None]] = {}
         for pkg in packages:
             manifest = manifests.get((pkg.name, pkg.version))
@@ -464,12 +475,17 @@ class ReputationSource:
             if integrity and (self.all_tarballs or content_matters(pkg, manifest, self.names)):
                 targets[pkg.key] = (pkg, integrity, url or manifest.dist_tarball)
         stored = self.store.tarballs(t[1] for t in targets.values())
-        out: dict[str, TarballFacts] = {}
+        out: dict[str, TarballFacts | ContentProblem] = {}
+        damaged_tarballs: list[str] = []
         for key, target in targets.items():
             blob = stored.get(target[1])
-            decoded = _decoded(codec.decode_tarball, blob, key) if blob is not None else None
+            decoded = _decoded(codec.decode_tarball_row, blob, key) if blob is not None else None
             if decoded is not None:
                 out[key] = decoded
+            elif blob is not None:
+                damaged_tarballs.append(target[1])
+        if damaged_tarballs and not self.offline:
+            self.store.forget(tarballs=damaged_tarballs)
         missing = [t for key, t in targets.items() if key not in out and t[2]]
         if missing and not self.offline:
             out.update(self._fetch_tarballs(missing))
@@ -477,12 +493,14 @@ class ReputationSource:
 
     def _fetch_tarballs(
         self, targets: Sequence[tuple[LockedPackage, str, str | None]]
-    ) -> dict[str, TarballFacts]:
+    ) -> dict[str, TarballFacts | ContentProblem]:
+        """Download and read ``targets``. Content that cannot be read is a problem of the
+        package (kept under its integrity when the bytes were verified); a failed download is
+        a registry fault, which fails the run unless ``on-unreachable = "warn"``."""
         from concurrent.futures import ThreadPoolExecutor
 
-        from npmguard.errors import NpmguardError
         from npmguard.registry.tarball import read_tarball
-        from npmguard.reputation.tarballs import ByteBudget, fetch_and_read
+        from npmguard.reputation.tarballs import ByteBudget, Outcome, fetch_and_read, outcome
 
         client = self.client
         budget = ByteBudget()
@@ -492,20 +510,19 @@ class ReputationSource:
         reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="npmguard-tarball")
         _limit_malloc_arenas()
 
-        def one(target: tuple[LockedPackage, str, str | None]) -> TarballFacts | str:
+        def one(target: tuple[LockedPackage, str, str | None]) -> Outcome:
             pkg, integrity, url = target
 
-            def read(data: bytes) -> TarballFacts:
+            def read(data: bytes | bytearray) -> TarballFacts:
                 return reader.submit(read_tarball, data, name=pkg.key).result()
 
-            try:
-                return fetch_and_read(client, url or "", integrity, pkg.name, budget, read)
-            except NpmguardError as e:
-                return str(e)
+            return outcome(
+                lambda: fetch_and_read(client, url or "", integrity, pkg.name, budget, read)
+            )
 
-        out: dict[str, TarballFacts] = {}
+        out: dict[str, TarballFacts | ContentProblem] = {}
         blobs: dict[str, bytes] = {}
-        failures: list[str] = []
+        faults: list[tuple[str, str]] = []
         progress = self._progress
         try:
             with ThreadPoolExecutor(max_workers=min(TARBALL_WORKERS, len(targets))) as pool:
@@ -514,19 +531,36 @@ class ReputationSource:
                 ):
                     if progress is not None:
                         progress.advance(done, len(targets), "tarballs")
-                    if isinstance(got, str):
-                        failures.append(got)
+                    key = target[0].key
+                    if got.facts is not None:
+                        out[key] = got.facts
+                        blobs[target[1]] = codec.encode_tarball(got.facts)
                         continue
-                    out[target[0].key] = got
-                    blobs[target[1]] = codec.encode_tarball(got)
+                    assert got.problem is not None
+                    out[key] = got.problem
+                    if got.keep:
+                        blobs[target[1]] = codec.encode_problem(got.problem)
+                    if got.problem.kind == "download":
+                        faults.append((key, got.problem.reason))
+                    else:
+                        log.warning("%s", got.problem.reason)
         finally:
             reader.shutdown()
-        for message in failures[:5]:
-            log.warning("%s", message)
-        if len(failures) > 5:
-            log.warning("... and %d more tarballs could not be read", len(failures) - 5)
         self.store.save(tarballs=blobs, now=self._now())
+        if faults:
+            self._tarball_faults(faults)
         return out
+
+    def _tarball_faults(self, faults: Sequence[tuple[str, str]]) -> None:
+        names = ", ".join(k for k, _ in faults[:3]) + (" ..." if len(faults) > 3 else "")
+        error = RegistryError(
+            f"{names}: {faults[0][1]}; {len(faults)} tarball(s) could not be downloaded",
+            hint="their content (install scripts, spam signs) cannot be judged; run again "
+            'later, or set on-unreachable = "warn" in the policy to go on without it',
+        )
+        if self.on_unreachable != "warn":
+            raise error
+        self._warn(f"{error}; their content is unknown (on-unreachable = warn)")
 
     # -- assembling ----------------------------------------------------------------------------
 
@@ -535,7 +569,7 @@ class ReputationSource:
         pkg: LockedPackage,
         item: _Known,
         manifests: Mapping[tuple[str, str], ManifestFacts],
-        tarballs: Mapping[str, TarballFacts],
+        tarballs: Mapping[str, TarballFacts | ContentProblem],
     ) -> PackageFacts:
         fetched_at = (
             None
@@ -563,6 +597,7 @@ class ReputationSource:
                 error=item.error,
             )
         picture = item.picture
+        tarball = tarballs.get(pkg.key)
         if item.status != "ok" or picture is None:
             return PackageFacts(
                 pkg.name, pkg.version, FactsStatus.UNKNOWN, registry=item.registry, error=item.error
@@ -581,7 +616,8 @@ class ReputationSource:
             package_deprecated=picture.package_deprecated,
             version_present=pkg.version in item.present,
             manifest=manifests.get((pkg.name, pkg.version)),
-            tarball=tarballs.get(pkg.key),
+            tarball=tarball if isinstance(tarball, TarballFacts) else None,
+            content_problem=tarball if isinstance(tarball, ContentProblem) else None,
             fetched_at=fetched_at,
             from_cache=item.from_cache,
         )
@@ -594,18 +630,28 @@ PROCESS_MIN = 64  # documents to fetch before parsing moves to worker processes
 WARM_NAMES = True  # have a worker build the popular-names store meanwhile (a cold cache)
 
 
-def _refusal_message(response: Any) -> str:
+def _check_registries(registries: Mapping[str, str]) -> None:
+    """Refuse (exit 2) a registry URL that Node cannot parse or npm could not fetch
+    (``registry=http://127.0.0.1:99999/``): npm stops on it too, and no package's facts could
+    ever be fetched from it. ``registries`` maps each URL to a package name that uses it."""
+    from npmguard.errors import UsageError
+    from npmguard.urls import is_http_url, parse_url, redact
+
+    for registry, name in registries.items():
+        if not is_http_url(parse_url(registry)):
+            raise UsageError(
+                f"{redact(registry)}: the registry .npmrc names for {name} is not an http(s) "
+                "URL npm can fetch",
+                hint="fix registry= (or @scope:registry=) in .npmrc; npm refuses this URL too",
+            )
+
+
+def _refusal_message(answer: bytes) -> str:
     """What a registry says when it refuses a package: ``error``/``message``/``reason`` of a
     JSON body, else the first line of the text, shortened; never more than 300 characters."""
-    from requests import RequestException
-
+    text = answer[:4096].decode("utf-8", errors="replace").strip()
     try:
-        body = bytes(response.content or b"")[:4096].decode("utf-8", errors="replace")
-    except (RequestException, OSError, RuntimeError):  # unreadable: an empty message
-        body = ""
-    text = body.strip()
-    try:
-        doc = json.loads(text)
+        doc = loads(text)
     except ValueError:
         doc = None
     if isinstance(doc, dict):
@@ -638,7 +684,7 @@ class _ThreadParser:
 
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="npmguard-parse")
 
-    def reduce(self, name: str, body: bytes, wanted: tuple[str, ...]) -> Reduced:
+    def reduce(self, name: str, body: bytes | bytearray, wanted: tuple[str, ...]) -> Reduced:
         from npmguard.reputation.workers import reduce_document
 
         return self._pool.submit(reduce_document, name, body, wanted).result()
@@ -699,11 +745,12 @@ def content_matters(
 
 
 def _decoded(decode: Callable[[bytes], T], blob: bytes, what: str) -> T | None:
-    """A stored value, or None (fetched again where possible) when the row is damaged."""
+    """A stored value, or None when the row is damaged: it is then fetched again (online)
+    and the new row replaces it."""
     try:
         return decode(blob)
-    except (zlib.error, ValueError, KeyError, TypeError) as e:
-        log.warning("%s: cached facts are unreadable (%s); ignoring them", what, e)
+    except (zlib.error, ValueError, KeyError, TypeError, AttributeError) as e:
+        log.warning("%s: cached facts are unreadable (%s); fetching them again", what, e)
         return None
 
 

@@ -35,10 +35,11 @@ from npmguard.store.base import NewPackage, StoredPackage, StoreStats, integrity
 from npmguard.store.sqlite import (
     BUSY_SECONDS,
     Schema,
+    StoreBusyError,
+    StoreError,
     file_size,
     is_busy,
     is_damage,
-    is_full,
     open_sqlite,
     set_aside,
 )
@@ -65,6 +66,7 @@ CREATE TABLE IF NOT EXISTS tarball (integrity TEXT PRIMARY KEY, facts BLOB NOT N
     tables=("meta", "package", "version", "tarball"),
     rebuildable=True,
 )
+_DISK_HINT = "free some disk space, or point --cache-dir / NPMGUARD_CACHE_DIR elsewhere"
 _CHUNK = 500  # names per IN (...) query: well under SQLite's parameter limit
 
 __all__ = ["DEFAULT_TTL", "FactsStore", "NewPackage", "StoreStats", "StoredPackage"]
@@ -84,6 +86,7 @@ class FactsStore:
         db = open_sqlite(path, SCHEMA, busy=busy)
         assert db is not None  # write mode always opens
         self._db = db
+        self._busy = busy
 
     @property
     def path(self) -> Path:
@@ -180,15 +183,27 @@ class FactsStore:
         try:
             return self._db.execute(sql, params).fetchall()
         except sqlite3.DatabaseError as e:
-            if not is_damage(e):
-                raise
-            log.warning("%s: the facts cache is damaged (%s); starting it anew", self.path, e)
-            self._db.close()
-            set_aside(self.path)
-            db = open_sqlite(self.path, SCHEMA)
-            assert db is not None
-            self._db = db
+            if is_busy(e):  # waited the busy timeout already: say so, never a traceback
+                raise StoreBusyError(
+                    f"{self.path}: the facts cache is busy: another process held it for "
+                    f"more than {self._busy:.0f} s",
+                    hint="wait for the other run to finish (or stop it), then run again",
+                ) from e
+            if not is_damage(e):  # a full disk (a sort's temporary file), an I/O error
+                raise StoreError(
+                    f"{self.path}: cannot read the facts cache: {e}", hint=_DISK_HINT
+                ) from e
+            self._start_anew(e)
             return []
+
+    def _start_anew(self, error: sqlite3.Error) -> None:
+        """Set a damaged file aside and open a new, empty one (one warning)."""
+        log.warning("%s: the facts cache is damaged (%s); starting it anew", self.path, error)
+        self._db.close()
+        set_aside(self.path)
+        db = open_sqlite(self.path, SCHEMA, busy=self._busy)
+        assert db is not None
+        self._db = db
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -199,7 +214,8 @@ class FactsStore:
         *,
         now: float | None = None,
     ) -> None:
-        """Write what a run learned in one transaction (versions and tarballs: insert only)."""
+        """Write what a run learned in one transaction (versions and tarballs: insert only,
+        the first facts seen stay; a damaged row is dropped first, see :meth:`forget`)."""
         stamp = time.time() if now is None else now
         pkgs = list(packages)
         if not pkgs and not tarballs:
@@ -207,9 +223,11 @@ class FactsStore:
         try:
             self._write(pkgs, tarballs or {}, stamp)
         except sqlite3.Error as e:
-            if not (is_full(e) or is_busy(e)):
-                raise
-            # what was fetched still serves this run; the cache keeps what it had
+            if is_damage(e):  # a bad page met while writing: the next run starts afresh
+                self._start_anew(e)
+                return
+            # full, busy or an I/O error: what was fetched still serves this run, and the
+            # cache keeps what it had
             log.warning("%s: could not save new facts to the cache (%s)", self.path, e)
 
     def _write(
@@ -248,6 +266,31 @@ class FactsStore:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    def forget(
+        self, versions: Iterable[tuple[str, str, str]] = (), tarballs: Iterable[str] = ()
+    ) -> None:
+        """Drop rows that could not be read (damaged), so that the facts fetched again are
+        written in their place; a store that cannot be written keeps them (one warning)."""
+        keys, integrities = list(versions), list(tarballs)
+        if not keys and not integrities:
+            return
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(
+                    "DELETE FROM version WHERE registry = ? AND name = ? AND version = ?", keys
+                )
+                db.executemany(
+                    "DELETE FROM tarball WHERE integrity = ?", [(i,) for i in integrities]
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as e:
+            log.warning("%s: could not drop damaged rows (%s)", self.path, e)
 
     # -- maintenance ---------------------------------------------------------------------------
 

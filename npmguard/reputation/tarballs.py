@@ -6,16 +6,23 @@ GB. Each download therefore takes its declared size (``Content-Length``) from a 
 :class:`ByteBudget` before it reads the body, and gives it back once the tarball has been read;
 one bigger than the whole budget waits until it is alone. Size limits and integrity checks are
 the registry client's (:class:`~npmguard.registry.client.RegistryClient`).
+
+:func:`outcome` sorts what can go wrong with one tarball into a
+:class:`~npmguard.facts.ContentProblem`: content that cannot be read and bytes that are not
+the locked ones are facts about the package (findings); a failed download is a registry fault.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from npmguard.errors import RegistryError
+from npmguard.facts import ContentProblem, TarballFacts
 
 if TYPE_CHECKING:
     from npmguard.registry.client import RegistryClient
@@ -55,37 +62,67 @@ def fetch_and_read(
     integrity: str | None,
     name: str,
     budget: ByteBudget,
-    read: Callable[[bytes], T],
+    read: Callable[[bytes | bytearray], T],
 ) -> T:
-    """Download ``url`` (streamed, within the client's size cap), verify it against
-    ``integrity``, and return ``read(bytes)``, all while holding its share of ``budget``."""
-    from npmguard.registry.tarball import TarballError, verify_integrity
+    """Download ``url`` (streamed, within the client's size cap and ``fetch-timeout``),
+    verify it against ``integrity``, and return ``read(bytes)``, all while holding its share
+    of ``budget``.
+
+    Raises what :func:`outcome` sorts: :class:`~npmguard.registry.faults.BodyTooLarge`,
+    :class:`~npmguard.registry.tarball.IntegrityError`,
+    :class:`~npmguard.registry.tarball.TarballError` (from ``read``), or another
+    :class:`~npmguard.errors.RegistryError` (the download failed).
+    """
+    from npmguard.limits import ERROR_BODY_BYTES, shown
+    from npmguard.registry.bounded import read_body
+    from npmguard.registry.faults import BodyTooLarge
+    from npmguard.registry.tarball import verify_integrity
     from npmguard.urls import redact
 
     registry = client.config.registry_for(name)
     response = client.session.get(
         url, accept="application/octet-stream", stream=True, use_cache=False, registry=registry
     )
-    try:
-        if response.status_code != 200:
-            raise RegistryError(f"{name}: tarball {redact(url)}: HTTP {response.status_code}")
-        declared = response.headers.get("Content-Length", "")
-        size = int(declared) if declared.isdigit() else UNKNOWN_SIZE
-        too_big = TarballError(f"{name}: tarball over the {client.tarball_limit >> 20} MB limit")
-        if size > client.tarball_limit:
-            raise too_big
-        with budget.take(size):
-            chunks: list[bytes] = []
-            total = 0
-            for chunk in response.iter_content(256 * 1024):
-                total += len(chunk)
-                if total > client.tarball_limit:
-                    raise too_big
-                chunks.append(chunk)
-            response.close()
-            data = b"".join(chunks)
-            del chunks
-            verify_integrity(data, integrity, what=name)
-            return read(data)
-    finally:
+    what = f"{name}: tarball"
+    if response.status_code != 200:
+        with contextlib.suppress(RegistryError):  # the connection stays reusable
+            read_body(response, ERROR_BODY_BYTES, what)
+        raise RegistryError(f"{what} {redact(url)}: HTTP {response.status_code}")
+    declared = response.headers.get("Content-Length", "")
+    size = int(declared) if declared.isdigit() else UNKNOWN_SIZE
+    if size > client.tarball_limit:
         response.close()
+        raise BodyTooLarge(f"{what} over the {shown(client.tarball_limit)} limit")
+    with budget.take(size):
+        data = read_body(response, client.tarball_limit, what)
+        verify_integrity(data, integrity, what=name)
+        return read(data)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one tarball: its facts, or the problem that left its content unknown.
+    ``keep``: the facts or the problem hold for good under the integrity (verified bytes)."""
+
+    facts: TarballFacts | None = None
+    problem: ContentProblem | None = None
+    keep: bool = False
+
+
+def outcome(fetch: Callable[[], TarballFacts]) -> Outcome:
+    """Run ``fetch`` and sort what it raises: content that cannot be read (too big, a bomb,
+    not a tarball) or bytes that are not the locked ones are problems of the package; any
+    other registry error is a download fault (``on-unreachable`` decides)."""
+    from npmguard.registry.faults import BodyTooLarge
+    from npmguard.registry.tarball import IntegrityError, TarballError
+
+    try:
+        return Outcome(fetch(), keep=True)
+    except IntegrityError as e:
+        return Outcome(problem=ContentProblem("integrity", str(e), e.served))
+    except TarballError as e:  # read after the bytes were verified: true of the integrity
+        return Outcome(problem=ContentProblem("unreadable", str(e)), keep=True)
+    except BodyTooLarge as e:  # never verified: not kept (another server may serve it)
+        return Outcome(problem=ContentProblem("unreadable", str(e)))
+    except RegistryError as e:
+        return Outcome(problem=ContentProblem("download", str(e)))

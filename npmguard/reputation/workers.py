@@ -15,7 +15,6 @@ here instead: a worker never costs a result, only speed.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import marshal
 import queue
@@ -84,7 +83,9 @@ class ParserPool:
     """``reduce(name, body, wanted)`` from any thread: in a free worker process, or in the
     calling thread when every worker has died (or none could start)."""
 
-    def __init__(self, workers: int, fallback: Callable[[str, bytes, tuple[str, ...]], Reduced]):
+    def __init__(
+        self, workers: int, fallback: Callable[[str, bytes | bytearray, tuple[str, ...]], Reduced]
+    ):
         self._fallback = fallback
         self._free: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
@@ -144,7 +145,7 @@ class ParserPool:
             return None if result == ("retry",) else result
         return None
 
-    def reduce(self, name: str, body: bytes, wanted: tuple[str, ...]) -> Reduced:
+    def reduce(self, name: str, body: bytes | bytearray, wanted: tuple[str, ...]) -> Reduced:
         result: Reduced | None = self._run(("parse", name, body, wanted))
         return self._fallback(name, body, wanted) if result is None else result
 
@@ -155,16 +156,18 @@ class ParserPool:
             worker.close()
 
 
-def reduce_document(name: str, body: bytes, wanted: tuple[str, ...]) -> Reduced:
+def reduce_document(name: str, body: bytes | bytearray, wanted: tuple[str, ...]) -> Reduced:
     """Parse one package document and encode its compact facts (in a worker process, where
     the parsed document never reaches the parent: only the small encoded facts do)."""
+    from npmguard.jsontext import loads
+
     try:
-        data = json.loads(body)
-    except ValueError as e:
-        return ("error", f"{name}: not a JSON package document ({e})", None, {})
+        data = loads(body)
+    except ValueError as e:  # JSON errors, UTF-8 errors, nesting too deep
+        return ("error", f"not a JSON package document ({e})", None, {})
     del body
     if not isinstance(data, dict):
-        return ("error", f"{name}: not a JSON object", None, {})
+        return ("error", "not a JSON object", None, {})
     got = extract_package(name, data, wanted)
     del data
     manifests = {v: codec.encode_manifest(m) for v, m in got.manifests.items()}

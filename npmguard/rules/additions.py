@@ -24,7 +24,7 @@ from typing import ClassVar
 
 from npmguard.facts import ManifestFacts, PackageFacts, VersionInfo
 from npmguard.model import Evidence, Finding, Level, LockedPackage
-from npmguard.rules.base import CheckContext, Option, PackageRule, register
+from npmguard.rules.base import DAYS, CheckContext, Option, PackageRule, register
 from npmguard.rules.handover import (
     PublisherHistory,
     Signals,
@@ -205,7 +205,9 @@ class NewDependency(PackageRule):
     )
     needs = PACKUMENT
     options: ClassVar[Mapping[str, Option]] = {
-        "new_days": Option(30, "a dependency created this many days or fewer before is brand-new")
+        "new_days": Option(
+            30, "a dependency created this many days or fewer before is brand-new", 0, DAYS
+        )
     }
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:

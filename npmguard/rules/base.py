@@ -8,6 +8,7 @@ generated from the registry, never written twice.
 from __future__ import annotations
 
 import importlib
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ RULE_MODULES: tuple[str, ...] = (
     "npmguard.rules.known_bad",
     "npmguard.rules.spam_name",
     "npmguard.rules.spam_content",
+    "npmguard.rules.content",
     "npmguard.rules.spam_graph",
     "npmguard.rules.spam_cluster",
     "npmguard.rules.takeover",
@@ -36,14 +38,42 @@ RULE_MODULES: tuple[str, ...] = (
 
 @dataclass(frozen=True, slots=True)
 class Option:
-    """A threshold or setting a policy may give a rule: ``[rules.<id>] <name> = value``."""
+    """A threshold or setting a policy may give a rule: ``[rules.<id>] <name> = value``.
+
+    Numbers must lie in ``[minimum, maximum]`` (``policy validate`` says so, the JSON schema
+    carries the bounds): a value the rule's arithmetic cannot take (``days = 999999999999``
+    overflows a date) is refused where the policy is read, never met mid-run.
+    """
 
     default: Any
     description: str
+    minimum: float | None = None
+    maximum: float | None = None
 
     @property
     def type(self) -> type:
         return type(self.default)
+
+    def out_of_range(self, value: Any) -> str | None:
+        """Why ``value`` (of the option's type) is not allowed, or None."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        if not math.isfinite(value):
+            return "must be a finite number"
+        low, high = self.minimum, self.maximum
+        if (low is not None and value < low) or (high is not None and value > high):
+            return f"must be between {_number(low)} and {_number(high)}"
+        return None
+
+
+DAYS = 36_500  # a hundred years: the most a day count may say (dates stay in range)
+MANY = 10**12  # a count that is never reached (downloads a month, versions)
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "any"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
 
 
 @dataclass(frozen=True)

@@ -298,17 +298,35 @@ class IntegrityMismatch(PackageRule):
     id = "integrity-mismatch"
     level = Level.BLOCK
     family = FAMILY
-    description = "The lockfile's integrity differs from the registry's for that version."
+    description = (
+        "The lockfile's integrity differs from the registry's for that version, or from the "
+        "bytes the registry serves."
+    )
     help = (
         "Published versions never change, so the integrity npm recorded must equal the "
         "registry's `dist.integrity` (or `dist.shasum` for old sha1 lockfiles). A difference "
         "means the lockfile was edited to point at other bytes, or the registry (or a mirror) "
-        "serves something else than it did."
+        "serves something else than it did. When the tarball is downloaded (its content "
+        "matters for the verdict), the bytes served are checked too: npm would refuse them "
+        "(EINTEGRITY), and their content is never read."
     )
     needs = PACKUMENT
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
         facts = _registry_facts(pkg, ctx)
+        problem = facts.content_problem if facts is not None else None
+        if problem is not None and problem.kind == "integrity":
+            yield self.finding(
+                pkg,
+                f"{pkg.key}: the tarball served does not match the lockfile's integrity",
+                evidence=(
+                    Evidence("lockfile integrity", pkg.integrity or "", "lockfile"),
+                    Evidence("bytes served", problem.served or "unknown", "registry tarball"),
+                    Evidence("check", problem.reason, "npmguard"),
+                ),
+                hint=f"do not install {pkg.key} until you know why the registry (or a mirror "
+                "or proxy) serves other bytes than the ones locked",
+            )
         manifest = facts.manifest if facts is not None else None
         if manifest is None:
             return

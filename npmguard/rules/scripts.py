@@ -10,7 +10,6 @@ patch-package, core-js's banner) must never match.
 
 from __future__ import annotations
 
-import json
 import posixpath
 import re
 from collections.abc import Iterator, Mapping
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 
 from npmguard.allow_scripts import script_approval
 from npmguard.facts import Need, PackageFacts
+from npmguard.jsontext import loads
 from npmguard.model import Evidence, Finding, Level, LockedPackage
 from npmguard.rules.base import CheckContext, PackageRule, register
 from npmguard.rules.history import allow_entry, newest
@@ -60,7 +60,7 @@ def install_scripts(pkg: LockedPackage, facts: PackageFacts | None) -> InstallSc
 def _gypfile(texts: Mapping[str, str]) -> bool | None:
     """package.json's ``gypfile`` (``false`` turns npm's implicit node-gyp build off)."""
     try:
-        manifest = json.loads(texts.get("package.json", ""))
+        manifest = loads(texts.get("package.json", ""))
     except ValueError:
         return None
     value = manifest.get("gypfile") if isinstance(manifest, dict) else None

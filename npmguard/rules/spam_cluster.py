@@ -24,7 +24,7 @@ from typing import ClassVar
 from npmguard.facts import NameLookup, Need, PackageFacts
 from npmguard.model import Evidence, Finding, Level, LockedPackage
 from npmguard.names.tokens import parts, split_scope
-from npmguard.rules.base import CheckContext, Option, Rule, register
+from npmguard.rules.base import DAYS, MANY, CheckContext, Option, Rule, register
 from npmguard.rules.history import allow_entry
 from npmguard.rules.spam_graph import clone_signatures
 
@@ -170,9 +170,9 @@ class SpamCluster(Rule):
     needs = frozenset({Need.PACKUMENT, Need.TARBALL, Need.NAMES})
     after = ("spam-name",)
     options: ClassVar[Mapping[str, Option]] = {
-        "min-size": Option(3, "how many packages make a campaign group"),
+        "min-size": Option(3, "how many packages make a campaign group", 1, MANY),
         "burst-minutes": Option(
-            30, "publish times at most this many minutes apart link two packages"
+            30, "publish times at most this many minutes apart link two packages", 0, DAYS * 1440
         ),
     }
 

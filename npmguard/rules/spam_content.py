@@ -7,15 +7,15 @@ graph signals and blocks when enough agree.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
 
 from npmguard.facts import Detail, Need, PackageFacts, TarballFacts
+from npmguard.jsontext import loads
 from npmguard.model import Evidence, Finding, Level, LockedPackage
-from npmguard.rules.base import CheckContext, Option, PackageRule, register
+from npmguard.rules.base import DAYS, MANY, CheckContext, Option, PackageRule, register
 from npmguard.rules.history import allow_entry, day, has_publish_times, is_prerelease, newest
 
 FAMILY = "spam"
@@ -29,7 +29,7 @@ def _facts(pkg: LockedPackage, ctx: CheckContext) -> PackageFacts | None:
 def tarball_manifest(tarball: TarballFacts) -> dict[str, Any]:
     """The tarball's package.json as far as its text was kept; {} when unknown or invalid."""
     try:
-        loaded = json.loads(tarball.texts.get("package.json", ""))
+        loaded = loads(tarball.texts.get("package.json", ""))
     except ValueError:
         return {}
     return loaded if isinstance(loaded, dict) else {}
@@ -285,8 +285,8 @@ class VersionFlood(PackageRule):
     needs = frozenset({Need.PACKUMENT})
     details = frozenset({Detail.PUBLISH_TIMES})
     options: ClassVar[Mapping[str, Option]] = {
-        "versions": Option(20, "this many versions or more in the window is a flood"),
-        "hours": Option(24, "the window, in hours"),
+        "versions": Option(20, "this many versions or more in the window is a flood", 1, MANY),
+        "hours": Option(24, "the window, in hours", 0, DAYS * 24),
         "prereleases": Option(False, "count prerelease versions too"),
     }
 
@@ -316,7 +316,8 @@ class VersionFlood(PackageRule):
         if size < wanted:
             return
         first, last = timed[best[0]], timed[best[1] - 1]
-        steady = newest(v for v in facts.versions if v not in timed[best[0] : best[1]])
+        flood = {id(v) for v in timed[best[0] : best[1]]}  # a set: one pass, not a scan each
+        steady = newest(v for v in facts.versions if id(v) not in flood)
         yield self.finding(
             pkg,
             f"{size} versions published within {window.total_seconds() / 3600:g} hours",

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from npmguard.facts import Need
 from npmguard.model import Evidence, Finding, Level, LockedPackage
-from npmguard.rules.base import CheckContext, Option, Rule, register
+from npmguard.rules.base import MANY, CheckContext, Option, Rule, register
 from npmguard.rules.history import allow_entry
 from npmguard.rules.spam_content import is_meta_file, tarball_manifest
 
@@ -238,7 +238,7 @@ class CloneCluster(Rule):
     )
     needs = frozenset({Need.TREE, Need.TARBALL})
     options: ClassVar[Mapping[str, Option]] = {
-        "min_size": Option(3, "how many differently named packages make a cluster")
+        "min_size": Option(3, "how many differently named packages make a cluster", 1, MANY)
     }
 
     def check(self, ctx: CheckContext) -> Iterator[Finding]:
@@ -343,9 +343,9 @@ class SpamScore(Rule):
     needs = frozenset({Need.TREE})
     after = tuple(SIGNAL_WEIGHTS)
     options: ClassVar[Mapping[str, Option]] = {
-        "threshold": Option(5, "the score at which spam-score reports"),
+        "threshold": Option(5, "the score at which spam-score reports", 0, MANY),
         "chain-raise": Option(
-            1, "added to a spam-ring member linked to a package that reaches the threshold"
+            1, "added to a spam-ring member linked to a package that reaches the threshold", 0, MANY
         ),
     }
 

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from npmguard.facts import Need
 from npmguard.model import Evidence, Finding, Level, LockedPackage
-from npmguard.rules.base import CheckContext, Option, PackageRule, register
+from npmguard.rules.base import MANY, CheckContext, Option, PackageRule, register
 from npmguard.rules.history import allow_entry
 
 FAMILY = "spam"
@@ -39,9 +39,9 @@ class SpamName(PackageRule):
     )
     needs = frozenset({Need.NAMES})
     options: ClassVar[Mapping[str, Option]] = {
-        "min-score": Option(0.6, "flag names whose shape scores at least this (0..1)"),
+        "min-score": Option(0.6, "flag names whose shape scores at least this (0..1)", 0, 1),
         "popular-downloads": Option(
-            100_000, "never flag a name with this many monthly downloads (0: no guard)"
+            100_000, "never flag a name with this many monthly downloads (0: no guard)", 0, MANY
         ),
     }
 

@@ -21,7 +21,7 @@ from typing import ClassVar
 
 from npmguard.facts import Detail, Need, PackageFacts, VersionInfo
 from npmguard.model import Evidence, Finding, Level, LockedPackage
-from npmguard.rules.base import CheckContext, Option, PackageRule, register
+from npmguard.rules.base import DAYS, CheckContext, Option, PackageRule, register
 from npmguard.rules.handover import (
     PublisherKind,
     Signals,
@@ -96,8 +96,10 @@ class DormantWake(PackageRule):
     needs = PACKUMENT
     details = frozenset({Detail.PUBLISH_TIMES})
     options: ClassVar[Mapping[str, Option]] = {
-        "recent_days": Option(30, "the release is recent when at most this many days old"),
-        "quiet_days": Option(365, "a gap of at least this many days before it is a quiet period"),
+        "recent_days": Option(30, "the release is recent when at most this many days old", 0, DAYS),
+        "quiet_days": Option(
+            365, "a gap of at least this many days before it is a quiet period", 0, DAYS
+        ),
     }
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
@@ -246,7 +248,7 @@ class TooNew(PackageRule):
     needs = PACKUMENT
     details = frozenset({Detail.PUBLISH_TIMES})
     options: ClassVar[Mapping[str, Option]] = {
-        "days": Option(2, "minimum age of a version, in days"),
+        "days": Option(2, "minimum age of a version, in days", 0, DAYS),
         "exclude": Option(
             (),
             "packages the cool-down skips: names, globs (@acme/*) or name@range; "
@@ -313,7 +315,7 @@ class NewPackage(PackageRule):
     needs = PACKUMENT
     details = frozenset({Detail.PUBLISH_TIMES})
     options: ClassVar[Mapping[str, Option]] = {
-        "days": Option(30, "a package younger than this many days is new")
+        "days": Option(30, "a package younger than this many days is new", 0, DAYS)
     }
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:

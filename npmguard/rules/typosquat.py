@@ -8,7 +8,7 @@ from typing import ClassVar
 from npmguard.facts import Need
 from npmguard.model import Evidence, Finding, Level, LockedPackage
 from npmguard.names.popularity import FLOOR
-from npmguard.rules.base import CheckContext, Option, PackageRule, register
+from npmguard.rules.base import MANY, CheckContext, Option, PackageRule, register
 from npmguard.rules.history import allow_entry
 
 FAMILY = "typosquatting"
@@ -34,11 +34,16 @@ class Typosquat(PackageRule):
     )
     needs = frozenset({Need.NAMES})
     options: ClassVar[Mapping[str, Option]] = {
-        "target-downloads": Option(1_000_000, "popular names: monthly downloads at least this"),
-        "max-ratio": Option(0.001, "flag only below this share of the target's downloads"),
-        "min-length": Option(5, "ignore targets shorter than this (except a `.js` suffix)"),
+        "target-downloads": Option(
+            1_000_000, "popular names: monthly downloads at least this", 0, MANY
+        ),
+        "max-ratio": Option(0.001, "flag only below this share of the target's downloads", 0, 1),
+        "min-length": Option(5, "ignore targets shorter than this (except a `.js` suffix)", 0, 214),
         "popular-downloads": Option(
-            100_000, "never flag a package with this many monthly downloads itself (0: off)"
+            100_000,
+            "never flag a package with this many monthly downloads itself (0: off)",
+            0,
+            MANY,
         ),
     }
 

@@ -111,6 +111,12 @@ class FactsBackend(Store, Protocol):
     ) -> None:
         """Write what a run learned (versions and tarballs: insert only, never replaced)."""
 
+    def forget(
+        self, versions: Iterable[tuple[str, str, str]] = (), tarballs: Iterable[str] = ()
+    ) -> None:
+        """Drop version rows (registry, name, version) and tarball rows (integrity) that
+        could not be decoded, so the facts fetched again take their place."""
+
     def stats(self) -> StoreStats: ...
 
     def clear(self) -> None: ...

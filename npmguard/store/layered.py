@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from npmguard.store.base import FactsBackend, NewPackage, StoredPackage, StoreStats
@@ -174,6 +175,24 @@ class LayeredStore:
         pending_tarballs, self._pending_tarballs = self._pending_tarballs, {}
         if pending or pkgs or pending_tarballs or tarballs:
             self.local.save([*pending, *pkgs], {**pending_tarballs, **tarballs}, now=stamp)
+
+    def forget(
+        self, versions: Iterable[tuple[str, str, str]] = (), tarballs: Iterable[str] = ()
+    ) -> None:
+        """Drop rows that could not be decoded from the local file, and from what Redis
+        answered this run (not written back); the registry's answer takes their place."""
+        keys, integrities = set(versions), set(tarballs)
+        self.local.forget(versions=keys, tarballs=integrities)
+        kept: list[NewPackage] = []
+        for pkg in self._pending:
+            manifests = {
+                v: b for v, b in pkg.manifests.items() if (pkg.registry, pkg.name, v) not in keys
+            }
+            if manifests or pkg.status is not None:
+                kept.append(replace(pkg, manifests=manifests))
+        self._pending = kept
+        for integrity in integrities:
+            self._pending_tarballs.pop(integrity, None)
 
     def stats(self) -> StoreStats:
         return self.local.stats()

@@ -8,7 +8,6 @@ project is, npm says (``NpmCommand.prefix``: its local prefix, workspace root in
 from __future__ import annotations
 
 import glob
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +20,10 @@ TOP_FILES = (*LOCKFILE_NAMES, "package.json", ".npmrc")
 
 
 def read_json(path: Path) -> dict[str, object]:
+    from npmguard.jsontext import loads
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = loads(path.read_bytes())
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as e:

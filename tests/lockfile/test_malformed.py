@@ -27,7 +27,8 @@ CASES = {
     ),
     "not-utf8.json": "not valid JSON: not UTF-8 text (invalid continuation byte)",
     "unknown-lockfile-version.json": "unsupported lockfileVersion 4; npmguard reads 1, 2 and 3",
-    "lockfile-version-string.json": "lockfileVersion: expected a number, found a string",
+    "lockfile-version-string.json": "lockfileVersion: expected a whole number, found a string",
+    "lockfile-version-fraction.json": "lockfileVersion: expected a whole number, found 3.5",
     "packages-not-object.json": "packages: expected an object, found an array",
     "entry-not-object.json": 'packages["node_modules/x"]: expected an object, found a string',
     "version-not-string.json": (
@@ -42,6 +43,11 @@ CASES = {
     ),
     "v1-missing-version.json": 'dependencies["a"].dependencies["b"]: missing "version"',
     "v1-dependencies-not-object.json": "dependencies: expected an object, found a string",
+    # issue 13: Python's reader raised RecursionError / accepted what Node refuses
+    "nested-1000-deep.json": (
+        "not valid JSON: nested too deeply to read (arrays and objects inside each other)"
+    ),
+    "nan.json": "not valid JSON: NaN is not JSON (Node's JSON.parse refuses it)",
 }
 
 

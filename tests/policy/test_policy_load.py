@@ -357,3 +357,12 @@ def test_url_loop_names_the_chain(policy_server: tuple[str, StaticServer]) -> No
     with pytest.raises(PolicyError) as info:
         load_source(PolicySource("url", f"{base}/a.toml"))
     assert f"extends loop: {base}/a.toml -> {base}/b.toml -> {base}/a.toml" in str(info.value)
+
+
+def test_a_policy_file_over_its_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    """One policy file is at most 1 MB (docs/limits.md): more is not a policy, and reading
+    it whole first (a 1.5 GB body was) is what the limit is for."""
+    big = tmp_path / "npmguard.toml"
+    big.write_bytes(b"# padding\n" * 110_000)
+    with pytest.raises(PolicyError, match="larger than 1 MB; not a policy npmguard will read"):
+        load_policy(str(big), tmp_path)

@@ -266,6 +266,29 @@ def test_verify_and_timeouts(tmp_path: Path) -> None:
     assert _cfg({"fetch-retries": "0"}).fetch_retries == 0
 
 
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("1e400", 2147483.647), ("nan", 30.0), ("-5", 30.0), ("1" * 5000, 2147483.647)],
+)
+def test_fetch_timeout_stays_a_timeout_a_socket_takes(value: str, seconds: float) -> None:
+    """Issue 13 (fuzzed .npmrc): an infinite or huge fetch-timeout overflowed the socket's
+    timeout. Node's timers stop at 2^31-1 ms; so does npmguard."""
+    assert _cfg({"fetch-timeout": value}).fetch_timeout == seconds
+
+
+def test_fetch_retries_are_bounded() -> None:
+    assert _cfg({"fetch-retries": "99999999999"}).fetch_retries == 10
+    assert _cfg({"fetch-retries": "1" * 5000}).fetch_retries == 2  # not a number Python reads
+
+
+def test_an_npmrc_over_its_limit_is_a_usage_error(tmp_path: Path) -> None:
+    from npmguard.errors import UsageError
+
+    root, env = _project(tmp_path, project_rc="registry=https://r.example/\n" + "#" * (1 << 20))
+    with pytest.raises(UsageError, match=r"\.npmrc: larger than 1 MB"):
+        load_npm_config(root, env=env)
+
+
 def test_repr_redacts_secrets() -> None:
     config = _cfg(
         {
@@ -278,3 +301,16 @@ def test_repr_redacts_secrets() -> None:
     text = repr(config) + str(config)
     assert "TOPSECRET" not in text
     assert "r.example" in text
+
+
+def test_credentials_for_a_40000_character_registry_url_are_found_at_once() -> None:
+    """Issue 13 (found by the .npmrc fuzzer): the path-trimming regex backtracked over a
+    long host for hours; it is a linear scan now, with the same answers."""
+    import time
+
+    host = "a" * 40_000 + ".example"
+    config = _cfg({"@s:registry": f"https://{host}/", f"//{host}/:_authToken": "T0KEN"})
+    started = time.monotonic()
+    assert config.auth_for(f"https://{host}/@s%2fx") == {"Authorization": "Bearer T0KEN"}
+    assert config.auth_for(f"https://{host}x/y") is None
+    assert time.monotonic() - started < 2.0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -98,10 +98,17 @@ def test_removed_shapes() -> None:
         ("not a date", None),
         (None, None),
         (12, None),
+        ("2019-03-01T12:00:00+02:00", datetime(2019, 3, 1, 10, tzinfo=timezone.utc)),
+        # issue 13: valid ISO, but year 0 in UTC: the stored picture could not be read back
+        ("0001-01-01T00:00:00+14:00", None),
+        ("9999-12-31T23:59:59-14:00", None),
+        ("1969-12-31T23:59:59Z", None),  # before any registry; date arithmetic stays in range
     ],
 )
 def test_parse_time(text: object, expected: datetime | None) -> None:
-    assert parse_time(text) == expected
+    got = parse_time(text)
+    assert got == expected
+    assert got is None or got.utcoffset() == timedelta(0)  # stored as UTC
 
 
 @pytest.mark.parametrize(

@@ -287,16 +287,24 @@ def test_damaged_rows_are_fetched_again(tmp_path: Path, caplog: pytest.LogCaptur
     assert facts["demo-cli@1.0.0"].manifest is not None  # the fresh one
 
 
-def test_http_errors_leave_facts_unknown(
+def test_http_errors_fail_closed_unless_the_policy_warns(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """An error answer is no answer: on-unreachable decides, as for a registry that is down
+    (issue 13: a 503 or a body that is not JSON used to give a warning and an ok verdict)."""
     client = FakeClient({})
     monkeypatch.setattr(client.session, "get", lambda url, **kw: FakeResponse(503))
+    with pytest.raises(RegistryError, match=f"demo-cli: HTTP 503 from {REG}") as err:
+        source(tmp_path, client).facts_for([locked("demo-cli", "1.0.0")], PACKUMENT)
+    assert err.value.exit_code == 3 and 'on-unreachable = "warn"' in err.value.hint
     with caplog.at_level(logging.WARNING):
-        facts = source(tmp_path, client).facts_for([locked("demo-cli", "1.0.0")], PACKUMENT)
+        facts = source(tmp_path, client, on_unreachable="warn").facts_for(
+            [locked("demo-cli", "1.0.0")], PACKUMENT
+        )
     assert facts["demo-cli@1.0.0"].status is FactsStatus.UNKNOWN
-    assert facts["demo-cli@1.0.0"].error == f"HTTP 503 from {REG}"
-    assert "no registry facts for demo-cli" in caplog.text
+    assert facts["demo-cli@1.0.0"].error is not None
+    assert facts["demo-cli@1.0.0"].error.startswith(f"HTTP 503 from {REG}")
+    assert "demo-cli: HTTP 503" in caplog.text and "on-unreachable = warn" in caplog.text
     monkeypatch.setattr(client.session, "get", lambda url, **kw: FakeResponse(200, b"{nope"))
-    facts = source(tmp_path, client).facts_for([locked("demo-cli", "1.0.0")], PACKUMENT)
-    assert "not a JSON package document" in (facts["demo-cli@1.0.0"].error or "")
+    with pytest.raises(RegistryError, match="not a JSON package document"):
+        source(tmp_path, client).facts_for([locked("demo-cli", "1.0.0")], PACKUMENT)

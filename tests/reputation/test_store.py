@@ -192,6 +192,81 @@ def test_store_of_the_previous_format_is_fetched_again(tmp_path: Path) -> None:
             assert store.packages([(REG, "a")]) == {}
 
 
+class _Failing:
+    """A connection whose every statement fails as SQLite says (the busy timeout has
+    passed already, or the disk is full)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def execute(self, *args: object) -> None:
+        raise sqlite3.OperationalError(self.message)
+
+
+def test_a_lock_held_past_the_timeout_while_reading_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: a lock held by another process past the busy timeout was exit 4 when a
+    query (not the open) met it. Having waited the bounded timeout, it says what happened."""
+    with FactsStore.in_dir(tmp_path) as store:
+        store.save([pkg("a")])
+        real = store._db
+        monkeypatch.setattr(store, "_db", _Failing("database is locked"))
+        with pytest.raises(StoreBusyError, match="busy: another process held it") as err:
+            store.packages([(REG, "a")])
+        assert err.value.exit_code == 2 and "wait for the other run" in err.value.hint
+        monkeypatch.setattr(store, "_db", real)
+        assert (REG, "a") in store.packages([(REG, "a")])
+    assert not list(tmp_path.glob(f"{FILE_NAME}.broken-*"))
+
+
+def test_a_failing_read_is_an_error_that_keeps_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk (a sort's temporary file) or an I/O error while reading: a clear error,
+    the warm cache left where it is."""
+    from npmguard.store.sqlite import StoreError
+
+    with FactsStore.in_dir(tmp_path) as store:
+        store.save([pkg("a")])
+        real = store._db
+        monkeypatch.setattr(store, "_db", _Failing("database or disk is full"))
+        with pytest.raises(StoreError, match="cannot read the facts cache"):
+            store.packages([(REG, "a")])
+        monkeypatch.setattr(store, "_db", real)
+        assert (REG, "a") in store.packages([(REG, "a")])
+    assert not list(tmp_path.glob(f"{FILE_NAME}.broken-*"))
+
+
+def test_damage_met_while_writing_starts_the_cache_anew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with FactsStore.in_dir(tmp_path) as store:
+        store.save([pkg("a")])
+
+        def damaged(*args: object) -> None:
+            raise sqlite3.DatabaseError("database disk image is malformed")
+
+        monkeypatch.setattr(store, "_write", damaged)
+        with caplog.at_level(logging.WARNING):
+            store.save([pkg("b")])  # no exception: this run's facts still serve it
+        monkeypatch.undo()
+        store.save([pkg("c")])
+        assert set(store.packages([(REG, n) for n in "abc"])) == {(REG, "c")}
+    assert "damaged" in caplog.text and list(tmp_path.glob(f"{FILE_NAME}.broken-*"))
+
+
+def test_forget_drops_damaged_rows_so_they_are_written_again(tmp_path: Path) -> None:
+    with FactsStore.in_dir(tmp_path) as store:
+        store.save([pkg("a", manifests={"1.0.0": b"damaged"})], {"sha512-x": b"damaged"})
+        store.save([pkg("a", manifests={"1.0.0": b"good"})], {"sha512-x": b"good"})
+        assert store.manifests([(REG, "a", "1.0.0")])[(REG, "a", "1.0.0")] == b"damaged"
+        store.forget(versions=[(REG, "a", "1.0.0")], tarballs=["sha512-x"])
+        store.save([pkg("a", manifests={"1.0.0": b"good"})], {"sha512-x": b"good"})
+        assert store.manifests([(REG, "a", "1.0.0")])[(REG, "a", "1.0.0")] == b"good"
+        assert store.tarballs(["sha512-x"]) == {"sha512-x": b"good"}
+
+
 def _writer(directory: str, prefix: str, rounds: int) -> None:
     store = FactsStore.in_dir(Path(directory))
     for r in range(rounds):

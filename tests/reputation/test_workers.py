@@ -87,9 +87,13 @@ class _Response:
     def __init__(self, status_code: int, content: bytes = b"") -> None:
         self.status_code = status_code
         self.content = content
+        self.headers = {"Content-Length": str(len(content))}
 
     def iter_content(self, size: int) -> Iterator[bytes]:
         yield self.content
+
+    def close(self) -> None:
+        pass
 
 
 class _Client:
@@ -113,7 +117,12 @@ def _facts(tmp_path: Path, docs: dict[str, bytes]) -> dict[str, PackageFacts]:
         )
         for name in (*docs, "missing")
     ]
-    src = ReputationSource(FactsStore.in_dir(tmp_path), _Client(docs), now=lambda: 1000.0)  # type: ignore[arg-type]
+    src = ReputationSource(
+        FactsStore.in_dir(tmp_path),
+        _Client(docs),  # type: ignore[arg-type]
+        now=lambda: 1000.0,
+        on_unreachable="warn",  # "broken" is a registry fault: unknown facts, not a failed run
+    )
     return dict(src.facts_for(pkgs, frozenset({Need.PACKUMENT})))
 
 

@@ -243,3 +243,16 @@ def test_version_flood_unknown_times() -> None:
 def test_tarball_facts_type_is_what_rules_read() -> None:
     tb = tarball(["a.js"], {"tea.yaml": TEA_YAML})
     assert isinstance(tb, TarballFacts) and tb.has_tea_yaml and "tea.yaml" in tb.files
+
+
+def test_version_flood_is_linear_in_the_versions() -> None:
+    """Issue 13: each version was looked for in the flood's slice (a list scan per version):
+    10,000 versions took 60 s, 100,000 did not finish. A set makes it one pass."""
+    import time
+
+    facts = flood(20_000, timedelta(seconds=1))
+    started = time.monotonic()
+    found = check(VersionFlood, facts)
+    assert time.monotonic() - started < 5.0
+    assert len(found) == 1 and found[0].message.startswith("20000 versions published")
+    assert "kue-lapis99@0.9.0" in found[0].hint
