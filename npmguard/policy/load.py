@@ -196,7 +196,13 @@ def resolve_extends(target: str, parent: PolicySource, where: str) -> PolicySour
     if parent.kind == "builtin":
         raise PolicyError(f"{where}: extends: {target}: built-in policies extend only npmguard:*")
     base = Path(parent.location).parent
-    return PolicySource("path", str((base / Path(target).expanduser()).resolve()))
+    try:
+        return PolicySource("path", str((base / Path(target).expanduser()).resolve()))
+    except (ValueError, OSError, RuntimeError) as e:  # a NUL byte, a symlink loop
+        raise PolicyError(
+            f"{where}: extends: {target!r}: not a policy file path ({e})",
+            hint="name a policy file, npmguard:PRESET or an https URL",
+        ) from None
 
 
 def _identity(source: PolicySource) -> str:
