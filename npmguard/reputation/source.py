@@ -11,9 +11,15 @@ Tarballs are fetched only when a rule
 needs their content (``Need.TARBALL``), checked against the lockfile's integrity, read in
 memory, and their facts kept for good under that integrity.
 
-Failures: a registry that cannot be reached falls back to whatever is cached, however old,
-with a warning. With nothing cached it is an exit-3 ``RegistryError``, unless the policy says
-``on-unreachable = "warn"``: then those packages' facts are unknown and a warning says so.
+Failures: a registry that cannot be reached, or fails (an error status, an answer cut short,
+too big or slower than ``fetch-timeout``, something that is not a package document: see
+``docs/limits.md``), falls back to whatever is cached, however old, with a warning. With
+nothing cached it is an exit-3 ``RegistryError``, unless the policy says
+``on-unreachable = "warn"``: then those packages' facts are unknown and a warning says so. A
+tarball that cannot be downloaded is the same; one that cannot be *read* (over a limit, a
+bomb, not a tar, other bytes than the locked ones) is a fact about the package
+(:class:`~npmguard.facts.ContentProblem`), reported by ``content-unknown`` and
+``integrity-mismatch``.
 ``--offline`` never touches the network: packages with nothing cached get unknown facts, and a
 cache with nothing for any of them is the same exit-3 error.
 """
