@@ -54,7 +54,7 @@ def sniff(data: bytes) -> bool:
 def parse(data: bytes, path: Path, display_name: str | None = None) -> Lockfile:
     """Read a pnpm lockfile's bytes; errors start with ``display_name`` (default: ``path``)."""
     name = display_name or str(path)
-    docs = load_documents(data, name, _HINT)
+    docs = load_documents(data, name, _HINT, js_yaml_keys=True)
     lines = key_lines(data.decode("utf-8", errors="replace"), _KEYED_SECTIONS)
     entries: dict[str, Entry] = {}
     roots: list[Root] = []
@@ -202,8 +202,11 @@ class _Reader:
             integrity=integrity,
             line=line,
             # pnpm also writes `requiresBuild: true` for packages it did not look into (an
-            # optional ms@2.1.3 has it, and no script): true is unknown, absent is false
-            has_install_script=None if self.major >= 9 or build == "true" else False,
+            # optional ms@2.1.3 has it, and no script): absent or false (js-yaml's spellings)
+            # is false, anything else (`true`, `True`, a string) is unknown
+            has_install_script=(
+                False if self.major < 9 and build in (None, "false", "False", "FALSE") else None
+            ),
         )
 
     def _parse_key(self, dep_path: str, meta: Mapping[str, Any], where: str, local: bool) -> _Key:

@@ -36,11 +36,18 @@ _CONFLICT = re.compile(r"^(<<<<<<<|>>>>>>>)( |$)", re.MULTILINE)
 _DOC_START = re.compile(r"^---[ \t]*(#.*)?$")
 
 
-def load_documents(data: bytes, name: str, hint: str) -> list[Any]:
+def load_documents(data: bytes, name: str, hint: str, *, js_yaml_keys: bool = False) -> list[Any]:
     """Every YAML document in ``data`` (empty ones dropped), scalars as strings.
 
+    With ``js_yaml_keys`` (pnpm, which loads its lockfile with js-yaml's default schema), what
+    js-yaml would read differently from us is refused rather than read our way: a merge key
+    ``<<`` (js-yaml merges the mapping it names into its parent, so it can add entries), a key
+    given twice in one mapping (js-yaml stops with "duplicated mapping key"), and a plain
+    scalar js-yaml types so that its text changes (``1.10`` is the number 1.1, ``~`` is null,
+    ``2001-12-14`` a date). pnpm quotes such scalars and writes neither of the others.
+
     Errors are :class:`LockfileError` naming ``name`` and the line: not UTF-8, an unresolved
-    merge conflict, or YAML syntax (with PyYAML's description of the problem).
+    merge conflict, YAML syntax (with PyYAML's description of the problem), or such a key.
     """
     text = decode(data, name, hint)
     if not text or text.isspace():
@@ -53,7 +60,9 @@ def load_documents(data: bytes, name: str, hint: str) -> list[Any]:
             hint=hint,
         )
     try:
-        docs = [d for d in _load_all(text) if d is not None]
+        docs = [d for d in _load_all(text, js_yaml_keys) if d is not None]
+    except _KeyRefused as e:
+        raise LockfileError(f"{name}: {e.args[0]} at line {e.args[1]}", hint=hint) from e
     except (TypeError, RecursionError) as e:  # a mapping as a key; absurd nesting
         raise LockfileError(f"{name}: not valid YAML for a lockfile ({e})", hint=hint) from e
     except yaml.MarkedYAMLError as e:
@@ -85,16 +94,22 @@ if HAVE_LIBYAML:
             pass
 
 
-def _load_all(text: str) -> list[Any]:
-    if not HAVE_LIBYAML:  # pragma: no cover - PyYAML built without libyaml
-        return list(yaml.load_all(text, Loader=yaml.BaseLoader))
-    parser = _FailsafeParser(text)
+class _KeyRefused(Exception):
+    """A key js-yaml reads differently: (what, 1-based line)."""
+
+
+def _load_all(text: str, js_yaml_keys: bool) -> list[Any]:
+    if HAVE_LIBYAML:
+        parser: Any = _FailsafeParser(text)
+    else:  # pragma: no cover - PyYAML built without libyaml
+        parser = yaml.BaseLoader(text)
+    construct = _construct_checked if js_yaml_keys else _construct
     try:
         docs = []
         while parser.check_node():
             node = parser.get_node()
             if node is not None:
-                docs.append(_construct(node))
+                docs.append(construct(node))
         return docs
     finally:
         parser.dispose()
@@ -107,6 +122,56 @@ def _construct(node: Node) -> Any:
     if node.__class__ is MappingNode:
         return {_construct(k): _construct(v) for k, v in node.value}
     return [_construct(item) for item in node.value]
+
+
+# Plain scalars js-yaml's default schema reads as something other than a string (a superset:
+# null, booleans, integers in any base, floats, .inf/.nan, timestamps), and the ones among them
+# whose JavaScript ``String()`` is the text itself, so that reading them as text changes nothing.
+_JS_TYPED = re.compile(
+    r"~|null|Null|NULL|true|True|TRUE|false|False|FALSE"
+    r"|[-+]?(?:0b[01_]+|0x[0-9a-fA-F_]+|0o[0-7_]+|[0-9_]*[0-9][0-9_]*)"
+    r"|[-+]?(?:\.[0-9_]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+    r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt \t].*)?"
+)
+_JS_SAME_TEXT = re.compile(
+    r"null|true|false|0|-?[1-9][0-9]{0,14}|-?(?:0|[1-9][0-9]{0,6})\.[0-9]{0,5}[1-9]"
+)
+
+
+def _js_yaml_text(node: ScalarNode) -> str:
+    """A scalar's text, refused when js-yaml (pnpm) would read another value from it."""
+    text: str = node.value
+    if (
+        node.style in (None, "")
+        and text
+        and _JS_TYPED.fullmatch(text)
+        and not _JS_SAME_TEXT.fullmatch(text)
+    ):
+        raise _KeyRefused(
+            f"`{text}` is not text to pnpm (js-yaml reads it as a number, date, boolean or"
+            " null); quote it",
+            node.start_mark.line + 1,
+        )
+    return text
+
+
+def _construct_checked(node: Node) -> Any:
+    """:func:`_construct`, refusing what js-yaml reads differently (see load_documents)."""
+    if node.__class__ is ScalarNode:
+        return _js_yaml_text(node)  # type: ignore[arg-type]
+    if node.__class__ is MappingNode:
+        result: dict[Any, Any] = {}
+        for k, v in node.value:
+            line = k.start_mark.line + 1
+            if k.__class__ is ScalarNode and k.value == "<<" and k.style in (None, ""):
+                raise _KeyRefused("a YAML merge key `<<` (pnpm would merge its entries in)", line)
+            key = _construct_checked(k)
+            if key in result:
+                raise _KeyRefused(f"the key {key!r} is given twice in one mapping", line)
+            result[key] = _construct_checked(v)
+        return result
+    return [_construct_checked(item) for item in node.value]
 
 
 def decode(data: bytes, name: str, hint: str) -> str:

@@ -25,7 +25,7 @@ CASES = {
     "pnpm-not-yaml.yaml": "not valid YAML: did not find expected node content at line 6 column 1",
     "pnpm-conflict.yaml": "unresolved merge conflict (`<<<<<<<`) at line 5",
     "pnpm-no-version.yaml": 'missing "lockfileVersion"',
-    "pnpm-version-4.yaml": "unsupported lockfileVersion 4.0; npmguard reads 5.x, 6.x and 9.x",
+    "pnpm-version-4.yaml": "unsupported lockfileVersion 4.2; npmguard reads 5.x, 6.x and 9.x",
     "pnpm-version-10.yaml": "unsupported lockfileVersion 10.0; npmguard reads 5.x, 6.x and 9.x",
     "pnpm-packages-list.yaml": "packages: expected a mapping, found a list",
     "pnpm-snapshot-without-package.yaml": (
@@ -33,6 +33,10 @@ CASES = {
     ),
     "pnpm-no-resolution.yaml": "packages['/a@1.0.0']: missing \"resolution\"",
     "pnpm-top-level-list.yaml": "expected a mapping at the top level, found a list",
+    # pnpm reads its lockfile with js-yaml's default schema: `<<` merges entries in (a package
+    # npmguard would not see) and a key given twice stops pnpm. Both are refused.
+    "pnpm-merge-key.yaml": "a YAML merge key `<<` (pnpm would merge its entries in) at line 13",
+    "pnpm-duplicate-key.yaml": "the key 'ms@2.1.2' is given twice in one mapping at line 13",
     "yarn-odd-indent.lock": "line 5: indentation must be two spaces per level",
     "yarn-no-version.lock": 'line 4: a@^1.0.0: missing "version"',
     "yarn-conflict.lock": "unresolved merge conflict (`<<<<<<<`) at line 4",
