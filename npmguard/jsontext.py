@@ -42,19 +42,35 @@ def _constant(name: str) -> Any:
     raise JsonError(f"{name} is not JSON (Node's JSON.parse refuses it)")
 
 
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise JsonError(f"the key {json.dumps(key)} is given twice in one object")
+        out[key] = value
+    return out
+
+
 _DECODER = json.JSONDecoder(parse_int=_int, parse_constant=_constant)
+_UNIQUE_DECODER = json.JSONDecoder(
+    parse_int=_int, parse_constant=_constant, object_pairs_hook=_unique
+)
 
 
-def loads(data: bytes | bytearray | str) -> Any:
+def loads(data: bytes | bytearray | str, *, unique_keys: bool = False) -> Any:
     """``data`` (UTF-8 bytes, or text) parsed as Node would (see the module docs).
 
+    ``unique_keys`` refuses an object with a key given twice (a :class:`JsonError`): for
+    readers whose tool does not keep the last one as ``JSON.parse`` does (Bun keeps the first
+    top-level one and ignores a lockfile with one deeper down).
+
     Raises ``json.JSONDecodeError`` for a syntax error, :class:`JsonError` for what Node
-    refuses or what is nested too deeply, ``UnicodeDecodeError`` for bytes that are not
-    UTF-8 text.
+    refuses, what is nested too deeply or a repeated key, ``UnicodeDecodeError`` for bytes that
+    are not UTF-8 text.
     """
     text = data if isinstance(data, str) else bytes(data).decode("utf-8-sig")
     try:
-        value = _DECODER.decode(text)
+        value = (_UNIQUE_DECODER if unique_keys else _DECODER).decode(text)
     except RecursionError:
         raise JsonError(
             "nested too deeply to read (arrays and objects inside each other)"

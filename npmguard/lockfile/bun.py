@@ -104,12 +104,12 @@ def _load(data: bytes, name: str) -> dict[str, Any]:
     from npmguard.jsontext import JsonError, loads
 
     try:
-        doc = loads(_JSONC.sub(r"\1\2", text))
+        doc = loads(_JSONC.sub(r"\1\2", text), unique_keys=True)
     except json.JSONDecodeError as e:
         raise LockfileError(
             f"{name}: not valid JSON: {e.msg} at line {e.lineno} column {e.colno}", hint=HINT
         ) from e
-    except JsonError as e:  # nested too deeply, NaN: read as Node reads JSON
+    except JsonError as e:  # nested too deeply, NaN, a key given twice (bun keeps the first)
         raise LockfileError(f"{name}: not valid JSON: {e}", hint=HINT) from e
     if not isinstance(doc, dict):
         raise LockfileError(f"{name}: expected a JSON object at the top level", hint=HINT)

@@ -44,7 +44,8 @@ def load_documents(data: bytes, name: str, hint: str, *, js_yaml_keys: bool = Fa
     ``<<`` (js-yaml merges the mapping it names into its parent, so it can add entries), a key
     given twice in one mapping (js-yaml stops with "duplicated mapping key"), and a plain
     scalar js-yaml types so that its text changes (``1.10`` is the number 1.1, ``~`` is null,
-    ``2001-12-14`` a date). pnpm quotes such scalars and writes neither of the others.
+    ``2001-12-14`` a date), or an explicit tag (``!!int``, ``!!binary``, ``!!set``). pnpm
+    quotes such scalars and writes none of the others.
 
     Errors are :class:`LockfileError` naming ``name`` and the line: not UTF-8, an unresolved
     merge conflict, YAML syntax (with PyYAML's description of the problem), or such a key.
@@ -156,8 +157,13 @@ def _js_yaml_text(node: ScalarNode) -> str:
     return text
 
 
+_PLAIN_TAGS = frozenset({_STR_TAG, "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+
+
 def _construct_checked(node: Node) -> Any:
     """:func:`_construct`, refusing what js-yaml reads differently (see load_documents)."""
+    if node.tag not in _PLAIN_TAGS:  # `!!int`, `!!binary`, `!!set`, `!!merge`, a local tag
+        raise _KeyRefused(f"an explicit YAML tag `{node.tag}`", node.start_mark.line + 1)
     if node.__class__ is ScalarNode:
         return _js_yaml_text(node)  # type: ignore[arg-type]
     if node.__class__ is MappingNode:

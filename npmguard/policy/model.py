@@ -15,15 +15,22 @@ from npmguard.semver import satisfies
 
 @dataclass(frozen=True, slots=True)
 class PackageMatcher:
-    """A package name or scope glob (``@acme/*``) and an optional npm version range."""
+    """A package name or scope glob (``@acme/*``) and an optional npm version range.
+
+    ``include_prerelease`` is npm's option of that name: deny entries take it, so that
+    publishing ``2.0.0-rc.1`` does not step out of ``version = ">=1.0.0"``; allow entries do
+    not (npm's default: a prerelease matches only a range that names one of its own)."""
 
     package: str
     version: str | None = None
+    include_prerelease: bool = False
 
     def matches(self, name: str, version: str) -> bool:
         if not fnmatch.fnmatchcase(name, self.package):
             return False
-        return self.version is None or satisfies(version, self.version)
+        return self.version is None or satisfies(
+            version, self.version, include_prerelease=self.include_prerelease
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -488,4 +488,5 @@ def _deny(doc: _Doc, index: int, entry: dict[str, Any]) -> DenyEntry | None:
     reason = doc.attempt(None, _reason, doc, at, entry)
     if matcher is None or reason is None:
         return None  # its errors are kept
+    matcher = replace(matcher, include_prerelease=True)
     return DenyEntry(matcher, reason, doc.where(at))

@@ -84,11 +84,12 @@ ALIASES = {
     "add-user": "adduser",
 }
 
-# commands that install packages, change node_modules, or run dependency code
+# commands that install packages, change node_modules, or run dependency code (pack, publish,
+# cache add and diff: a git spec is cloned and prepared, its dependencies installed)
 GUARDED = frozenset(
     """
-    audit ci dedupe edit exec init install install-ci-test install-test link prune rebuild
-    uninstall update
+    audit cache ci dedupe diff edit exec init install install-ci-test install-test link pack
+    prune publish rebuild uninstall update
     """.split()
 )
 

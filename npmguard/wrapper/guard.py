@@ -85,6 +85,19 @@ def _check(
     return Checked(report, policy, project_dir, changes)
 
 
+def gate(checked: Checked, opts: GuardOptions, doing: str) -> Report | int:
+    """The report to go ahead with, or the exit code to stop with now: the decision's (block,
+    or no at the prompt), or 0 under ``--npmguard-dry-run`` after saying the tree passed and
+    npm is not ``doing`` ("installing", "running npm")."""
+    decision = _decide(checked, opts)
+    if decision.code != 0:
+        return decision.code
+    if opts.dry_run:
+        say(f"dry run: the tree passed; not {doing}")
+        return int(ExitCode.OK)
+    return decision.report
+
+
 def _decide(checked: Checked, opts: GuardOptions) -> Decision:
     """Block, go ahead, or ask (see the module docstring)."""
     report, policy = checked.report, checked.policy

@@ -17,7 +17,7 @@ from pathlib import Path
 from npmguard.errors import ExitCode, UsageError
 from npmguard.fsutil import write_atomic
 from npmguard.model import Lockfile
-from npmguard.wrapper.guard import GuardOptions, _check, _decide, say
+from npmguard.wrapper.guard import GuardOptions, _check, gate, say
 from npmguard.wrapper.npmcli import NpmCommand
 from npmguard.wrapper.npmrun import run_npm
 from npmguard.wrapper.project import LOCKFILE_NAMES, ProjectFiles
@@ -61,13 +61,9 @@ def run_project(cmd: NpmCommand, opts: GuardOptions) -> int:
         pending = cmd.ask_script_verdicts(copy, actual=False, policy_prefix=copy)
         checked = _check(copy / lock_name, root, _old_lockfile(before), root / lock_name)
         verdicts = pending.answer(moved=(copy.resolve(), root))
-    decision = _decide(checked, opts)
-    if decision.code != 0:
-        return decision.code
-    report = decision.report
-    if opts.dry_run:
-        say("dry run: the tree passed; not installing")
-        return 0
+    report = gate(checked, opts, "installing")
+    if isinstance(report, int):
+        return report
     if cmd.flag("dry-run"):  # npm's own: it shows what it would do and writes nothing
         return run_gated(
             list(cmd.npm_argv),
@@ -128,13 +124,9 @@ def run_clean(cmd: NpmCommand, opts: GuardOptions) -> int:
     pending = cmd.ask_script_verdicts(root, actual=False, policy_prefix=root)
     checked = _check(root / lock_name, root, None, root / lock_name, show_new=False)
     verdicts = pending.answer()
-    decision = _decide(checked, opts)
-    if decision.code != 0:
-        return decision.code
-    report = decision.report
-    if opts.dry_run:
-        say("dry run: the tree passed; not installing")
-        return 0
+    report = gate(checked, opts, "installing")
+    if isinstance(report, int):
+        return report
     plan = plan_scripts(report, verdicts, root)
     return run_gated(
         list(cmd.npm_argv), cwd=cmd.cwd, cmd=cmd, plan=plan, root=root, root_scripts=True
@@ -149,15 +141,14 @@ def run_rebuild(cmd: NpmCommand, opts: GuardOptions) -> int:
     report = None
     if lock is None:
         say("no lockfile of the installed tree: only scripts npm's allowScripts approves run")
+        if opts.dry_run:
+            say("dry run: not rebuilding")
+            return 0
     else:
-        checked = _check(lock, cmd.prefix, None, lock, show_new=False)
-        decision = _decide(checked, opts)
-        if decision.code != 0:
-            return decision.code
-        report = decision.report
-    if opts.dry_run:
-        say("dry run: the tree passed; not rebuilding")
-        return 0
+        passed = gate(_check(lock, cmd.prefix, None, lock, show_new=False), opts, "rebuilding")
+        if isinstance(passed, int):
+            return passed
+        report = passed
     verdicts = cmd.script_verdicts(tree, actual=True, policy_prefix=cmd.prefix)
     plan = plan_scripts(report, verdicts, tree)
     return run_gated(

@@ -8,7 +8,8 @@
 //   {"ask": "parse", "tool": "npm"|"npx", "argv": [...], "cwd": "..."}
 //     How npm reads the command line: npx's own argument rewriting (bin/npx-cli.js), then
 //     @npmcli/config (argv, env, every .npmrc, the local prefix and implicit workspace) and
-//     the command name as lib/utils/cmd-list.js resolves it.
+//     the command name as lib/utils/cmd-list.js resolves it; for pack, publish, cache add and
+//     diff, each package spec's npm-package-arg type.
 //   {"ask": "scripts", "argv": [...], "cwd": "...", "tree": "...", "actual": bool,
 //    "policyPrefix": "...", "exec": bool}
 //     For each package of the tree at `tree` (its lockfile, or node_modules when `actual`):
@@ -100,11 +101,13 @@ const parse = async ({ tool, argv, cwd }) => {
   }
   const global = isGlobal(config)
   const globalPrefix = config.globalPrefix
+  const command = deref(remain[0]) ?? null
   return {
     npmArgv,
     typed: remain[0] ?? null,
-    command: deref(remain[0]) ?? null,
+    command,
     args: remain.slice(1),
+    specTypes: specTypes(command, remain.slice(1), config, cwd),
     values,
     cli,
     envAllowScripts: config.get('allow-scripts', 'env') ?? null,
@@ -118,6 +121,30 @@ const parse = async ({ tool, argv, cwd }) => {
     npxCache: join(config.get('cache'), '_npx'),
     npmVersion: require(join(npmRoot, 'package.json')).version,
   }
+}
+
+// The package specs a command that fetches without installing hands to pacote, with the
+// type npm-package-arg gives each ('git' ones are cloned and, when they have a prepare
+// script, installed with their dependencies' scripts), or null for one npa refuses.
+const specTypes = (command, args, config, cwd) => {
+  let specs = []
+  if (command === 'pack' || command === 'publish') {
+    specs = args
+  } else if (command === 'cache' && args[0] === 'add') {
+    specs = args.slice(1)
+  } else if (command === 'diff') {
+    specs = config.get('diff') ?? []
+  }
+  const npa = specs.length ? fromNpm('npm-package-arg') : null
+  const types = {}
+  for (const spec of specs) {
+    try {
+      types[spec] = npa(spec, cwd).type
+    } catch {
+      types[spec] = null
+    }
+  }
+  return types
 }
 
 const tryRequire = (path) => {

@@ -103,6 +103,8 @@ class NpmCommand:
     npm_argv: tuple[str, ...]  # what npm parses: npx lines rewritten to `exec … -- …`
     command: str | None  # npm's name for it ("install" for `i`, "init" for `create`)
     args: tuple[str, ...]  # the positional arguments after the command word
+    # pack/publish/cache add/diff: each package spec's npm-package-arg type (None: invalid)
+    spec_types: Mapping[str, str | None]
     cli: Mapping[str, Any]  # options from the command line, as npm typed them
     values: Mapping[str, Any]  # the effective values (cli, env, .npmrc, defaults) npm acts on
     implicit_workspace: tuple[str, ...]  # workspace npm picks because the cwd is inside it
@@ -124,6 +126,7 @@ class NpmCommand:
             npm_argv=tuple(answer["npmArgv"]),
             command=answer["command"],
             args=tuple(answer["args"]),
+            spec_types=dict(answer.get("specTypes") or {}),
             cli=dict(answer["cli"]),
             values=dict(answer["values"]),
             implicit_workspace=tuple(answer["implicitWorkspace"] or ()),

@@ -88,6 +88,13 @@ def route(cmd: NpmCommand) -> Route:
         return Route.REBUILD
     if name == "link":
         _refuse(cmd, "installs packages outside any lockfile npmguard could check first")
+    git = [spec for spec, kind in cmd.spec_types.items() if kind == "git"]
+    if git:  # pack, publish, cache add, diff: pacote prepares a git package in its clone
+        _refuse(
+            cmd,
+            f"has npm clone {git[0]} and, when it has a prepare script, install its "
+            "dependencies and run their scripts, with no lockfile npmguard could check first",
+        )
     return Route.PASS
 
 

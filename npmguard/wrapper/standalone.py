@@ -36,7 +36,7 @@ from typing import Any
 
 from npmguard.errors import ExitCode, UsageError
 from npmguard.model import Lockfile, Report
-from npmguard.wrapper.guard import GuardOptions, _check, _decide, say
+from npmguard.wrapper.guard import GuardOptions, _check, gate, say
 from npmguard.wrapper.npmcli import NpmCommand
 from npmguard.wrapper.npmrun import run_npm
 from npmguard.wrapper.scripts import ScriptPlan, plan_scripts, run_gated, with_options
@@ -78,13 +78,9 @@ def run_exec(cmd: NpmCommand, opts: GuardOptions) -> int:
         if probe.folder is not None:  # npx runs what it installed earlier: check that tree
             lock = _tree_lock(probe.folder)
             checked = _check(lock, cmd.local_prefix, None, lock, show_new=False)
-            decision = _decide(checked, opts)
-            if decision.code != 0:
-                return decision.code
-            report = decision.report
-            if opts.dry_run:
-                say("dry run: the tree passed; not running npm")
-                return int(ExitCode.OK)
+            report = gate(checked, opts, "running npm")
+            if isinstance(report, int):
+                return report
             plan = _plan(cmd, report, probe.folder)
             return _run_npx(cmd, plan, lock)
         seed = _install_dir(cmd)
@@ -94,13 +90,9 @@ def run_exec(cmd: NpmCommand, opts: GuardOptions) -> int:
             return resolved
         shown = Path(f"(npx's install of {', '.join(probe.missing)})")
         checked = _check(resolved, cmd.local_prefix, _lockfile_of(seed), shown)
-        decision = _decide(checked, opts)
-        if decision.code != 0:
-            return decision.code
-        report = decision.report
-        if opts.dry_run:
-            say("dry run: the tree passed; not running npm")
-            return int(ExitCode.OK)
+        report = gate(checked, opts, "running npm")
+        if isinstance(report, int):
+            return report
         installed = _probe(cmd, work, ["--ignore-scripts"])
         if installed.folder is None:  # npx refused (--no, its prompt) or failed
             os.write(2, installed.stderr)
@@ -334,13 +326,9 @@ def run_global(cmd: NpmCommand, opts: GuardOptions) -> int:
             return code
         lock = work / "package-lock.json"
         checked = _check(lock, cmd.local_prefix, None, Path(f"(npm install -g {' '.join(specs)})"))
-        decision = _decide(checked, opts)
-        if decision.code != 0:
-            return decision.code
-        report = decision.report
-        if opts.dry_run:
-            say("dry run: the tree passed; not installing")
-            return int(ExitCode.OK)
+        report = gate(checked, opts, "installing")
+        if isinstance(report, int):
+            return report
         if cmd.flag("dry-run"):
             return run_npm(list(cmd.npm_argv), cwd=cmd.cwd)
         # the global folder has the same layout (lib/node_modules/<pkg>/node_modules/…)

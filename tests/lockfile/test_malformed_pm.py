@@ -50,6 +50,8 @@ CASES = {
     "bun-not-json.lock": "not valid JSON: Expecting ',' delimiter at line 10 column 5",
     "bun-version-3.lock": "unsupported lockfileVersion 3; npmguard reads 0 to 2",
     "bun-entry-not-array.lock": "packages['a']: expected an array starting with \"name@version\"",
+    # bun takes the first "packages", JSON.parse (and Python) the last: refused (found in review)
+    "bun-duplicate-key.lock": 'not valid JSON: the key "packages" is given twice in one object',
 }
 
 

@@ -111,7 +111,7 @@ def test_plain_scalars_as_values_and_keys() -> None:
     assert 0 < refused < len(texts)
 
 
-def test_merge_keys_and_duplicates_differ_and_are_refused() -> None:
+def test_merge_keys_duplicates_and_tags_are_refused() -> None:
     texts = [
         (MALFORMED / "pnpm-merge-key.yaml").read_text(),
         (MALFORMED / "pnpm-duplicate-key.yaml").read_text(),
@@ -119,6 +119,10 @@ def test_merge_keys_and_duplicates_differ_and_are_refused() -> None:
         "a:\n  <<: [{c: 2}, {d: 3}]\n  c: 1\n",
         "x: &base {c: 2}\na:\n  <<: *base\n",
         "a:\n  '<<': {c: 2}\n",  # a quoted `<<` is an ordinary key to js-yaml too
+        "a: !!int 12\n",
+        "a: !!binary aGk=\n",
+        "a: !!set {x, y}\n",
+        "a:\n  b: 1\n  ? !!merge\n  : {c: 2}\n",
     ]
     js = _oracle(texts)
     assert "error" not in js[0] and "evil@1.0.0" in js[0]["value"][0]["packages"]

@@ -167,3 +167,16 @@ def test_table_matches_npms_own_semver() -> None:
         (case, said) for case, said in zip(RANGE_CASES, npm_says, strict=True) if case[2] != said
     ]
     assert disagree == []
+
+
+def test_deny_ranges_take_prereleases_allow_ranges_do_not() -> None:
+    """A deny range is read with npm's include-prerelease, so publishing `2.0.0-rc.1` does not
+    step out of `version = ">=1.0.0"` (found in review); an allow range keeps npm's default."""
+    from npmguard.policy.parse import parse_text
+
+    entry = 'package = "bad"\nversion = ">=1.0.0"\nreason = "r"\n'
+    layer = parse_text(f"[[deny]]\n{entry}[[allow]]\n{entry}", "npmguard.toml", version="9.9.9")
+    deny, allow = layer.deny[0].matcher, layer.allow[0].matcher
+    assert deny.matches("bad", "2.0.0-rc.1") and deny.matches("bad", "1.0.0")
+    assert not deny.matches("bad", "0.9.0-rc.1")
+    assert not allow.matches("bad", "2.0.0-rc.1") and allow.matches("bad", "1.0.0")

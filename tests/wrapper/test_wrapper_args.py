@@ -139,6 +139,12 @@ def test_where_npm_acts(tmp_path: Path) -> None:
         (("help", "install"), Route.PASS),
         (("install", "--help"), Route.PASS),
         (("-v", "install"), Route.PASS),
+        (("pack",), Route.PASS),
+        (("pack", "left-pad@1.3.0", "./local-dir"), Route.PASS),
+        (("publish", "--dry-run"), Route.PASS),
+        (("cache", "ls", "usr/repo"), Route.PASS),
+        (("cache", "add", "left-pad@1.3.0"), Route.PASS),
+        (("diff", "--diff=left-pad@1.3.0", "--diff=left-pad@1.2.0"), Route.PASS),
     ],
 )
 def test_routes(tmp_path: Path, argv: tuple[str, ...], expected: Route) -> None:
@@ -146,7 +152,21 @@ def test_routes(tmp_path: Path, argv: tuple[str, ...], expected: Route) -> None:
 
 
 @pytest.mark.parametrize(
-    "argv", [("link",), ("install", "-g"), ("update", "-g"), ("init", "-w", "a"), ("prune", "-g")]
+    "argv",
+    [
+        ("link",),
+        ("install", "-g"),
+        ("update", "-g"),
+        ("init", "-w", "a"),
+        ("prune", "-g"),
+        # a git spec is cloned and prepared: `npm install` in the clone runs its dependencies'
+        # scripts (found in review: pacote's GitFetcher)
+        ("pack", "git+file:///tmp/repo"),
+        ("pack", "usr/repo"),
+        ("publish", "--dry-run", "github:usr/repo"),
+        ("cache", "add", "git+https://example.com/a/b.git"),
+        ("diff", "--diff=gitlab:usr/repo", "--diff=left-pad@1.3.0"),
+    ],
 )
 def test_refused(tmp_path: Path, argv: tuple[str, ...]) -> None:
     with pytest.raises(UsageError, match="npmguard does not run it"):

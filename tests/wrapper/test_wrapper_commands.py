@@ -267,3 +267,33 @@ def test_init_workspace_without_install_passes(proj: Project) -> None:
     assert result.returncode == 0, result.stderr
     assert (proj.root / "packages/new/package.json").is_file()
     assert not (proj.root / "node_modules").exists()
+
+
+def test_pack_of_a_git_spec_is_refused_as_npm_would_run_its_prepare(
+    proj: Project, tmp_path: Path
+) -> None:
+    """`npm pack <git spec>` (and publish, cache add, diff) clones the repository and, since it
+    has a prepare script, runs `npm install` in the clone: its dependencies' install scripts
+    and its own prepare run, outside any lockfile. The plain npm does; npmguard refuses."""
+    repo = tmp_path / "gitrepo"
+    repo.mkdir()
+    script = "node -e \"require('fs').writeFileSync(process.env.PREPARED_MARK,'ran')\""
+    (repo / "package.json").write_text(
+        json.dumps({"name": "gitrepo", "version": "1.0.0", "scripts": {"prepare": script}})
+    )
+    git = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t"}
+    git |= {"GIT_COMMITTER_EMAIL": "t@t", "HOME": str(tmp_path)}
+    for step in (["init", "-q"], ["add", "."], ["commit", "-qm", "x"]):
+        subprocess.run(["git", *step], cwd=repo, env=git, check=True)
+    manifest(proj)
+    spec = f"git+file://{repo}"
+    mark = tmp_path / "prepared"
+    proj.env["PREPARED_MARK"] = str(mark)
+    twin = proj.twin()
+    assert twin.npm("pack", spec).returncode == 0
+    assert mark.is_file()  # the plain npm ran the clone's prepare
+    mark.unlink()
+    result = proj.guard("pack", spec)
+    assert result.returncode == 2, result.stderr
+    assert "npmguard does not run it" in result.stderr
+    assert not mark.exists()
