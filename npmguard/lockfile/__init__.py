@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -29,7 +30,9 @@ READERS: tuple[ReaderSpec, ...] = (
         ("npm-shrinkwrap.json", "package-lock.json", "node_modules/.package-lock.json"),
         "npmguard.lockfile.npm",
     ),
-    ReaderSpec("pnpm", ("pnpm-lock.yaml",), "npmguard.lockfile.pnpm"),
+    ReaderSpec(
+        "pnpm", ("pnpm-lock.yaml",), "npmguard.lockfile.pnpm", variants=r"pnpm-lock\.[^/]+\.yaml"
+    ),
     ReaderSpec("yarn", ("yarn.lock",), "npmguard.lockfile.yarn"),
     ReaderSpec("bun", ("bun.lock",), "npmguard.lockfile.bun"),
     ReaderSpec(
@@ -55,7 +58,8 @@ def hook_files_pattern() -> str:
     """The pre-commit ``files:`` regex matching every readable lockfile name in any folder
     (``.pre-commit-hooks.yaml`` must say exactly this; a test keeps them in step)."""
     names = sorted({Path(n).name for n in readable_names()} - {".package-lock.json"})
-    return r"(^|/)(" + "|".join(n.replace(".", r"\.") for n in names) + r")$"
+    variants = [spec.variants for spec in READERS if spec.module and spec.variants]
+    return r"(^|/)(" + "|".join([*(n.replace(".", r"\.") for n in names), *variants]) + r")$"
 
 
 def spec_for_name(file_name: str) -> ReaderSpec | None:
@@ -90,6 +94,7 @@ def find_lockfile(directory: Path) -> Path:
                 chosen.name,
                 f", the one of packageManager {declared}" if declared in found else "",
             )
+        _note_variants(directory, chosen)
         return chosen
     unreadable = [
         f"{n}: {spec.unsupported}"
@@ -107,6 +112,31 @@ def find_lockfile(directory: Path) -> Path:
     )
 
 
+def _variants(directory: Path, spec: ReaderSpec, present: Iterable[str]) -> list[Path]:
+    return sorted(directory / n for n in present if spec.variant(n))
+
+
+def _note_variants(directory: Path, chosen: Path) -> None:
+    """Warn about git-branch lockfiles beside ``chosen``: the tool reads one of them instead
+    when its setting is on, so they are checked only when named."""
+    spec = spec_for_name(chosen.name)
+    if spec is None or not spec.variants:
+        return
+    try:
+        found = _variants(directory, spec, (p.name for p in directory.iterdir() if p.is_file()))
+    except OSError:
+        return
+    if found:
+        log.warning(
+            "%s: also found %s: %s reads the current branch's lockfile instead of %s when "
+            "git-branch-lockfile is on; name them to check them (`--recursive` does)",
+            directory,
+            ", ".join(p.name for p in found),
+            spec.tool,
+            chosen.name,
+        )
+
+
 def discover_lockfiles(root: Path) -> list[Path]:
     """Every lockfile in the tree under ``root``: in each folder, each tool's own choice
     (npm: a shrinkwrap over package-lock.json). Folders ``.gitignore`` excludes are skipped
@@ -116,23 +146,29 @@ def discover_lockfiles(root: Path) -> list[Path]:
     from npmguard.gitutil import kept_files
 
     names = {Path(n).name for n in readable_names()} - {".package-lock.json"}
+
+    def wanted(name: str) -> bool:
+        return name in names or any(s.module and s.variant(name) for s in READERS)
+
     kept = kept_files(root)
     if kept is None:
         kept = []
         for top, dirs, files in os.walk(root):
             dirs[:] = [d for d in dirs if d != "node_modules" and not d.startswith(".")]
-            kept += [Path(top) / f for f in files if f in names]
+            kept += [Path(top) / f for f in files if wanted(f)]
     folders: dict[Path, set[str]] = {}
     for path in kept:
         rel = path.relative_to(root).parts
-        if path.name in names and not any(p == "node_modules" or p.startswith(".") for p in rel):
+        if wanted(path.name) and not any(p == "node_modules" or p.startswith(".") for p in rel):
             folders.setdefault(path.parent, set()).add(path.name)
     out: list[Path] = []
     for where, present in folders.items():
         for spec in READERS:
+            if spec.module is None:
+                continue
             first = next((n for n in spec.file_names if n in present), None)
-            if spec.module is not None and first is not None:
-                out.append(where / first)
+            out += [where / first] if first is not None else []
+            out += _variants(where, spec, present)  # git-branch lockfiles: each checked
     return sorted(out)
 
 

@@ -16,6 +16,7 @@ Readers never touch the network or the disk beyond the bytes they are given.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -46,6 +47,12 @@ class ReaderSpec:
     file_names: tuple[str, ...]
     module: str | None  # dotted module path of the reader; None: recognised, not readable
     unsupported: str = ""  # when ``module`` is None: why, and what to do instead
+    # a regex (``re.fullmatch``) of other names the tool reads under a setting: pnpm's
+    # git-branch lockfiles, ``pnpm-lock.<branch>.yaml`` (``git-branch-lockfile=true``)
+    variants: str = ""
 
     def claims(self, file_name: str) -> bool:
-        return any(file_name == Path(n).name for n in self.file_names)
+        return any(file_name == Path(n).name for n in self.file_names) or self.variant(file_name)
+
+    def variant(self, file_name: str) -> bool:
+        return bool(self.variants) and re.fullmatch(self.variants, file_name) is not None

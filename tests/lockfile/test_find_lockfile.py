@@ -89,3 +89,27 @@ def test_ls_reads_every_format(
     assert main(["ls", str(path)]) == 0
     out = capsys.readouterr().out
     assert "(as lp)" in out or "(as lodash-alias)" in out
+
+
+def test_pnpm_git_branch_lockfiles_are_named_read_and_discovered(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With `git-branch-lockfile=true` pnpm reads `pnpm-lock.<branch>.yaml` instead of
+    pnpm-lock.yaml (found in review): a folder still means pnpm-lock.yaml, with a warning
+    naming the branch lockfiles; they are read when named, found by --recursive, and the
+    pre-commit hook runs on them."""
+    import re
+
+    from npmguard.lockfile import discover_lockfiles, hook_files_pattern, load_lockfile
+
+    folder = _folder(tmp_path, ("pnpm-9.0", "pnpm-lock.yaml"))
+    branch = folder / "pnpm-lock.feature!login.yaml"
+    shutil.copy(folder / "pnpm-lock.yaml", branch)
+    with caplog.at_level(logging.WARNING):
+        assert find_lockfile(folder) == folder / "pnpm-lock.yaml"
+    assert "pnpm-lock.feature!login.yaml" in caplog.text
+    assert load_lockfile(branch).packages
+    assert discover_lockfiles(folder) == sorted([folder / "pnpm-lock.yaml", branch])
+    pattern = re.compile(hook_files_pattern())
+    assert pattern.search("web/pnpm-lock.feature!login.yaml")
+    assert not pattern.search("web/pnpm-lock.yaml.bak")
