@@ -51,10 +51,27 @@ def env_replace(text: str, env: Mapping[str, str]) -> str:
     return _ENV_EXPR.sub(sub, text)
 
 
+# JavaScript's whitespace (String.prototype.trim, regex \s): not Python's str.strip(), which
+# also strips \x1c-\x1f and \x85 and keeps the byte-order mark
+_JS_SPACE = "\t\n\x0b\x0c\r \xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+_JS_SPACE += "\u2028\u2029\u202f\u205f\u3000\ufeff"
+_JS_S = "[" + re.escape(_JS_SPACE) + "]"
+# the ini package (npm 11's ini 5), line by line: lines split at runs of \r and \n only;
+# comments and blank lines skipped; `[section]` only from the first column; JavaScript's `.`
+# stops at \n, \r, U+2028 and U+2029, so a value holding one makes the line match nothing
+_INI_LINES = re.compile(r"[\r\n]+")
+_INI_SKIP = re.compile(rf"{_JS_S}*[;#]|{_JS_S}*\Z")
+_INI_LINE = re.compile(rf"\[([^\]]*)\]{_JS_S}*\Z|([^=]+)(=([^\n\r\u2028\u2029]*))?\Z")
+
+
+def _js_trim(text: str) -> str:
+    return text.strip(_JS_SPACE)
+
+
 def _unsafe(raw: str) -> str:
     """An ini value or key as the ``ini`` package reads it: quoted, or cut at ``;``/``#``."""
-    val = raw.strip()
-    if len(val) >= 2 and val[0] == val[-1] and val[0] in "\"'":
+    val = _js_trim(raw)
+    if val[:1] in ("'", '"') and val.endswith(val[0]):  # one quote alone counts, as in ini
         if val[0] == "'":
             val = val[1:-1]
         try:
@@ -76,35 +93,38 @@ def _unsafe(raw: str) -> str:
             out.append(ch)
     if escaped:
         out.append("\\")
-    return "".join(out).strip()
+    return _js_trim("".join(out))
 
 
 def parse_npmrc(text: str, env: Mapping[str, str] | None = None) -> dict[str, ConfigValue]:
-    """The settings of one ``.npmrc`` file (top level only; ``[sections]`` are ignored)."""
+    """The settings of one ``.npmrc`` file (top level only; ``[sections]`` are ignored), read
+    line by line as npm's ``ini`` package reads them (see ``_INI_LINE``)."""
     env = os.environ if env is None else env
     out: dict[str, ConfigValue] = {}
     in_section = False
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped[0] in ";#":
+    for line in _INI_LINES.split(text):
+        if not line or _INI_SKIP.match(line):
             continue
-        if stripped.startswith("[") and stripped.endswith("]"):
+        match = _INI_LINE.match(line)
+        if match is None:
+            continue
+        if match.group(1) is not None:
             in_section = True
             continue
         if in_section:
             continue
-        key_raw, sep, value_raw = line.partition("=")
-        key = env_replace(_unsafe(key_raw), env)
-        if not key:
-            continue
+        key = _unsafe(match.group(2))
         is_array = len(key) > 2 and key.endswith("[]")
         if is_array:
             key = key[:-2]
+        if key == "__proto__":  # ini drops it; ${VAR} expands afterwards (@npmcli/config)
+            continue
+        key = env_replace(key, env)
         value: ConfigValue
-        if not sep:
+        if match.group(3) is None:
             value = True
         else:
-            text_value = env_replace(_unsafe(value_raw), env)
+            text_value = env_replace(_unsafe(match.group(4)), env)
             value = {"true": True, "false": False, "null": None}.get(text_value, text_value)
         if is_array:
             current = out.get(key)
@@ -181,7 +201,7 @@ class Registries:
 
     def registry_for(self, package_name: str) -> str:
         if package_name.startswith("@") and "/" in package_name:
-            scope = package_name.split("/", 1)[0].lower()
+            scope = package_name.split("/", 1)[0]  # as written: npm does not fold its case
             if scope in self.scopes:
                 return self.scopes[scope]
         return self.default
@@ -445,7 +465,7 @@ def load_npm_config(project_dir: Path, env: Mapping[str, str] | None = None) -> 
     scopes: dict[str, str] = {}
     for key, value in merged.items():
         if key.startswith("@") and key.endswith(":registry") and _as_str(value):
-            scopes[key[: -len(":registry")].lower()] = normalise_registry(str(_as_str(value)))
+            scopes[key[: -len(":registry")]] = normalise_registry(str(_as_str(value)))
     return NpmConfig(
         registry=registry,
         scopes=scopes,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 import pytest
+from npmoracle import needs_node, needs_npm, npm, npm_env, npm_module, run_node
 
 from npmguard.registry.npmrc import (
     DEFAULT_REGISTRY,
@@ -149,7 +151,9 @@ def test_scoped_registries(tmp_path: Path) -> None:
     )
     config = load_npm_config(root, env=env)
     assert config.registry_for("left-pad") == "https://mirror.example/"
-    assert config.registry_for("@corp/tool") == "https://npm.corp.example/api/npm/"
+    # npm keys scoped registries by the scope as written: `npm view @corp/tool` with only
+    # `@Corp:registry` set asks the default registry (checked with npm 11.19)
+    assert config.registry_for("@corp/tool") == "https://mirror.example/"
     assert config.registry_for("@Corp/tool") == "https://npm.corp.example/api/npm/"
     assert config.registry_for("@third/x") == "https://mirror.example/"
     assert config.registry_urls() == (
@@ -314,3 +318,63 @@ def test_credentials_for_a_40000_character_registry_url_are_found_at_once() -> N
     assert config.auth_for(f"https://{host}/@s%2fx") == {"Authorization": "Bearer T0KEN"}
     assert config.auth_for(f"https://{host}x/y") is None
     assert time.monotonic() - started < 2.0
+
+
+# .npmrc texts where Python's line splitting and str.strip() differ from npm's ini package
+# (found in review: a comment hiding a registry line, a BOM or an indented section hiding
+# one from npmguard only)
+INI_DIFFERENTIAL = [
+    "\ufeffregistry=https://evil.example/",
+    "a=1\n\ufeffregistry=https://evil.example/",
+    "  [team]\nregistry=https://evil.example/",
+    "\t[team]\nregistry=https://evil.example/",
+    "[a]b]\nregistry=https://evil.example/",
+    "[team]  \nregistry=https://evil.example/",
+    "; comment\x0cregistry=https://evil.example/",
+    "; comment\x0bregistry=https://evil.example/",
+    "# comment\x1cregistry=https://evil.example/",
+    "; comment\x85registry=https://evil.example/",
+    "; comment\u2028registry=https://evil.example/",
+    "\x1cregistry=https://evil.example/",
+    "\x85registry=https://evil.example/",
+    "registry\x1f=https://evil.example/",
+    "registry=https://evil.example/\u2028x",
+    "registry\u2028=https://evil.example/",
+    "\u00a0registry=https://evil.example/\u3000",
+    "registry=https://a.example/\r\rregistry=https://evil.example/",
+    "'=x\n\"=y\nregistry='https://evil.example/'",
+    "__proto__=x\nregistry[]=a\nregistry[]=b",
+    '@EVIL:registry=https://evil.example/\nk="\\u0041"',
+]
+
+
+@needs_node
+def test_parse_npmrc_reads_as_npms_ini_package() -> None:
+    ini = npm_module("ini")
+    if ini is None:
+        pytest.skip("npm's own ini package is not installed here")
+    script = (
+        f"const ini = require({json.dumps(str(ini))});"
+        "const texts = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "console.log(JSON.stringify(texts.map((t) => {"
+        "  const o = ini.parse(t); const top = {};"
+        "  for (const [k, v] of Object.entries(o)) if (typeof v !== 'object' || Array.isArray(v))"
+        "    top[k] = v;"
+        "  return top; })))"
+    )
+    npm_says = run_node(script, INI_DIFFERENTIAL)
+    ours = [parse_npmrc(text, env={}) for text in INI_DIFFERENTIAL]
+    differ = [(t, n, o) for t, n, o in zip(INI_DIFFERENTIAL, npm_says, ours, strict=True) if n != o]
+    assert not differ
+
+
+@needs_npm
+@pytest.mark.parametrize("text", INI_DIFFERENTIAL[:4] + INI_DIFFERENTIAL[6:8], ids=repr)
+def test_registry_is_npm_config_get_registry(tmp_path: Path, text: str) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "package.json").write_text("{}")
+    (project / ".npmrc").write_text(text, encoding="utf-8")
+    env = npm_env(tmp_path)
+    said = npm(project, env, "config", "get", "registry").stdout.strip()
+    assert load_npm_config(project, env=env).registry == said
