@@ -326,6 +326,39 @@ class NoIntegrity(PackageRule):
             )
 
 
+@register
+class AmbiguousIntegrity(PackageRule):
+    id = "lock-integrity-ambiguous"
+    level = Level.BLOCK
+    family = FAMILY
+    description = "An entry's integrity names two different digests for the algorithm npm checks."
+    help = (
+        "npm (ssri) verifies a download with the strongest algorithm the lockfile's "
+        "`integrity` names and accepts the bytes when *any* digest of that algorithm matches: "
+        "`sha512-A sha512-B` lets two different tarballs install, so a check of one says "
+        "nothing about what npm may install. npm writes one digest per algorithm; several of "
+        "one algorithm come from an edit. Weaker algorithms beside the strongest (an old "
+        "`sha1-` next to `sha512-`) are not what this rule is about: npm ignores them."
+    )
+
+    def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
+        for occ in pkg.occurrences:
+            value = Integrity.parse(occ.integrity)
+            algorithm = value.strongest()
+            if algorithm is None or len(value.digests(algorithm)) < 2:
+                continue
+            yield self.finding(
+                pkg,
+                f"the lockfile's integrity names {len(value.digests(algorithm))} different "
+                f"{algorithm} digests: npm accepts bytes matching any of them",
+                evidence=(_where(occ), Evidence("integrity", str(occ.integrity), "lockfile")),
+                hint="regenerate the entry (`npm install --package-lock-only`) and review who "
+                "edited it",
+                line=occ.line,
+            )
+            return
+
+
 class _SourceRule(PackageRule):
     kind: SourceKind
     what: str

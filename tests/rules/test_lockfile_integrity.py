@@ -26,6 +26,7 @@ INTEGRITY_RULES = {
     "lock-name-mismatch",
     "lock-version-mismatch",
     "lock-no-integrity",
+    "lock-integrity-ambiguous",
     "lock-git-source",
     "lock-url-source",
     "lock-file-source",
@@ -89,6 +90,12 @@ def no_integrity(doc: dict[str, Any]) -> None:
     del entry(doc, "node_modules/ms")["integrity"]
 
 
+def two_sha512(doc: dict[str, Any]) -> None:
+    """npm accepts bytes matching either digest: the other tarball installs (found in review)."""
+    e = entry(doc, "node_modules/ms")
+    e["integrity"] += " sha512-" + "A" * 86 + "=="
+
+
 def foreign_host(doc: dict[str, Any]) -> None:
     e = entry(doc, "node_modules/debug")
     e["resolved"] = e["resolved"].replace("registry.npmjs.org", "evil.example.com")
@@ -107,6 +114,7 @@ def renamed_path(doc: dict[str, Any]) -> None:
         (renamed_path, "lock-name-mismatch", "chalk@4.1.2", 1),
         # warn by default: reported, but warnings alone exit 0
         (no_integrity, "lock-no-integrity", "ms@2.1.3", 0),
+        (two_sha512, "lock-integrity-ambiguous", "ms@2.1.3", 1),
     ],
 )
 @pytest.mark.usefixtures("never_replace")
@@ -201,7 +209,12 @@ def test_real_lockfiles_have_no_host_url_or_name_findings(
     path.write_bytes(gzip.decompress((shared_data / "lockfiles" / lockfile).read_bytes()))
     code, findings = check(path, capsys)
     rules = {f["rule"] for f in findings}
-    assert not rules & {"lock-host", "lock-insecure-url", "lock-name-mismatch"}
+    assert not rules & {
+        "lock-host",
+        "lock-insecure-url",
+        "lock-name-mismatch",
+        "lock-integrity-ambiguous",
+    }
     # workspaces are links, never registry packages, so they draw no source findings either
     assert {f["package"] for f in findings if f["rule"] == "lock-file-source"} == set()
     assert code == 0
