@@ -1,7 +1,7 @@
 """A cold ``npmguard check`` against the network floor: cold ÷ floor, medians of paired runs.
 
     flock /tmp/npmguard-bench.lock .venv/bin/python benchmarks/bench_cold.py [--pairs 5]
-        [--lockfile NAME ...] [--names prebuilt|build] [--concurrency N] [--keep-going]
+        [--lockfile NAME ...] [--names prebuilt|build]
 
 For each reference lockfile (``bench/`` of the shared data: ``$NPMGUARD_SHARED_DATA`` or
 ``../shared/data``; default fullstack-1122 and webapp-456) it runs, interleaved, ``--pairs``
@@ -112,11 +112,6 @@ def main() -> int:
         default="prebuilt",
         help="use the names store this install ships (default), or make the run build one",
     )
-    parser.add_argument(
-        "--concurrency",
-        type=int,
-        help="NPMGUARD_DOWNLOADS for the cold runs (package documents in flight)",
-    )
     args = parser.parse_args()
     locks = args.lockfile or list(DEFAULT_LOCKS)
 
@@ -130,8 +125,6 @@ def main() -> int:
             if not k.startswith("NPMGUARD_") and k != "PYTHONDONTWRITEBYTECODE"
         }
         base["npm_config_registry"] = registry
-        if args.concurrency:
-            base["NPMGUARD_DOWNLOADS"] = str(args.concurrency)
         subprocess.run(
             [sys.executable, "-m", "compileall", "-q", str(ROOT / "npmguard")], env=base, check=True
         )
