@@ -237,11 +237,11 @@ def _shared_names_index(shared: SharedCache, cache_dir: Path) -> None:
     import hashlib
 
     from npmguard.names.snapshot import shipped_snapshot, snapshot_key
-    from npmguard.names.store import SCHEMA, open_store, store_path
+    from npmguard.names.store import SCHEMA, open_store, prebuilt_current, store_path
     from npmguard.store.redis import fetch_file, share_file
 
     path = store_path(cache_dir, snapshot_key())
-    if path.is_file() or not shared.available:
+    if path.is_file() or prebuilt_current() or not shared.available:
         return
     digest = hashlib.sha256(SCHEMA.encode() + b"\0" + shipped_snapshot()).hexdigest()[:24]
     key = f"names-{digest}.sqlite"

@@ -266,4 +266,14 @@ def test_rwx1_a_relative_cache_dir_is_taken_from_the_current_folder(tmp_path: Pa
         # the case's entry is resolved to another version's tarball: blocked, not crashed
         assert done.returncode == 1, done.stderr
         assert "internal error" not in done.stderr
-    assert (folder / ".cache").is_dir() and (folder / ".cache2").is_dir()
+        # the folder the check used (it writes nothing there: the names index is prebuilt)
+        info = subprocess.run(
+            [sys.executable, "-m", "npmguard", "cache", "info", *extra],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        where = folder / (extra[1] if extra else ".cache")
+        assert f"location: {where}" in info.stdout, info.stdout + info.stderr

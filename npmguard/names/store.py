@@ -10,7 +10,15 @@ and renames it into place, so concurrent processes never see half a file (the la
 both copies are identical). Where the cache dir cannot be written, the tables are built in
 memory for this process only.
 
-Tables: ``popular(id, name, downloads)``; ``words(word)``, every letter run of the popular
+A first run should not pay that second or two: the install builds the same tables once into
+the package (``npmguard/data/names.sqlite``: ``setup.py``'s ``build_py`` step, for wheels and
+``pip install -e .`` alike; see :func:`build_prebuilt`). :func:`open_store` uses that file
+when its ``meta`` table names the shipped snapshot's SHA-256 and ``SCHEMA``, and otherwise
+(missing, stale after the snapshot changed in a checkout, damaged) falls back to the cache
+dir's copy, built there on first use as before.
+
+Tables: ``meta(key, value)`` (``schema``, ``snapshot-sha256``);
+``popular(id, name, downloads)``; ``words(word)``, every letter run of the popular
 names; ``deletes(variant, target)`` and ``squashed(key, target)``, the typosquat index over
 targets with at least ``INDEX_MIN_DOWNLOADS`` downloads and ``INDEX_MIN_LENGTH`` characters.
 """
@@ -49,6 +57,7 @@ def _build(conn: sqlite3.Connection, snapshot: bytes) -> None:
         """
         PRAGMA journal_mode = OFF;
         PRAGMA synchronous = OFF;
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
         CREATE TABLE popular (
             id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, downloads INTEGER NOT NULL);
         CREATE TABLE words (word TEXT PRIMARY KEY) WITHOUT ROWID;
@@ -60,6 +69,7 @@ def _build(conn: sqlite3.Connection, snapshot: bytes) -> None:
         ) WITHOUT ROWID;
         """
     )
+    conn.executemany("INSERT INTO meta VALUES (?, ?)", sorted(_meta(snapshot).items()))
     names = sorted(popular)
     conn.executemany(
         "INSERT INTO popular VALUES (?, ?, ?)",
@@ -195,17 +205,85 @@ def _build_file(directory: Path, path: Path) -> None:
                 old.unlink()
 
 
+def _meta(snapshot: bytes) -> dict[str, str]:
+    return {"schema": SCHEMA, "snapshot-sha256": hashlib.sha256(snapshot).hexdigest()}
+
+
+PREBUILT = "data/names.sqlite"
+
+
+def prebuilt_path() -> Path | None:
+    """The store built at install inside the package, if this install has one."""
+    import npmguard
+
+    path = Path(npmguard.__file__).parent / PREBUILT
+    return path if path.is_file() else None
+
+
+def build_prebuilt(target: Path) -> None:
+    """Build the store for the snapshot shipped beside ``target`` (the install step):
+    into a temporary file renamed into place, as the cache copy is."""
+    snapshot = (target.parent / "popular-names.txt.gz").read_bytes()
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    conn = sqlite3.connect(tmp)
+    try:
+        _build(conn, snapshot)
+    finally:
+        conn.close()
+    os.replace(tmp, target)
+
+
+def _open_prebuilt() -> NameStore | None:
+    """The store built at install, when it is there and current for the shipped snapshot."""
+    path = prebuilt_path()
+    if path is None:
+        return None
+    try:
+        conn = _open_file(path)
+    except (OSError, sqlite3.Error, StoreError):
+        return None
+    try:
+        found = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    except sqlite3.Error:
+        found = {}
+    if found != _meta(shipped_snapshot()):
+        conn.close()
+        return None
+    return NameStore(conn, path)
+
+
+def prebuilt_current() -> bool:
+    """Whether :func:`open_store` uses the store built at install (nothing to build)."""
+    shipped = _open_prebuilt()
+    if shipped is None:
+        return False
+    shipped.close()
+    return True
+
+
+def store_ready(directory: Path) -> bool:
+    """Whether :func:`open_store` for ``directory`` would find a store without building one
+    (a cheap guess: the prebuilt file exists, or the cache copy does)."""
+    return prebuilt_path() is not None or store_path(directory, snapshot_key()).is_file()
+
+
 def store_path(directory: Path, key: bytes) -> Path:
     """The store's file for the snapshot identified by ``key``."""
     digest = hashlib.sha256(SCHEMA.encode() + b"\0" + key).hexdigest()[:16]
     return directory / f"names-{digest}.sqlite"
 
 
-def open_store(directory: Path | None = None) -> NameStore:
-    """The store for the shipped snapshot under ``directory`` (default: the cache dir),
-    built there first if missing; in memory if the directory cannot be written."""
+def open_store(directory: Path | None = None, *, prebuilt: bool = True) -> NameStore:
+    """The store for the shipped snapshot: the one built at install when it is current
+    (``prebuilt``), else the copy under ``directory`` (default: the cache dir), built there
+    first if missing; in memory if the directory cannot be written."""
     from npmguard.paths import cache_dir
 
+    if prebuilt:
+        shipped = _open_prebuilt()
+        if shipped is not None:
+            return shipped
     directory = cache_dir() if directory is None else directory
     path = store_path(directory, snapshot_key())
     try:

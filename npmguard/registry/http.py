@@ -11,7 +11,7 @@
 - A (connect, read) timeout on every request, from ``fetch-timeout`` (30 s unless set).
 - urllib3 retries with exponential backoff on connection errors, 429 and 5xx, honouring
   ``Retry-After`` (capped at 30 s), ``fetch-retries`` times (2 unless set).
-- A keep-alive pool sized to the concurrency (16 by default).
+- A keep-alive pool sized to the concurrency (24 by default).
 - Credentials are added per request from ``.npmrc`` for that URL only, and redirects are
   followed here hop by hop, so a redirect or tarball on another host never gets a token.
 - A cache that cannot be opened or breaks mid-run costs one warning, then requests go on
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONCURRENCY = 16
+DEFAULT_CONCURRENCY = 24  # keep-alive pool: 16 package documents + 8 tarballs at once
 MAX_REDIRECTS = 5
 MAX_RETRY_AFTER = 30.0
 CACHE_FILE = "http.sqlite"

@@ -59,15 +59,21 @@ from npmguard.store.base import FactsBackend
 from npmguard.versions import VersionList
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from npmguard.progress import Observer
     from npmguard.registry.client import RegistryClient
+    from npmguard.reputation.tarballs import TarballFetcher
     from npmguard.reputation.workers import ParserPool, Reduced
 
 log = logging.getLogger(__name__)
 
 OFFLINE_MISSING = "not in cache (offline)"
 TARBALL_WORKERS = 8
-PACKUMENT_WORKERS = 12  # downloads in flight (measured: 8 slower, 16 no faster, more memory)
+# package documents in flight; measured on fullstack-1122 (2 cores, medians of 3 pairs, cold
+# ÷ floor): 16 -> 1.52, 32 -> 1.55 and more memory, 48 -> 1.67; parsing, not the network, is
+# what the rest of the run waits for
+PACKUMENT_WORKERS = 16
 
 
 class RegistryConfig(Protocol):
@@ -153,6 +159,7 @@ class ReputationSource:
         self._down: dict[str, str] = {}  # registry -> why it could not be reached (this run)
         self._fresh_manifests: dict[tuple[str, str, str], ManifestFacts] = {}
         self._said: set[str] = set()
+        self._prefetch: _Prefetch | None = None  # tarballs started while documents arrive
 
     @property
     def client(self) -> RegistryClient:
@@ -181,11 +188,19 @@ class ReputationSource:
         for pkg in wanted_pkgs:
             versions.setdefault(pkg.name, set()).add(pkg.version)
             locked[(pkg.name, pkg.version)] = pkg.integrity
-        known = self._packages(versions, locked)
-        manifests = self._manifests(known, versions)
-        tarballs: dict[str, TarballFacts | ContentProblem] = {}
-        if Need.TARBALL in needs:
-            tarballs = self._tarballs(wanted_pkgs, known, manifests)
+        self._prefetch = None
+        if Need.TARBALL in needs and not self.offline:
+            self._prefetch = _Prefetch(self, wanted_pkgs)
+        try:
+            known = self._packages(versions, locked)
+            manifests = self._manifests(known, versions)
+            tarballs: dict[str, TarballFacts | ContentProblem] = {}
+            if Need.TARBALL in needs:
+                tarballs = self._tarballs(wanted_pkgs, known, manifests)
+        finally:
+            if self._prefetch is not None:
+                self._prefetch.close()
+                self._prefetch = None
         return {
             pkg.key: self._facts(pkg, known[pkg.name], manifests, tarballs) for pkg in wanted_pkgs
         }
@@ -257,7 +272,9 @@ class ReputationSource:
         known: dict[str, _Known],
         rows: Mapping[tuple[str, str], StoredPackage],
     ) -> None:
-        from concurrent.futures import ThreadPoolExecutor  # as the HTTP stack: cold runs only
+        from concurrent.futures import Future, ThreadPoolExecutor  # as HTTP: cold runs only
+
+        from npmguard.reputation.tarballs import ByteBudget
 
         _check_registries({self.config.registry_for(n): n for n in names})
         progress = self._progress
@@ -269,13 +286,35 @@ class ReputationSource:
         # download threads keep this one), else to one parser thread, which keeps the parsed
         # documents (a 21 MB one is ~70 MB as objects) in one malloc arena: with a parser per
         # download thread, glibc keeps an arena per thread and peak memory grows by half.
+        # A download thread hands its body over and starts the next download at once; it
+        # waits only when the bodies not yet parsed pass PARSE_BACKLOG bytes.
         parser = _parser_pool(len(names), self.store.path.parent)
+        backlog = ByteBudget(PARSE_BACKLOG)
+        prefetch = self._prefetch
+        if prefetch is not None:
+            prefetch.prepare()
         _limit_malloc_arenas()
 
-        def parse(name: str, body: bytes | bytearray, wanted: tuple[str, ...]) -> _Fetched:
-            return _from_blobs(name, parser.reduce(name, body, wanted))
+        def parse(name: str, body: bytes | bytearray, wanted: tuple[str, ...]) -> Future[_Fetched]:
+            taken = backlog.acquire(len(body))
+            reduced = parser.submit(name, body, wanted)
+            out: Future[_Fetched] = Future()
 
-        def one(name: str) -> _Fetched:
+            def finish(future: Future[Reduced]) -> None:
+                backlog.release(taken)
+                try:
+                    got = _from_blobs(name, future.result())
+                    if prefetch is not None and got.status == "ok":
+                        prefetch.start(name, got.manifests)
+                except BaseException as e:  # the caller raises it, as a result would be
+                    out.set_exception(e)
+                    return
+                out.set_result(got)
+
+            reduced.add_done_callback(finish)
+            return out
+
+        def one(name: str) -> _Fetched | Future[_Fetched]:
             nonlocal done
             got = self._fetch_one(client, name, versions.get(name, ()), parse)
             with lock:
@@ -286,7 +325,11 @@ class ReputationSource:
 
         try:
             with ThreadPoolExecutor(max_workers=min(PACKUMENT_WORKERS, len(names))) as pool:
-                results = dict(zip(names, pool.map(one, names), strict=True))
+                pending = dict(zip(names, pool.map(one, names), strict=True))
+            results = {
+                name: got.result() if isinstance(got, Future) else got
+                for name, got in pending.items()
+            }
         finally:
             parser.close()
         now = self._now()
@@ -331,12 +374,13 @@ class ReputationSource:
         client: RegistryClient,
         name: str,
         wanted: Iterable[str],
-        parse: Callable[[str, bytes | bytearray, tuple[str, ...]], _Fetched],
-    ) -> _Fetched:
+        parse: Callable[[str, bytes | bytearray, tuple[str, ...]], Future[_Fetched]],
+    ) -> _Fetched | Future[_Fetched]:
         """GET one package document (no HTTP body cache: the compact facts are what is kept)
-        and hand its bytes to ``parse``. Every way the registry can fail (unreachable, an
-        error status, a body cut short, too big or too slow) comes back as an "error" to
-        which the policy's ``on-unreachable`` applies (see :meth:`_check_unknown`)."""
+        and hand its bytes to ``parse``, whose future is returned. Every way the registry
+        can fail (unreachable, an error status, a body cut short, too big or too slow) comes
+        back as an "error" to which the policy's ``on-unreachable`` applies (see
+        :meth:`_check_unknown`)."""
         from npmguard.limits import ERROR_BODY_BYTES, PACKUMENT_BYTES
         from npmguard.registry.bounded import read_body
         from npmguard.registry.client import escape_name
@@ -474,12 +518,9 @@ class ReputationSource:
             manifest = manifests.get((pkg.name, pkg.version))
             if known[pkg.name].status != "ok" or manifest is None:
                 continue
-            if _conflicts(pkg.integrity, manifest.dist_integrity):
-                continue  # integrity-mismatch blocks it; the bytes could never be verified
-            integrity = pkg.integrity or manifest.dist_integrity
-            url = pkg.resolved if (pkg.resolved or "").startswith(("https:", "http:")) else None
-            if integrity and (self.all_tarballs or content_matters(pkg, manifest, self.names)):
-                targets[pkg.key] = (pkg, integrity, url or manifest.dist_tarball)
+            found = self.tarball_target(pkg, manifest, self.names)
+            if found is not None:
+                targets[pkg.key] = (pkg, *found)
         stored = self.store.tarballs(t[1] for t in targets.values())
         out: dict[str, TarballFacts | ContentProblem] = {}
         damaged_tarballs: list[str] = []
@@ -497,61 +538,61 @@ class ReputationSource:
             out.update(self._fetch_tarballs(missing))
         return out
 
+    def tarball_target(
+        self, pkg: LockedPackage, manifest: ManifestFacts, names: _Popularity | None
+    ) -> tuple[str, str | None] | None:
+        """(integrity, URL) of ``pkg``'s tarball when its content is worth reading (see
+        :func:`content_matters`, ``--all-tarballs``), else None."""
+        if _conflicts(pkg.integrity, manifest.dist_integrity):
+            return None  # integrity-mismatch blocks it; the bytes could never be verified
+        integrity = pkg.integrity or manifest.dist_integrity
+        url = pkg.resolved if (pkg.resolved or "").startswith(("https:", "http:")) else None
+        if integrity and (self.all_tarballs or content_matters(pkg, manifest, names)):
+            return integrity, url or manifest.dist_tarball
+        return None
+
     def _fetch_tarballs(
         self, targets: Sequence[tuple[LockedPackage, str, str | None]]
     ) -> dict[str, TarballFacts | ContentProblem]:
-        """Download and read ``targets``. Content that cannot be read is a problem of the
-        package (kept under its integrity when the bytes were verified); a failed download is
-        a registry fault, which fails the run unless ``on-unreachable = "warn"``."""
-        from concurrent.futures import ThreadPoolExecutor
+        """Download and read ``targets`` (those already started while package documents
+        arrived are waited for, not fetched again). Content that cannot be read is a problem
+        of the package (kept under its integrity when the bytes were verified); a failed
+        download is a registry fault, which fails the run unless ``on-unreachable = "warn"``."""
+        from npmguard.reputation.tarballs import TarballFetcher
 
-        from npmguard.registry.tarball import read_tarball
-        from npmguard.reputation.tarballs import ByteBudget, Outcome, fetch_and_read, outcome
-
-        client = self.client
-        budget = ByteBudget()
-        # as for package documents: reading is CPU-bound, so one reader thread (one malloc
-        # arena) reads every tarball while the download threads fetch the next ones (worker
-        # processes measured slower here: a few big tarballs, each read whole by one reader)
-        reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="npmguard-tarball")
+        prefetch = self._prefetch
+        own = None
+        if prefetch is not None:
+            fetcher = prefetch.fetcher()
+        else:
+            fetcher = own = TarballFetcher(self.client, TARBALL_WORKERS)
         _limit_malloc_arenas()
-
-        def one(target: tuple[LockedPackage, str, str | None]) -> Outcome:
-            pkg, integrity, url = target
-
-            def read(data: bytes | bytearray) -> TarballFacts:
-                return reader.submit(read_tarball, data, name=pkg.key).result()
-
-            return outcome(
-                lambda: fetch_and_read(client, url or "", integrity, pkg.name, budget, read)
-            )
-
+        futures = [fetcher.submit(p.name, p.key, i, u or "") for p, i, u in targets]
         out: dict[str, TarballFacts | ContentProblem] = {}
         blobs: dict[str, bytes] = {}
         faults: list[tuple[str, str]] = []
         progress = self._progress
         try:
-            with ThreadPoolExecutor(max_workers=min(TARBALL_WORKERS, len(targets))) as pool:
-                for done, (target, got) in enumerate(
-                    zip(targets, pool.map(one, targets), strict=True), 1
-                ):
-                    if progress is not None:
-                        progress.advance(done, len(targets), "tarballs")
-                    key = target[0].key
-                    if got.facts is not None:
-                        out[key] = got.facts
-                        blobs[target[1]] = codec.encode_tarball(got.facts)
-                        continue
-                    assert got.problem is not None
-                    out[key] = got.problem
-                    if got.keep:
-                        blobs[target[1]] = codec.encode_problem(got.problem)
-                    if got.problem.kind == "download":
-                        faults.append((key, got.problem.reason))
-                    else:
-                        log.warning("%s", got.problem.reason)
+            for done, (target, future) in enumerate(zip(targets, futures, strict=True), 1):
+                got = future.result()
+                if progress is not None:
+                    progress.advance(done, len(targets), "tarballs")
+                key = target[0].key
+                if got.facts is not None:
+                    out[key] = got.facts
+                    blobs[target[1]] = codec.encode_tarball(got.facts)
+                    continue
+                assert got.problem is not None
+                out[key] = got.problem
+                if got.keep:
+                    blobs[target[1]] = codec.encode_problem(got.problem)
+                if got.problem.kind == "download":
+                    faults.append((key, got.problem.reason))
+                else:
+                    log.warning("%s", got.problem.reason)
         finally:
-            reader.shutdown()
+            if own is not None:
+                own.close()
         self.store.save(tarballs=blobs, now=self._now())
         if faults:
             self._tarball_faults(faults)
@@ -631,9 +672,78 @@ class ReputationSource:
 
 T = TypeVar("T")
 
-_READ_CHUNK = 1 << 20
 PROCESS_MIN = 64  # documents to fetch before parsing moves to worker processes
-WARM_NAMES = True  # have a worker build the popular-names store meanwhile (a cold cache)
+WARM_NAMES = True  # have a worker build the popular-names store meanwhile (none built yet)
+PARSE_BACKLOG = 48 * 1024 * 1024  # downloaded bytes waiting to be parsed before downloads wait
+
+
+class _Popularity(Protocol):
+    def downloads(self, name: str) -> int | None: ...
+
+
+class _Downloads:
+    """Monthly downloads of some names, looked up at once in the calling thread (the names
+    store's connection stays in the thread that opened it)."""
+
+    def __init__(self, names: _Popularity, wanted: Iterable[str]) -> None:
+        self._by_name = {n: names.downloads(n) for n in wanted}
+
+    def downloads(self, name: str) -> int | None:
+        return self._by_name.get(name)
+
+
+class _Prefetch:
+    """Tarballs started as soon as a fetched package document shows they are needed (see
+    :meth:`ReputationSource.tarball_target`), while the other documents still arrive; the
+    tarball stage then waits for them instead of starting them. Only packages whose lockfile
+    entry names an integrity, and only tarballs not in the store."""
+
+    def __init__(self, source: ReputationSource, packages: Iterable[LockedPackage]) -> None:
+        self._source = source
+        self._by_name: dict[str, list[LockedPackage]] = {}
+        for pkg in packages:
+            if pkg.integrity:
+                self._by_name.setdefault(pkg.name, []).append(pkg)
+        self._stored: Collection[str] = ()
+        self._names: _Popularity | None = None
+        self._ready = False
+        self._fetcher: TarballFetcher | None = None
+        self._lock = threading.Lock()
+
+    def prepare(self) -> None:
+        """In the calling thread, before the downloads start: what is stored already, and
+        the downloads of every name (the store's connection is this thread's)."""
+        integrities = [p.integrity for ps in self._by_name.values() for p in ps if p.integrity]
+        self._stored = frozenset(self._source.store.tarballs(integrities))
+        if self._source.names is not None:
+            self._names = _Downloads(self._source.names, self._by_name)
+        self._ready = True
+
+    def fetcher(self) -> TarballFetcher:
+        with self._lock:
+            if self._fetcher is None:
+                from npmguard.reputation.tarballs import TarballFetcher
+
+                self._fetcher = TarballFetcher(self._source.client, TARBALL_WORKERS)
+            return self._fetcher
+
+    def start(self, name: str, manifests: Mapping[str, ManifestFacts]) -> None:
+        """``name``'s document was read (any thread): start the tarballs it needs."""
+        if not self._ready:
+            return
+        for pkg in self._by_name.get(name, ()):
+            manifest = manifests.get(pkg.version)
+            target = (
+                None
+                if manifest is None
+                else self._source.tarball_target(pkg, manifest, self._names)
+            )
+            if target is not None and target[1] and target[0] not in self._stored:
+                self.fetcher().submit(pkg.name, pkg.key, target[0], target[1])
+
+    def close(self) -> None:
+        if self._fetcher is not None:
+            self._fetcher.close()
 
 
 def _check_registries(registries: Mapping[str, str]) -> None:
@@ -690,10 +800,12 @@ class _ThreadParser:
 
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="npmguard-parse")
 
-    def reduce(self, name: str, body: bytes | bytearray, wanted: tuple[str, ...]) -> Reduced:
+    def submit(
+        self, name: str, body: bytes | bytearray, wanted: tuple[str, ...]
+    ) -> Future[Reduced]:
         from npmguard.reputation.workers import reduce_document
 
-        return self._pool.submit(reduce_document, name, body, wanted).result()
+        return self._pool.submit(reduce_document, name, body, wanted)
 
     def warm_names(self, directory: Path) -> None:
         pass
@@ -704,16 +816,18 @@ class _ThreadParser:
 
 def _parser_pool(documents: int, names_dir: Path) -> _ThreadParser | ParserPool:
     """Worker processes for many documents (one per core, at most two: the download threads
-    need this process's core too), else one thread."""
+    need this process's core too), else one thread. Where no names store is ready (none
+    shipped, none built yet), one worker builds it first."""
     cores = os.cpu_count() or 1
     if documents >= PROCESS_MIN and cores > 1:
+        from npmguard.names.store import store_ready
         from npmguard.reputation.workers import (  # subprocess: cold runs only
             ParserPool,
             reduce_document,
         )
 
         pool = ParserPool(min(2, cores), reduce_document)
-        if WARM_NAMES:
+        if WARM_NAMES and not store_ready(names_dir):
             pool.warm_names(names_dir)
         return pool
     return _ThreadParser()
@@ -732,7 +846,7 @@ INSTALL_SCRIPTS = ("preinstall", "install", "postinstall")
 
 
 def content_matters(
-    pkg: LockedPackage, manifest: ManifestFacts, names: NameLookup | None = None
+    pkg: LockedPackage, manifest: ManifestFacts, names: _Popularity | None = None
 ) -> bool:
     """Whether the tarball's content can change a verdict, so it is worth downloading.
 

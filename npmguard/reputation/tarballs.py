@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -41,19 +42,75 @@ class ByteBudget:
         self.peak = 0
         self._cond = threading.Condition()
 
-    @contextmanager
-    def take(self, size: int) -> Iterator[None]:
+    def acquire(self, size: int) -> int:
+        """Wait until ``size`` bytes fit (one bigger than the whole budget waits until it is
+        alone), take them, and return what to :meth:`release` later."""
         size = max(1, min(size, self.limit))
         with self._cond:
             self._cond.wait_for(lambda: self.used + size <= self.limit)
             self.used += size
             self.peak = max(self.peak, self.used)
+        return size
+
+    def release(self, taken: int) -> None:
+        with self._cond:
+            self.used -= taken
+            self._cond.notify_all()
+
+    @contextmanager
+    def take(self, size: int) -> Iterator[None]:
+        taken = self.acquire(size)
         try:
             yield
         finally:
-            with self._cond:
-                self.used -= size
-                self._cond.notify_all()
+            self.release(taken)
+
+
+class TarballFetcher:
+    """Tarballs downloading ``workers`` at a time while the caller goes on: :meth:`submit`
+    gives a future of the tarball's :class:`Outcome`, so a download can start as soon as its
+    package is known to need one (while package documents are still arriving).
+
+    Reading is CPU-bound, so one reader thread (one malloc arena) reads every tarball while
+    the download threads fetch the next ones (worker processes measured slower here: a few
+    big tarballs, each read whole by one reader). Each download holds its share of a
+    :class:`ByteBudget` from its first byte until it has been read.
+    """
+
+    def __init__(self, client: RegistryClient, workers: int) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._client = client
+        self._budget = ByteBudget()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="npmguard-tgz")
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="npmguard-tarball")
+        self._lock = threading.Lock()
+        self._submitted: dict[tuple[str, str, str], Future[Outcome]] = {}
+
+    def submit(self, name: str, key: str, integrity: str, url: str) -> Future[Outcome]:
+        """The outcome of ``name``'s tarball at ``url`` (``key``: name@version, for
+        messages), checked against ``integrity``; asked twice, downloaded once."""
+        with self._lock:
+            found = self._submitted.get((key, integrity, url))
+            if found is None:
+                found = self._pool.submit(self._one, name, key, integrity, url)
+                self._submitted[(key, integrity, url)] = found
+            return found
+
+    def _one(self, name: str, key: str, integrity: str, url: str) -> Outcome:
+        from npmguard.registry.tarball import read_tarball
+
+        def read(data: bytes | bytearray) -> TarballFacts:
+            return self._reader.submit(read_tarball, data, name=key).result()
+
+        return outcome(
+            lambda: fetch_and_read(self._client, url, integrity, name, self._budget, read)
+        )
+
+    def close(self) -> None:
+        """Stop: downloads not started are dropped, the running ones finish."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._reader.shutdown()
 
 
 def fetch_and_read(

@@ -6,6 +6,8 @@ about as much CPU again and holds the GIL, so in one process the two take turns.
 :class:`ParserPool` runs ``python -m npmguard.reputation.workers`` children (plain
 subprocesses, not ``multiprocessing``: nothing of the caller's ``__main__`` is re-run), sends
 each a document's bytes over a pipe and gets back only the small encoded facts.
+:meth:`ParserPool.submit` hands a document over without waiting, so the thread that
+downloaded it starts the next download at once.
 
 Messages are ``marshal`` data (both ends run the same interpreter) behind an 8-byte length.
 A worker that dies, or fails on a document, is dropped or skipped and the document is parsed
@@ -17,12 +19,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import marshal
+import os
 import queue
 import struct
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -67,11 +71,15 @@ class _Worker:
         _send(self.proc.stdin, request)
         return _receive(self.proc.stdout)
 
-    def close(self) -> None:
+    def stop(self) -> None:
+        """Close its pipes: it ends at EOF."""
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:
                 with contextlib.suppress(OSError):
                     stream.close()
+
+    def close(self) -> None:
+        self.stop()
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:  # pragma: no cover - a stuck worker
@@ -90,6 +98,9 @@ class ParserPool:
         self._free: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
+        self._dispatch = ThreadPoolExecutor(
+            max_workers=max(1, workers), thread_name_prefix="npmguard-parse"
+        )
         for _ in range(workers):
             try:
                 worker = _Worker()
@@ -149,9 +160,18 @@ class ParserPool:
         result: Reduced | None = self._run(("parse", name, body, wanted))
         return self._fallback(name, body, wanted) if result is None else result
 
+    def submit(
+        self, name: str, body: bytes | bytearray, wanted: tuple[str, ...]
+    ) -> Future[Reduced]:
+        """:meth:`reduce` without waiting: the calling (download) thread goes on at once."""
+        return self._dispatch.submit(self.reduce, name, body, wanted)
+
     def close(self) -> None:
+        self._dispatch.shutdown()
         with self._lock:
             workers, self._all = self._all, []
+        for worker in workers:  # all told first: they end together, not one after another
+            worker.stop()
         for worker in workers:
             worker.close()
 
@@ -159,10 +179,10 @@ class ParserPool:
 def reduce_document(name: str, body: bytes | bytearray, wanted: tuple[str, ...]) -> Reduced:
     """Parse one package document and encode its compact facts (in a worker process, where
     the parsed document never reaches the parent: only the small encoded facts do)."""
-    from npmguard.jsontext import loads
+    from npmguard.reputation.decode import read_packument
 
     try:
-        data = loads(body)
+        data = read_packument(body)
     except ValueError as e:  # JSON errors, UTF-8 errors, nesting too deep
         return ("error", f"not a JSON package document ({e})", None, {})
     del body
@@ -180,10 +200,10 @@ def _serve() -> None:  # pragma: no cover - runs in the worker process
     # Ctrl-C reaches the whole process group: the parent stops, closes the pipes, and this
     # process ends at EOF, without a traceback of its own
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
+    with contextlib.suppress(EOFError, OSError):  # the parent is gone, or closed the pipes
         _loop(sys.stdin.buffer, sys.stdout.buffer)
-    except (EOFError, OSError):  # the parent is gone, or closed the pipes: nothing to answer
-        return
+    # nothing to flush or clean up: skip tearing down the heap (the parent waits for this)
+    os._exit(0)
 
 
 def _loop(stdin: IO[bytes], stdout: IO[bytes]) -> None:  # pragma: no cover - in the worker

@@ -16,7 +16,7 @@ from npmguard.names.typo import StoredTypoIndex, build_memory_index
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> store_module.NameStore:
-    return open_store(tmp_path_factory.mktemp("names"))
+    return open_store(tmp_path_factory.mktemp("names"), prebuilt=False)
 
 
 def test_built_once_into_a_content_named_file(built: store_module.NameStore) -> None:
@@ -24,7 +24,7 @@ def test_built_once_into_a_content_named_file(built: store_module.NameStore) -> 
     assert built.path == store_path(built.path.parent, snapshot_key())
     assert not [p for p in built.path.parent.iterdir() if p.suffix == ".tmp"]
     mtime = built.path.stat().st_mtime_ns
-    again = open_store(built.path.parent)  # warm: opened, not rebuilt
+    again = open_store(built.path.parent, prebuilt=False)  # warm: opened, not rebuilt
     assert again.path == built.path and built.path.stat().st_mtime_ns == mtime
     assert again.downloads("lodash") == popular_names()["lodash"]
 
@@ -67,7 +67,7 @@ def test_stored_index_answers_like_the_memory_index(built: store_module.NameStor
 def test_unwritable_dir_falls_back_to_memory(tmp_path: Path) -> None:
     blocked = tmp_path / "file"
     blocked.write_text("not a directory")
-    fallback = open_store(blocked / "sub")
+    fallback = open_store(blocked / "sub", prebuilt=False)
     assert fallback.path is None
     assert fallback.downloads("lodash") == popular_names()["lodash"]
 
@@ -86,3 +86,46 @@ def test_scope_known_is_a_prefix_lookup(built: store_module.NameStore) -> None:
     assert built.scope_known("babel")  # @babel/core and friends are popular
     assert not built.scope_known("bab")  # a prefix of a scope is another scope
     assert not built.scope_known("kelana7")
+
+
+def _tables(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    import sqlite3
+
+    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    try:
+        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {n: sorted(conn.execute(f"SELECT * FROM {n}").fetchall()) for n in names}
+    finally:
+        conn.close()
+
+
+def test_the_install_ships_the_store_a_fresh_build_makes(built: store_module.NameStore) -> None:
+    # pip install (-e) . builds it (setup.py); a checkout without it costs a first run seconds
+    shipped = store_module.prebuilt_path()
+    assert shipped is not None, "npmguard/data/names.sqlite missing: reinstall (pip install -e .)"
+    assert built.path is not None
+    assert _tables(shipped) == _tables(built.path)
+    opened = open_store(built.path.parent)
+    assert opened.path == shipped and opened.downloads("lodash") == popular_names()["lodash"]
+
+
+def test_a_stale_or_missing_prebuilt_store_is_rebuilt_in_the_cache(
+    built: store_module.NameStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+    import sqlite3
+
+    assert built.path is not None
+    stale = tmp_path / "names.sqlite"
+    shutil.copyfile(built.path, stale)
+    conn = sqlite3.connect(stale)
+    conn.execute("UPDATE meta SET value = 'another snapshot' WHERE key = 'snapshot-sha256'")
+    conn.commit()
+    conn.close()
+    for shipped in (stale, None):
+        monkeypatch.setattr(store_module, "prebuilt_path", lambda shipped=shipped: shipped)
+        cache = tmp_path / f"cache-{shipped is None}"
+        opened = open_store(cache)
+        assert opened.path == store_path(cache, snapshot_key())
+        assert opened.downloads("lodash") == popular_names()["lodash"]
+        opened.close()

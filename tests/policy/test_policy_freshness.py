@@ -120,7 +120,7 @@ def test_cache_info_lists_cached_policies_and_the_current_names_index(
     from npmguard.names.store import open_store
 
     assert main(["check", "--lockfile-only", "-q"]) == 0  # fetches the policy
-    open_store(cache).close()  # the names index a check builds
+    open_store(cache, prebuilt=False).close()  # the index a check builds (none shipped)
     (cache / "names-0123456789abcdef.sqlite").write_bytes(b"")  # another version's index
     age_http_cache(7, expired=False)
     capsys.readouterr()

@@ -66,7 +66,7 @@ def names_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from npmguard.names.store import open_store
 
     folder = tmp_path_factory.mktemp("names")
-    open_store(folder).close()
+    open_store(folder, prebuilt=False).close()
     [built] = folder.glob("names-*.sqlite")
     return built
 
@@ -223,6 +223,7 @@ def test_the_names_index_is_built_once_for_the_team(
         return type("Closed", (), {"close": lambda self: None})()
 
     monkeypatch.setattr(names_store, "open_store", build)
+    monkeypatch.setattr(names_store, "prebuilt_path", lambda: None)  # an install without it
     for machine in ("ci-1", "ci-2", "ci-3"):
         (tmp_path / machine).mkdir()
         app._shared_names_index(
