@@ -289,7 +289,7 @@ def _registry(w: _Wiring) -> FactsProvider:
         store = LayeredStore(store, layer, ttl=DEFAULT_TTL)
     return ReputationSource(
         store,
-        config=config,
+        config=config.registries(),
         client_factory=make_client,
         offline=offline,
         refresh=w.options.refresh,

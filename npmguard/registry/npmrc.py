@@ -237,6 +237,10 @@ class NpmConfig:
         """The registry npm would fetch this package from (``@scope:registry`` first)."""
         return self.registries().registry_for(package_name)
 
+    def fetched_from(self, resolved: str) -> str | None:
+        """The URL npm downloads for a lockfile ``resolved`` URL (see :class:`Registries`)."""
+        return self.registries().fetched_from(resolved)
+
     def registries(self, also_allowed: tuple[str, ...] = ()) -> Registries:
         """The per-name registry view rules use (see :class:`Registries`)."""
         replace = _as_str(self.values.get("replace-registry-host")) or "npmjs"

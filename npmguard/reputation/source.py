@@ -47,6 +47,7 @@ from npmguard.facts import (
     NameLookup,
     Need,
     PackageFacts,
+    RegistryLookup,
     TarballFacts,
     VersionInfo,
 )
@@ -74,10 +75,6 @@ TARBALL_WORKERS = 8
 # ÷ floor): 16 -> 1.52, 32 -> 1.55 and more memory, 48 -> 1.67; parsing, not the network, is
 # what the rest of the run waits for
 PACKUMENT_WORKERS = 16
-
-
-class RegistryConfig(Protocol):
-    def registry_for(self, package_name: str) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +121,7 @@ class ReputationSource:
         store: FactsBackend,
         client: RegistryClient | None = None,
         *,
-        config: RegistryConfig | None = None,
+        config: RegistryLookup | None = None,
         client_factory: Callable[[], RegistryClient] | None = None,
         offline: bool = False,
         refresh: bool = False,
@@ -140,12 +137,12 @@ class ReputationSource:
         self.store = store
         self._client = client
         self._client_factory = client_factory
-        self.config: RegistryConfig
+        self.config: RegistryLookup
         if config is not None:
             self.config = config
         else:
             assert client is not None
-            self.config = client.config
+            self.config = client.config.registries()
         self.offline = offline
         self.refresh = refresh
         self.ttl = ttl
@@ -548,7 +545,9 @@ class ReputationSource:
         integrity = pkg.integrity or manifest.dist_integrity
         url = pkg.resolved if (pkg.resolved or "").startswith(("https:", "http:")) else None
         if integrity and (self.all_tarballs or content_matters(pkg, manifest, names)):
-            return integrity, url or manifest.dist_tarball
+            # where npm downloads it: replace-registry-host applies to either URL
+            url = url or manifest.dist_tarball
+            return integrity, self.config.fetched_from(url) if url else None
         return None
 
     def _fetch_tarballs(

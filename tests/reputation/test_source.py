@@ -32,6 +32,12 @@ class Config:
     def registry_for(self, package_name: str) -> str:
         return REG
 
+    def fetched_from(self, resolved: str) -> str | None:
+        return resolved
+
+    def allowed_hosts(self, package_name: str) -> tuple[str, ...]:
+        return ()
+
 
 class FakeResponse:
     def __init__(self, status_code: int, content: bytes = b"") -> None:
@@ -258,6 +264,8 @@ from npmguard.reputation.source import ReputationSource
 from npmguard.reputation.store import FactsStore
 class C:
     def registry_for(self, name): return {REG!r}
+    def fetched_from(self, resolved): return resolved
+    def allowed_hosts(self, name): return ()
 occ = Occurrence("node_modules/demo-cli", "demo-cli", None, None)
 src = ReputationSource(FactsStore.in_dir(Path({str(tmp_path)!r})), config=C(), now=lambda: 1001.0)
 f = src.facts_for([LockedPackage("demo-cli", "1.0.0", SourceKind.REGISTRY, (occ,))],
@@ -308,3 +316,30 @@ def test_http_errors_fail_closed_unless_the_policy_warns(
     monkeypatch.setattr(client.session, "get", lambda url, **kw: FakeResponse(200, b"{nope"))
     with pytest.raises(RegistryError, match="not a JSON package document"):
         source(tmp_path, client).facts_for([locked("demo-cli", "1.0.0")], PACKUMENT)
+
+
+def test_tarballs_come_from_where_npm_downloads_them(tmp_path: Path) -> None:
+    """A lockfile naming the public registry with another registry configured: npm
+    (replace-registry-host=npmjs, its default) downloads from the configured one, and so does
+    npmguard (found in review: it asked the public registry, which npm never contacts)."""
+    from npmguard.facts import ManifestFacts
+    from npmguard.registry.npmrc import Registries
+
+    src = ReputationSource(
+        FactsStore.in_dir(tmp_path), config=Registries(default=REG), all_tarballs=True
+    )
+    public = "https://registry.npmjs.org/demo-cli/-/demo-cli-1.0.0.tgz"
+    pkg = LockedPackage(
+        "demo-cli",
+        "1.0.0",
+        SourceKind.REGISTRY,
+        (Occurrence("node_modules/demo-cli", "demo-cli", public, TARBALL_SRI),),
+    )
+    target = src.tarball_target(pkg, ManifestFacts(dist_integrity=TARBALL_SRI), None)
+    assert target == (TARBALL_SRI, f"{REG}demo-cli/-/demo-cli-1.0.0.tgz")
+    never = Registries(default=REG, replace_host="never")
+    src = ReputationSource(FactsStore.in_dir(tmp_path), config=never, all_tarballs=True)
+    assert src.tarball_target(pkg, ManifestFacts(dist_integrity=TARBALL_SRI), None) == (
+        TARBALL_SRI,
+        public,
+    )

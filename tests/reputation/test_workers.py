@@ -82,6 +82,15 @@ class _Config:
     def registry_for(self, package_name: str) -> str:
         return REG
 
+    def fetched_from(self, resolved: str) -> str | None:
+        return resolved
+
+    def allowed_hosts(self, package_name: str) -> tuple[str, ...]:
+        return ()
+
+    def registries(self) -> _Config:  # as NpmConfig.registries() gives the per-name view
+        return self
+
 
 class _Response:
     def __init__(self, status_code: int, content: bytes = b"") -> None:
