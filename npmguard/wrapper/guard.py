@@ -112,7 +112,11 @@ def _decide(checked: Checked, opts: GuardOptions) -> Decision:
     if sys.stdin.isatty() and sys.stderr.isatty():
         return _ask(checked)
     if policy.noninteractive_warn == "block":
-        say('warnings block off a terminal (policy noninteractive-warn = "block")')
+        say(
+            'warnings block off a terminal (policy noninteractive-warn = "block"): nothing was '
+            "installed and no file was changed; to go ahead, accept them with --npmguard-yes "
+            "(or NPMGUARD_YES=1), or record an [[allow]] entry in npmguard.toml"
+        )
         return Decision(int(ExitCode.BLOCKED), report)
     say("proceeding despite warnings (not a terminal)")
     return Decision(0, report)

@@ -19,7 +19,7 @@ from npmguard.fsutil import write_atomic
 from npmguard.model import Lockfile
 from npmguard.wrapper.guard import GuardOptions, _check, gate, say
 from npmguard.wrapper.npmcli import NpmCommand
-from npmguard.wrapper.npmrun import run_npm
+from npmguard.wrapper.npmrun import resolve_tree, run_npm
 from npmguard.wrapper.project import LOCKFILE_NAMES, ProjectFiles
 from npmguard.wrapper.scripts import ScriptPlan, plan_scripts, run_gated
 
@@ -48,9 +48,8 @@ def run_project(cmd: NpmCommand, opts: GuardOptions) -> int:
         in_copy = {k: f"{name}file:{copy / rel}" for k, (name, rel) in specs.items()}
         argv = _resolution_argv(cmd, in_copy, copy)
         say(f"resolving `{' '.join((cmd.tool, *cmd.argv))}` in a copy of the project")
-        code = run_npm(argv, cwd=_cwd_in(copy, root, cmd.cwd), quiet=True)
+        code = resolve_tree(argv, cwd=_cwd_in(copy, root, cmd.cwd), what="the tree")
         if code != 0:
-            say(f"npm could not resolve the tree (exit {code}); nothing was installed")
             return code
         lock_name = next((n for n in LOCKFILE_NAMES if (copy / n).is_file()), None)
         if lock_name is None:

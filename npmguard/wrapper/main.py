@@ -24,6 +24,21 @@ def main(tool: str, argv: Sequence[str]) -> int:
 
 
 def _main(tool: str, argv: Sequence[str]) -> int:
+    before_dashes = argv[: argv.index("--")] if "--" in argv else argv
+    unknown = [a for a in before_dashes if a.startswith("--npmguard-") and a not in OWN_FLAGS]
+    if unknown:  # a mistyped flag of ours must not reach npm and let the command run
+        import difflib
+
+        from npmguard.errors import UsageError
+
+        ours = {flag.removeprefix("--npmguard-"): flag for flag in OWN_FLAGS}
+        typed = unknown[0].split("=", 1)[0].removeprefix("--npmguard-")
+        close = difflib.get_close_matches(typed, list(ours), n=1)
+        raise UsageError(
+            f"unknown npmguard flag {unknown[0]}"
+            + (f" (did you mean {ours[close[0]]}?)" if close else ""),
+            hint=f"npmguard's own flags in `npmguard {tool} …`: {', '.join(OWN_FLAGS)}",
+        )
     own = {OWN_FLAGS[a] for a in argv if a in OWN_FLAGS}
     argv = [a for a in argv if a not in OWN_FLAGS]
     if not may_be_guarded(tool, argv):

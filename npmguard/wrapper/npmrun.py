@@ -84,3 +84,41 @@ def run_npm(
         os.write(2, err)
     code = proc.returncode
     return 128 - code if code < 0 else code
+
+
+# `npm error code …` of a failure to reach or hear from a registry (npm-registry-fetch, Node)
+_NETWORK_CODES = frozenset(
+    b"""ECONNREFUSED ECONNRESET ENOTFOUND ETIMEDOUT EAI_AGAIN EAI_FAIL EHOSTUNREACH
+    ENETUNREACH EPIPE ERR_SOCKET_TIMEOUT FETCH_ERROR""".split()
+)
+
+
+def resolve_tree(argv: Sequence[str], *, cwd: Path, what: str) -> int:
+    """Run npm's resolver (``argv``, quiet); 0 when it wrote the tree, else the exit code to
+    stop with, after npm's own message and one line of npmguard's: 3 (``UNREACHABLE``) when
+    npm could not reach or hear from the registry, 130 when interrupted, 2 (``USAGE``) for the
+    rest (no such package or version, a conflict npm refuses): never 1, which means blocked."""
+    import re
+
+    from npmguard.errors import ExitCode
+
+    err: list[bytes] = []
+    code = run_npm(argv, cwd=cwd, quiet=True, capture=err)
+    if code == 0:
+        return 0
+    said = b"".join(err)
+    os.write(2, said)
+    found = re.search(rb"npm error code (\S+)", said)
+    network = found is not None and (
+        found.group(1) in _NETWORK_CODES or re.fullmatch(rb"E5\d\d", found.group(1)) is not None
+    )
+    if code == ExitCode.INTERRUPTED:
+        exit_code = ExitCode.INTERRUPTED
+    else:
+        exit_code = ExitCode.UNREACHABLE if network else ExitCode.USAGE
+    print(
+        f"npmguard: npm could not resolve {what} (npm exit {code}); nothing was installed or run",
+        file=sys.stderr,
+        flush=True,
+    )
+    return int(exit_code)

@@ -41,8 +41,9 @@ class Changes:
 
     def describe(self) -> str:
         parts = []
-        if self.added:
-            parts.append(f"adds {_listing(self.added)}")
+        if self.added:  # what the command asked for first, then what it pulled in
+            asked = sorted(self.added, key=lambda key: _key_name(key) not in self.direct)
+            parts.append(f"adds {_listing(asked)}")
         if self.changed:
             pairs = [f"{old} -> {new.rsplit('@', 1)[1]}" for old, new in self.changed]
             parts.append(f"changes {_listing(pairs)}")

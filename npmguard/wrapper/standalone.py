@@ -38,7 +38,7 @@ from npmguard.errors import ExitCode, UsageError
 from npmguard.model import Lockfile, Report
 from npmguard.wrapper.guard import GuardOptions, _check, gate, say
 from npmguard.wrapper.npmcli import NpmCommand
-from npmguard.wrapper.npmrun import run_npm
+from npmguard.wrapper.npmrun import resolve_tree, run_npm
 from npmguard.wrapper.scripts import ScriptPlan, plan_scripts, run_gated, with_options
 
 _MISSING = re.compile(r"npx canceled due to missing packages and no YES option: (\[.*\])")
@@ -160,7 +160,7 @@ def _run_npx(cmd: NpmCommand, plan: ScriptPlan, lock: Path) -> int:
         root=None,
         root_scripts=False,
         verify={"cache": str(cmd.npx_cache), "expect": expect},
-        extra={"yes": "false"},
+        extra={"yes": "false", **_NPX_CACHE_KEEPS_RESOLVED},
     )
 
 
@@ -202,12 +202,19 @@ def _resolve_missing(
     if (cmd.local_prefix / ".npmrc").is_file():  # npx reads the project's .npmrc
         shutil.copyfile(cmd.local_prefix / ".npmrc", resolved / ".npmrc")
     say(f"resolving {', '.join(missing)} as npx would install them")
-    argv = ["install", *cmd.options(drop=_EXEC_ONLY), "--package-lock-only", *_QUIET]
-    code = run_npm([*argv, "--", *missing], cwd=resolved, quiet=True)
+    keep = [f"--{k}={v}" for k, v in _NPX_CACHE_KEEPS_RESOLVED.items()]
+    argv = ["install", *cmd.options(drop=_EXEC_ONLY), "--package-lock-only", *keep, *_QUIET]
+    code = resolve_tree([*argv, "--", *missing], cwd=resolved, what=", ".join(missing))
     if code != 0:
-        say(f"npm could not resolve {', '.join(missing)} (exit {code}); nothing was run")
         return code
     return resolved / "package-lock.json"
+
+
+# npx knows its cache holds a package by the `resolved` URL in the cache's lockfile; with
+# omit-lockfile-registry-resolved=true (in many user .npmrc files) it is left out, so an install
+# into the cache followed by a run with --yes=false fails: "npx canceled due to missing
+# packages". Every npx step runs with it off (found in review).
+_NPX_CACHE_KEEPS_RESOLVED = {"omit-lockfile-registry-resolved": "false"}
 
 
 def _probe(cmd: NpmCommand, work: Path, options: list[str]) -> Probe:
@@ -223,7 +230,8 @@ def _probe(cmd: NpmCommand, work: Path, options: list[str]) -> Probe:
         encoding="utf-8",
     )
     shell.chmod(0o700)
-    argv = with_options(cmd.npm_argv, *options, f"--script-shell={shell}")
+    keep = [f"--{k}={v}" for k, v in _NPX_CACHE_KEEPS_RESOLVED.items()]
+    argv = with_options(cmd.npm_argv, *options, *keep, f"--script-shell={shell}")
     err: list[bytes] = []
     # npx asks before it installs (on a terminal, without --yes): let it ask
     asks = cmd.values.get("yes") is None and sys.stdin.isatty() and "--yes=false" not in options
@@ -320,9 +328,9 @@ def run_global(cmd: NpmCommand, opts: GuardOptions) -> int:
         say(f"resolving {', '.join(specs)} as a global install would")
         drop = _EXEC_ONLY | {"install-strategy", "global-style", "legacy-bundling"}
         argv = ["install", *cmd.options(drop=drop), "--install-strategy=shallow"]
-        code = run_npm([*argv, "--package-lock-only", *_QUIET, "--", *specs], cwd=work, quiet=True)
+        argv = [*argv, "--package-lock-only", *_QUIET, "--", *specs]
+        code = resolve_tree(argv, cwd=work, what=", ".join(specs))
         if code != 0:
-            say(f"npm could not resolve {', '.join(specs)} (exit {code}); nothing was installed")
             return code
         lock = work / "package-lock.json"
         checked = _check(lock, cmd.local_prefix, None, Path(f"(npm install -g {' '.join(specs)})"))

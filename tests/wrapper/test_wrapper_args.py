@@ -190,3 +190,15 @@ def test_init_runs_create_packages(initializer: str, package: str | None) -> Non
     from npmguard.wrapper.standalone import _create_package
 
     assert _create_package(initializer) == package
+
+
+def test_a_mistyped_npmguard_flag_stops_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--npmguard-dryrun` used to reach npm, which ignored it and installed (found in
+    review); after `--` the flag belongs to the script."""
+    from npmguard.wrapper.main import main as wrapper_main
+
+    assert wrapper_main("npm", ["install", "--npmguard-dryrun", "left-pad"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown npmguard flag --npmguard-dryrun (did you mean --npmguard-dry-run?)" in err
+    assert wrapper_main("npm", ["help", "--npmguard-bogus"]) == 2
+    assert "did you mean" not in capsys.readouterr().err

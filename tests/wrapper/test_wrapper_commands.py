@@ -297,3 +297,20 @@ def test_pack_of_a_git_spec_is_refused_as_npm_would_run_its_prepare(
     assert result.returncode == 2, result.stderr
     assert "npmguard does not run it" in result.stderr
     assert not mark.exists()
+
+
+def test_a_tree_npm_cannot_resolve_is_never_exit_1(proj: Project) -> None:
+    """Exit 1 means blocked: a package npm cannot find is 2, a registry npm cannot reach is 3
+    (npm itself exits 1 for both; found in review), with npm's message and nothing changed."""
+    manifest(proj)
+    before = proj.snapshot()
+    missing = proj.guard("install", "no-such-package-anywhere")
+    assert missing.returncode == 2, missing.stderr
+    assert "E404" in missing.stderr and "could not resolve the tree" in missing.stderr
+    assert proj.snapshot() == before
+    proj.write_npmrc("registry=http://127.0.0.1:9/", "fetch-retries=0", "fetch-timeout=3000")
+    before = proj.snapshot()
+    down = proj.guard("install", "left-pad")
+    assert down.returncode == 3, down.stderr
+    assert "ECONNREFUSED" in down.stderr
+    assert proj.snapshot() == before

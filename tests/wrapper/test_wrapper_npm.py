@@ -139,10 +139,13 @@ def test_pass_through_commands(project: Project) -> None:
     assert unknown.returncode == real.returncode != 0
 
 
-def test_npm_exit_code_passes_through(project: Project) -> None:
+def test_a_failed_resolution_is_usage_not_blocked(project: Project) -> None:
+    """npm exits 1 when it cannot find a package; for npmguard 1 means blocked, so a tree npm
+    cannot resolve is 2 (see docs/exit-codes.md), with npm's own message."""
     result = project.guard("install", "no-such-package-anywhere")
     real = project.npm("install", "no-such-package-anywhere", "--package-lock-only")
-    assert result.returncode == real.returncode != 0
+    assert real.returncode == 1 and result.returncode == 2
+    assert "E404" in real.stderr and "E404" in result.stderr
     assert not (project.root / "node_modules").exists()
 
 

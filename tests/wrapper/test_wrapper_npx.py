@@ -143,6 +143,7 @@ def test_only_npmguards_own_yes_accepts_its_warnings(
     assert ("tool 2.0.0" in result.stdout) is accepted
     if not accepted:
         assert "warnings block off a terminal" in result.stderr
+        assert "--npmguard-yes" in result.stderr and "no file was changed" in result.stderr
 
 
 def test_npx_of_the_projects_own_bin_links_it_and_installs_nothing(proj: Project) -> None:
@@ -164,3 +165,19 @@ def test_npx_of_the_projects_own_bin_links_it_and_installs_nothing(proj: Project
         assert result.stdout.strip() == "mycli ran"
         assert "resolving" not in result.stderr
     assert npx_cache(proj) == ["mycli"]  # a link: evil-pkg was not installed
+
+
+def test_npx_with_omit_lockfile_registry_resolved(proj: Project) -> None:
+    """`omit-lockfile-registry-resolved=true` (common in user .npmrc files) leaves `resolved`
+    out of npx's cache lockfile, and npx then does not know its own install: the checked
+    install followed by the run with --yes=false failed with "npx canceled due to missing
+    packages" (found in review; a tag spec, whose cached copy npx matches by `resolved`).
+    The plain npx runs it; so must the wrapper."""
+    proj.write_npmrc("omit-lockfile-registry-resolved=true")
+    args = ("--yes", "tool")
+    twin = proj.twin()
+    plain = twin.npm(*args, tool="npx")
+    assert plain.returncode == 0 and plain.stdout.strip() == "tool 2.0.0"
+    result = proj.guard(*args, tool="npx")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == plain.stdout
