@@ -18,8 +18,9 @@ never be compared with the registry's ``dist.integrity``, so it is kept apart fr
 ``integrity`` (``Occurrence.checksum``) and the integrity rules treat it as unknown, not as a
 mismatch. ``conditions`` (``os=darwin & cpu=arm64``) marks a platform package reached only
 through optional dependencies: yarn fetches it only on a matching platform and writes no
-``checksum`` for it (``Occurrence.conditions``). Berry records neither install scripts nor which dependencies are dev ones: those stay
-unknown and production; ``dependenciesMeta`` ``optional`` marks optional edges.
+``checksum`` for it (``Occurrence.conditions``). Berry records neither install scripts nor
+which dependencies are dev ones: those stay unknown and production; ``dependenciesMeta``
+``optional`` marks optional edges.
 """
 
 from __future__ import annotations
