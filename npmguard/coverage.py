@@ -4,8 +4,9 @@ A rule that lacks the facts it needs stays quiet (unknown is never bad); the rep
 still say so, or "ok" would hide "could not tell". Gaps come from the facts themselves:
 packages the registry gave nothing for (offline with nothing cached, a registry error),
 package documents without publish times, publishers or provenance (mirrors and many
-private registries), tarballs not read, packages that are not from a registry, and a
-known-bad feed that was never imported or is old.
+private registries), tarballs not read, packages that are not from a registry, a
+known-bad feed that was never imported or is old, and Yarn Berry platform packages the
+lockfile pins no hash for (``lock-no-integrity`` exempts them: yarn writes none).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime
 from npmguard.facts import Detail, Facts, FactsStatus, Need
 from npmguard.model import Gap, LockedPackage, SourceKind
 from npmguard.rules.base import Rule
+from npmguard.rules.lockfile_integrity import NoIntegrity, yarn_platform_unpinned
 
 FEED_STALE_DAYS = 7  # a feed older than this is reported: new malware appears every day
 EXAMPLES = 3
@@ -30,6 +32,11 @@ TARBALL_PROBLEM = {  # ContentProblem.kind -> why the content is unknown
     "integrity": "tarball bytes are not the locked ones (see the integrity-mismatch finding)",
     "download": "tarball could not be downloaded (on-unreachable = warn)",
 }
+YARN_UNPINNED = (
+    "Yarn Berry platform package (`conditions`): the lockfile pins no checksum, so yarn "
+    "installs what the registry serves on a matching platform; npmguard checks those bytes "
+    "against the registry's integrity only where it reads the tarball"
+)
 
 
 def coverage(
@@ -47,7 +54,10 @@ def coverage(
             groups.setdefault((reason, tuple(rule_ids)), []).append(key)
 
     judged = [p for p in packages if p.source is not SourceKind.LINK]  # the project's own code
+    unpinned = [NoIntegrity.id] if any(r.id == NoIntegrity.id for r in rules) else []
     for pkg in judged:
+        if unpinned and yarn_platform_unpinned(pkg):
+            add(YARN_UNPINNED, unpinned, pkg.key)
         if not pkg.on_registry:
             add(
                 f"not from a registry ({pkg.source}): registry rules do not apply",

@@ -107,6 +107,9 @@ class Occurrence:
     # ``checksum``: of yarn's cache archive, with its cache-key prefix): proof that the
     # lockfile pins the bytes, never comparable with the registry's integrity
     checksum: str | None = None
+    # Yarn Berry's ``conditions`` (``os=linux & cpu=x64``): a platform package yarn fetches
+    # only where they match, and then writes no checksum for and verifies against none
+    conditions: str | None = None
     # under the project root or a workspace: only there does npm's --omit apply
     omittable: bool = True
 

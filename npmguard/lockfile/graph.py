@@ -57,6 +57,7 @@ class Entry:
     resolved: str | None = None
     integrity: str | None = None  # SSRI, comparable with the registry's
     checksum: str | None = None  # the format's own hash, not comparable (Yarn Berry)
+    conditions: str | None = None  # Yarn Berry's platform conditions (os=… & cpu=…)
     line: int | None = None
     has_install_script: bool | None = None
     license: str | None = None
@@ -129,6 +130,7 @@ def _occurrence(e: Entry, flags: _Flags) -> Occurrence:
         resolved=e.resolved,
         integrity=e.integrity,
         checksum=e.checksum,
+        conditions=e.conditions,
         line=e.line,
         dev=flags.dev,
         optional=flags.optional,

@@ -16,8 +16,11 @@ where the code comes from:
 the cache key since ``__metadata`` version 6 (``10/abc…``): it pins the bytes for yarn but can
 never be compared with the registry's ``dist.integrity``, so it is kept apart from
 ``integrity`` (``Occurrence.checksum``) and the integrity rules treat it as unknown, not as a
-mismatch. Berry records neither install scripts nor which dependencies are dev ones: those stay
-unknown and production; ``dependenciesMeta`` ``optional`` marks optional edges.
+mismatch. ``conditions`` (``os=darwin & cpu=arm64``) marks a platform package reached only
+through optional dependencies: yarn fetches it only on a matching platform and writes no
+``checksum`` for it (``Occurrence.conditions``). Berry records neither install scripts nor
+which dependencies are dev ones: those stay unknown and production; ``dependenciesMeta``
+``optional`` marks optional edges.
 """
 
 from __future__ import annotations
@@ -212,6 +215,7 @@ def _entry(key: str, fields: Mapping[str, Any], name: str, line: int | None) -> 
     if source is SourceKind.LINK and version == "0.0.0-use.local":
         version = ""  # a workspace without a version of its own
     checksum = fields.get("checksum")
+    conditions = fields.get("conditions")
     names = [split_descriptor(d)[0] for d in _descriptors(key)]
     return Entry(
         id=key,
@@ -222,6 +226,7 @@ def _entry(key: str, fields: Mapping[str, Any], name: str, line: int | None) -> 
         installed_as=real if real in names or not names else names[0],
         resolved=resolved,
         checksum=checksum if isinstance(checksum, str) and checksum else None,
+        conditions=conditions if isinstance(conditions, str) and conditions else None,
         line=line,
     )
 

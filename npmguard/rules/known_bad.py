@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from npmguard.facts import FactsStatus, Need, PackageFacts
 from npmguard.integrity import Integrity
+from npmguard.managers import manager_for
 from npmguard.model import Evidence, Finding, Level, LockedPackage
 from npmguard.rules.base import CheckContext, PackageRule, register
 from npmguard.rules.history import day
@@ -57,7 +58,8 @@ def _did_you_mean(pkg: LockedPackage, ctx: CheckContext) -> str:
     from npmguard.names.typo import meant
 
     target = meant(ctx.names, pkg.name)
-    return f"; did you mean {target} (`npm install {target}`)?" if target else ""
+    add = manager_for(ctx.lockfile.format).add
+    return f"; did you mean {target} (`{add} {target}`)?" if target else ""
 
 
 def _holder_description(text: str | None) -> bool:
@@ -355,7 +357,8 @@ class IntegrityMismatch(PackageRule):
                 ),
                 hint=(
                     f"do not install it until you know why: delete the {occurrence.path} entry "
-                    f"and let npm lock {pkg.key} again from the registry (npm install)"
+                    f"and lock {pkg.key} again from the registry "
+                    f"(`{manager_for(ctx.lockfile.format).relock}`)"
                 ),
                 line=occurrence.line if occurrence.line is not None else pkg.line,
             )

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from npmguard.integrity import Integrity
 from npmguard.lockfile.sources import consistent_resolved
+from npmguard.managers import manager_for
 from npmguard.model import Evidence, Finding, Level, LockedPackage, Occurrence, SourceKind
 from npmguard.rules.base import CheckContext, PackageRule, register
 from npmguard.semver import version_key
@@ -31,7 +32,11 @@ REGISTRY_ALIASES = {
     "registry.npmjs.org": ("registry.yarnpkg.com",),
     "registry.yarnpkg.com": ("registry.npmjs.org",),
 }
-_REGENERATE = "regenerate the lockfile from package.json; review where this entry came from"
+
+
+def _regenerate(ctx: CheckContext) -> str:
+    """Lock the entry again from the registry, with the command of the lockfile's manager."""
+    return f"{manager_for(ctx.lockfile.format).delete_and_relock()}; review where it came from"
 
 
 def _distinct_resolved(pkg: LockedPackage) -> Iterator[Occurrence]:
@@ -108,14 +113,16 @@ class InsecureUrl(PackageRule):
                 pkg,
                 f"fetched over {how}, unencrypted: {redact(fetched)}",
                 evidence=evidence,
-                hint=(
-                    "use git+https:// or git+ssh:// for the repository, then "
-                    "`npm install --package-lock-only`"
-                    if pkg.source is SourceKind.GIT
-                    else "use an https registry in .npmrc, then `npm install --package-lock-only`"
-                ),
+                hint=self._hint(pkg, ctx),
                 line=occ.line,
             )
+
+    @staticmethod
+    def _hint(pkg: LockedPackage, ctx: CheckContext) -> str:
+        manager = manager_for(ctx.lockfile.format)
+        if pkg.source is SourceKind.GIT:
+            return f"use git+https:// or git+ssh:// for the repository, then `{manager.relock}`"
+        return f"use an https registry in {manager.registry_config}, then `{manager.relock}`"
 
 
 @register
@@ -146,7 +153,7 @@ class ForeignHost(PackageRule):
             fetched = fetch_url(occ.resolved, pkg, ctx)
             parsed = parse_url(fetched) if fetched else None
             if parsed is None or not is_http_url(parsed):
-                yield self._unreadable(pkg, occ)
+                yield self._unreadable(pkg, occ, ctx)
                 continue
             if parsed.host in allowed:
                 continue
@@ -169,7 +176,7 @@ class ForeignHost(PackageRule):
                 ),
                 hint=(
                     "if this registry is yours, name it in .npmrc (for this scope) or in the "
-                    "policy's allowed-registries; otherwise " + _REGENERATE
+                    "policy's allowed-registries; otherwise " + _regenerate(ctx)
                 ),
                 line=occ.line,
             )
@@ -184,12 +191,12 @@ class ForeignHost(PackageRule):
         aliases = (alias for host in hosts for alias in REGISTRY_ALIASES.get(host, ()))
         return tuple(dict.fromkeys((*hosts, *aliases)))
 
-    def _unreadable(self, pkg: LockedPackage, occ: Occurrence) -> Finding:
+    def _unreadable(self, pkg: LockedPackage, occ: Occurrence, ctx: CheckContext) -> Finding:
         return self.finding(
             pkg,
             f"resolved is not an http(s) URL npm can fetch: {redact(occ.resolved)}",
             evidence=(Evidence("resolved", redact(occ.resolved), "lockfile"), _where(occ)),
-            hint=_REGENERATE,
+            hint=_regenerate(ctx),
             line=occ.line,
         )
 
@@ -226,7 +233,7 @@ class NameMismatch(PackageRule):
                     Evidence("name in URL", ref.name, "lockfile"),
                     Evidence("installed as", occ.installed_as, "lockfile"),
                 ),
-                hint=_REGENERATE,
+                hint=_regenerate(ctx),
                 line=occ.line,
             )
 
@@ -261,7 +268,7 @@ class VersionMismatch(PackageRule):
                     Evidence("version", pkg.version, "lockfile"),
                     _where(occ),
                 ),
-                hint=_REGENERATE,
+                hint=_regenerate(ctx),
                 line=occ.line,
             )
 
@@ -285,6 +292,21 @@ def _same_version(in_url: str | None, version: str) -> bool:
     return in_url == version
 
 
+def yarn_platform_unpinned(pkg: LockedPackage) -> bool:
+    """Whether ``pkg`` is a Yarn Berry platform package the lockfile pins no hash for.
+
+    Yarn writes no ``checksum`` for an entry with ``conditions`` (``os=… & cpu=…``) reached
+    only through optional dependencies, fetches it only on a matching platform and checks it
+    against nothing there (its cache skips the checksum of such "unstable" packages): yarn
+    installs what the registry serves for that name@version. True when every occurrence is
+    such an entry (a ``patch:`` of it whose source entry has a checksum is pinned by that).
+    """
+    return pkg.source is SourceKind.REGISTRY and all(
+        o.conditions and not o.checksum and not Integrity.parse(o.integrity)
+        for o in pkg.occurrences
+    )
+
+
 @register
 class NoIntegrity(PackageRule):
     id = "lock-no-integrity"
@@ -296,7 +318,10 @@ class NoIntegrity(PackageRule):
         "SSRI (`SHA512-...`, no `<algorithm>-<digest>` token) is no integrity to npm either. "
         "Bundled dependencies are exempt: they arrive inside their parent's tarball, which is "
         "checked. Yarn Berry's `checksum` counts: yarn checks it, though it is not comparable "
-        "with the registry's."
+        "with the registry's. Yarn Berry's platform packages (entries with `conditions`, such "
+        "as `@esbuild/linux-x64`) are exempt too: yarn never writes a checksum for them, so "
+        "no command could add one; the report's coverage lists them instead (the lockfile "
+        "pins no hash for them: yarn installs what the registry serves on a matching platform)."
     )
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
@@ -305,7 +330,10 @@ class NoIntegrity(PackageRule):
         missing = [
             o
             for o in pkg.occurrences
-            if not Integrity.parse(o.integrity) and not o.checksum and not o.bundled
+            if not Integrity.parse(o.integrity)
+            and not o.checksum
+            and not o.bundled
+            and not (o.conditions and pkg.source is SourceKind.REGISTRY)  # yarn writes none
         ]
         if missing:
             occ = missing[0]
@@ -321,7 +349,8 @@ class NoIntegrity(PackageRule):
                     _where(occ),
                     Evidence("resolved", redact(occ.resolved) or "(none)", "lockfile"),
                 ),
-                hint="run `npm install --package-lock-only` with a current npm to record integrity",
+                hint=f"{manager_for(ctx.lockfile.format).delete_and_relock()} to record its "
+                "integrity",
                 line=occ.line,
             )
 
@@ -352,7 +381,7 @@ class AmbiguousIntegrity(PackageRule):
                 f"the lockfile's integrity names {len(value.digests(algorithm))} different "
                 f"{algorithm} digests: npm accepts bytes matching any of them",
                 evidence=(_where(occ), Evidence("integrity", str(occ.integrity), "lockfile")),
-                hint="regenerate the entry (`npm install --package-lock-only`) and review who "
+                hint=f"{manager_for(ctx.lockfile.format).delete_and_relock()}, and review who "
                 "edited it",
                 line=occ.line,
             )

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from npmguard.allow_scripts import script_approval
 from npmguard.facts import Need, PackageFacts
 from npmguard.jsontext import loads
+from npmguard.managers import manager_for
 from npmguard.model import Evidence, Finding, Level, LockedPackage
 from npmguard.rules.base import CheckContext, PackageRule, register
 from npmguard.rules.history import allow_entry, newest
@@ -104,13 +105,23 @@ class InstallScript(PackageRule):
             pkg,
             "runs " + ", ".join(found.scripts) + " at install time",
             evidence=tuple(evidence),
-            hint=(
-                f'review the script, then approve it in package.json ("allowScripts": '
-                f'{{"{pkg.name}@{pkg.version}": true}}) or in the policy: '
-                + allow_entry(pkg.name, pkg.version, self.id)
-            ),
+            hint=_approve_hint(pkg, ctx, self.id),
             level=level,
         )
+
+
+def _approve_hint(pkg: LockedPackage, ctx: CheckContext, rule: str) -> str:
+    """How to approve the script: npm's allowScripts (which npmguard reads) for npm
+    lockfiles; else the policy, and what the lockfile's own manager does with the script."""
+    manager = manager_for(ctx.lockfile.format)
+    allow = allow_entry(pkg.name, pkg.version, rule)
+    if not manager.script_approval:
+        return (
+            f'review the script, then approve it in package.json ("allowScripts": '
+            f'{{"{pkg.name}@{pkg.version}": true}}) or in the policy: {allow}'
+        )
+    own = manager.script_approval.format(name=pkg.name, spec=f"{pkg.name}@{pkg.version}")
+    return f"review the script, then approve it in the policy: {allow}; {own}"
 
 
 # --- suspicious content ------------------------------------------------------------------------

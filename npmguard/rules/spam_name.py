@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
 from npmguard.facts import Need
+from npmguard.managers import manager_for
 from npmguard.model import Evidence, Finding, Level, LockedPackage
 from npmguard.rules.base import MANY, CheckContext, Option, PackageRule, register
 from npmguard.rules.history import allow_entry
@@ -71,8 +72,9 @@ class SpamName(PackageRule):
                 Evidence("score", f"{verdict.score:.2f}", "name"),
             ),
             hint=(
-                "check what the package is and who needs it (`npm explain "
-                f"{pkg.name}`); if it is legitimate: " + allow_entry(pkg.name, pkg.version, self.id)
+                "check what the package is and who needs it "
+                f"(`{manager_for(ctx.lockfile.format).why} {pkg.name}`); if it is legitimate: "
+                + allow_entry(pkg.name, pkg.version, self.id)
             ),
             score=verdict.score,
         )
