@@ -109,7 +109,7 @@ def fetch_policy_text(
                 "no cached copy to fall back on",
                 hint="check the URL and the network, then run again",
             )
-        copy = _copy_of(response, shown)
+        copy = _copy_of(response, shown, refresh=refresh)
         if copy.stale:
             log.warning("%s", copy.describe())
         body = response.content
@@ -126,10 +126,11 @@ def fetch_policy_text(
         session.close()
 
 
-def _copy_of(response: object, shown: str) -> PolicyCopy:
+def _copy_of(response: object, shown: str, *, refresh: bool = False) -> PolicyCopy:
     """Which copy ``response`` is: requests-cache marks answers from its store (``from_cache``,
     with ``created_at``), confirmed by a 304 (``revalidated``), or past their expiry because
-    the server could not be asked (``is_expired``)."""
+    the server could not be asked (``is_expired``). With ``refresh`` the server was asked, so
+    an answer from the store that it did not confirm is stale however young it is."""
     now = datetime.now(timezone.utc)
     if not getattr(response, "from_cache", False):
         return PolicyCopy(shown, now, "fetched")
@@ -139,7 +140,7 @@ def _copy_of(response: object, shown: str) -> PolicyCopy:
     when = created if isinstance(created, datetime) else now
     if getattr(response, "revalidated", False):
         return PolicyCopy(shown, when, "revalidated")
-    if getattr(response, "is_expired", False):
+    if refresh or getattr(response, "is_expired", False):
         return PolicyCopy(shown, when, "stale")
     return PolicyCopy(shown, when, "cached")
 

@@ -131,3 +131,31 @@ def test_cache_info_lists_cached_policies_and_the_current_names_index(
     assert len(names) == 2
     assert sum("current: the index of the list shipped with this npmguard" in n for n in names) == 1
     assert any("names-0123456789abcdef.sqlite" in n and "unused here" in n for n in names)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["policy", "show", "--refresh"],
+        ["policy", "validate", "--refresh"],
+        ["check", "--lockfile-only", "--refresh"],
+    ],
+)
+def test_refresh_with_the_server_down_warns_that_the_cached_copy_is_used(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+) -> None:
+    (tmp_path / "package-lock.json").write_text(json.dumps(LOCK))
+    monkeypatch.chdir(tmp_path)
+    with StaticServer({"/org.toml": ORG}, validators=True) as s:
+        url = f"{s.url}/org.toml"
+        (tmp_path / "npmguard.toml").write_text(f'extends = ["{url}"]\n')
+        assert main(["policy", "show"]) == 0  # cached now, younger than a minute
+    capsys.readouterr()
+    assert main(argv) == 0  # the server is gone: --refresh cannot ask it
+    out, err = capsys.readouterr()
+    said = f"{url}: cannot refresh the policy; using the copy cached less than a minute ago"
+    assert said in out + err
+    assert "not asked again yet" not in out + err
