@@ -239,9 +239,13 @@ class RegistrySession:
             except (requests.ConnectionError, requests.Timeout) as e:
                 if budget.expired:
                     raise timed_out(host_of(current) or redact(current), budget.seconds) from e
+                what = (
+                    "registry unreachable"
+                    if self._is_registry(current, registry)
+                    else "unreachable"
+                )
                 raise UnreachableError(
-                    f"{host_of(current) or redact(current)}: registry unreachable: "
-                    f"{type(e).__name__}",
+                    f"{host_of(current) or redact(current)}: {what}: {type(e).__name__}",
                     hint="check the network and proxy settings (https-proxy, noproxy in "
                     ".npmrc), or run with --offline to use only what is cached",
                 ) from e
@@ -264,16 +268,30 @@ class RegistrySession:
     def _send(
         self, url: str, kwargs: dict[str, Any], *, use_cache: bool, refresh: bool
     ) -> requests.Response:
+        import requests
+
         cached = self._cached
         if cached is not None and use_cache:
             try:
                 response: requests.Response = cached.get(url, refresh=refresh, **kwargs)
                 return response
+            except requests.RequestException:  # the network's (an OSError too), not the cache's
+                raise
             except _cache_errors() as e:
                 if self.offline:
                     raise NotCachedError(f"{redact(url)}: the cache is unreadable ({e})") from e
                 self._disable_cache(e)
         return self._plain.get(url, **kwargs)
+
+    def _is_registry(self, url: str, registry: str | None) -> bool:
+        """Whether ``url`` is on a registry server (host and port) this run's ``.npmrc`` names
+        (or ``registry``)."""
+        def server(u: str) -> str | None:
+            parsed = parse_url(u)
+            return parsed.host if parsed is not None else None
+
+        urls = (*self.config.registry_urls(), *((registry,) if registry else ()))
+        return server(url) in {server(r) for r in urls}
 
     def forget(self, url: str) -> None:
         """Drop the cached answer for ``url`` (one that must not be served again)."""

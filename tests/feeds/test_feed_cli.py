@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,16 @@ def test_check_reads_the_imported_feed(
     assert feed_findings[0]["evidence"][0]["value"] == "MAL-2025-47141"
     verdicts = {p["name"]: p["verdict"] for p in report["packages"]}
     assert verdicts["@ctrl/tinycolor"] == "block"
+
+
+def test_an_unreachable_feed_url_is_a_network_error_not_a_broken_cache(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert main(["db", "update", "--from", f"https://127.0.0.1:{port}/x.zip"]) == 3
+    err = capsys.readouterr().err
+    assert "HTTP cache" not in err  # the cache is fine; the host is not answering
+    assert "127.0.0.1: unreachable: ConnectionError" in err
+    assert "registry" not in err.split("hint:")[0]  # osv.dev is not a registry
