@@ -168,6 +168,7 @@ def build(options: Options, project_dir: Path, *, observer: Observer | None = No
         registries=config.registries(policy.allowed_registries),
         observer=observer,
         now=options.as_of or options.now,
+        left_out=left_out,
     )
     return Checker(options, project_dir, policy, config, engine, providers, left_out)
 

@@ -83,7 +83,9 @@ class Engine:
 
     ``providers`` are asked only for needs an enabled rule has (see :class:`Need`);
     ``observer`` hears about progress and is closed when a run ends (before a report or a
-    prompt is printed); ``now`` is the rules' clock (default: the current time).
+    prompt is printed); ``now`` is the rules' clock (default: the current time);
+    ``left_out``: ids of rules the policy enables but this run does not run
+    (``--lockfile-only``), so an allow entry for them is not called unused.
     """
 
     def __init__(
@@ -97,9 +99,11 @@ class Engine:
         registries: RegistryLookup | None = None,
         observer: Observer | None = None,
         now: datetime | None = None,
+        left_out: Sequence[str] = (),
     ) -> None:
         self.policy = policy
         self.rules = list(enabled_rules(policy) if rules is None else rules)
+        self.left_out = tuple(left_out)  # rules the policy enables that this run does not run
         self.providers = tuple(providers)
         self.project = project or ProjectInfo()
         self.allowed_registries = tuple(allowed_registries) + tuple(policy.allowed_registries)
@@ -151,6 +155,7 @@ class Engine:
         gathered: dict[str, PackageFacts] = {}
         gaps: list[Gap] = []
         used_allows: set[int] = set()
+        unjudged: set[int] = set()  # allow entries whose rules could not judge their packages
         for lockfile in lockfiles:
             scoped = self._scope(lockfile)
             focus = scoped if only is None else self._focus(scoped, only)
@@ -164,13 +169,14 @@ class Engine:
             findings = one_advice([self._apply_allow(f, used_allows) for f in findings])
             all_findings += findings
             verdicts += self._verdicts(focus, findings)
+            unjudged |= self._unjudged_allows(focus, facts, rules)
         verdict = max((v.verdict for v in verdicts), key=lambda v: v.rank, default=Verdict.OK)
         return Report(
             lockfiles=tuple(lockfiles),
             packages=tuple(verdicts),
             findings=tuple(all_findings),
             verdict=verdict,
-            notes=tuple(self._notes(used_allows, partial=only is not None)),
+            notes=tuple(self._notes(used_allows | unjudged, partial=only is not None)),
             tool_version=__version__,
             facts=gathered,
             coverage=merge_gaps(gaps),
@@ -260,6 +266,23 @@ class Engine:
                 ),
             )
         return finding
+
+    def _unjudged_allows(self, lockfile: Lockfile, facts: Facts, ran: Sequence[Rule]) -> set[int]:
+        """Allow entries this run cannot call unused: one of their packages is here and one of
+        the rules they cover (every enabled rule when they name none) did not run, or ran
+        without the facts to judge that package (a coverage gap)."""
+        enabled = {r.id for r in self.rules} | set(self.left_out)
+        out = set()
+        for index, entry in enumerate(self.policy.allow):
+            covered = enabled if entry.rules is None else enabled & set(entry.rules)
+            rules = [r for r in ran if r.id in covered]
+            for pkg in lockfile.packages:
+                if not entry.matcher.matches(pkg.name, pkg.version):
+                    continue
+                if len(rules) < len(covered) or coverage([pkg], facts, rules, self.now):
+                    out.add(index)
+                    break
+        return out
 
     def _verdicts(self, lockfile: Lockfile, findings: Iterable[Finding]) -> list[PackageVerdict]:
         by_key: dict[str, list[Finding]] = defaultdict(list)

@@ -294,3 +294,23 @@ def test_policy_show_with_explicit_policy(
     value = next(v for v in data["values"] if v["key"] == "rules.deprecated.level")
     assert value["value"] == "block"
     assert value["source"].endswith("other.toml:2")
+
+
+def test_an_allow_entry_for_a_rule_that_did_not_run_is_not_called_unused(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --lockfile-only does not run install-script (it reads tarballs): the entry for left-pad
+    # (in the tree) cannot have matched; the entry for a package not in the tree is unused
+    # whatever runs, and so is one for a rule that ran on left-pad and found nothing.
+    (project / "npmguard.toml").write_text(
+        '[rules]\nlock-insecure-url = "warn"\n'
+        '[[allow]]\npackage = "left-pad"\nrules = ["install-script"]\nreason = "builds"\n'
+        '[[allow]]\npackage = "left-pad"\nreason = "every rule"\n'
+        '[[allow]]\npackage = "gone"\nrules = ["install-script"]\nreason = "old"\n'
+        '[[allow]]\npackage = "left-pad"\nrules = ["lock-no-integrity"]\nreason = "ran"\n'
+    )
+    code, data = report(capsys)
+    assert code == 0
+    unused = [n for n in data["notes"] if n["kind"] == "unused-allow"]
+    assert [n["source"].rsplit(":", 1)[1] for n in unused] == ["10", "14"]
+    assert "gone" in unused[0]["message"] and "left-pad" in unused[1]["message"]
