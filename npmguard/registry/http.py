@@ -286,6 +286,7 @@ class RegistrySession:
     def _is_registry(self, url: str, registry: str | None) -> bool:
         """Whether ``url`` is on a registry server (host and port) this run's ``.npmrc`` names
         (or ``registry``)."""
+
         def server(u: str) -> str | None:
             parsed = parse_url(u)
             return parsed.host if parsed is not None else None
