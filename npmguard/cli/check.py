@@ -182,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
     from npmguard.app import build
     from npmguard.engine import combine
     from npmguard.lockfile import find_lockfile, is_stdin, load_lockfile
+    from npmguard.project import refuse_empty_lockfile
 
     paths = list(args.lockfiles) or [Path.cwd() if args.recursive else find_lockfile(Path.cwd())]
     if args.recursive:
@@ -196,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
         if not is_stdin(path) and not path.exists():
             raise UsageError(f"{path}: no such file", hint="name a lockfile or its folder")
         lockfiles.append(load_lockfile(find_lockfile(path) if path.is_dir() else path))
+        refuse_empty_lockfile(lockfiles[-1])
     only = (
         changed_entries(lockfiles, args.changed_since)
         if args.changed_since and not args.all
