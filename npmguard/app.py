@@ -102,7 +102,7 @@ class Checker:
         skip: frozenset[Need] = frozenset(),
     ) -> Report:
         """Judge ``lockfiles`` (see :meth:`npmguard.engine.Engine.run`)."""
-        report = self.engine.run(lockfiles, only=only, skip=skip)
+        report = replace(self.engine.run(lockfiles, only=only, skip=skip), as_of=self.options.as_of)
         if not self.not_run:
             return report
         from npmguard.coverage import LOCKFILE_ONLY, merge, not_run

@@ -23,6 +23,14 @@ FEED_STALE_DAYS = 7  # a feed older than this is reported: new malware appears e
 EXAMPLES = 3
 
 NO_FEED = "no known-bad feed imported: run `npmguard db update`"
+NO_FACTS = "no registry facts"  # starts the reason of packages nothing could be learned about
+# how a missing detail is said: a mirror's `time` without created/modified is first-seen
+# dates, not publish times, and is not read as any
+DETAIL_WORDS = {Detail.PUBLISH_TIMES: "trustworthy publish times"}
+AS_OF_UNDATED = (
+    "--as-of: the registry gives no trustworthy publish times, so what it showed then cannot "
+    "be told: versions after the locked one were dropped by version order, not by date"
+)
 TARBALL_NOT_READ = (
     "tarball content not read (popular packages without install scripts are skipped; "
     "`--all-tarballs` reads every one)"
@@ -67,14 +75,16 @@ def coverage(
             continue
         found = facts.packages.get(pkg.key)
         if found is None or found.status is FactsStatus.UNKNOWN:
-            why = found.error if found is not None and found.error else "no registry facts"
-            add(f"no registry facts: {why}", registry, pkg.key)
+            why = found.error if found is not None and found.error else NO_FACTS
+            add(f"{NO_FACTS}: {why}", registry, pkg.key)
             continue
         if found.status is not FactsStatus.KNOWN:
             continue  # the registry answered (404, or a 403 refusal): known-bad rules judged that
         for detail, rule_ids in by_detail.items():
             if rule_ids and not detail.given_by(found):
-                add(f"the registry gives no {detail}", rule_ids, pkg.key)
+                add(f"the registry gives no {DETAIL_WORDS.get(detail, detail)}", rule_ids, pkg.key)
+        if found.as_of is not None and not Detail.PUBLISH_TIMES.given_by(found):
+            add(AS_OF_UNDATED, registry, pkg.key)
         if tarball and found.tarball is None:
             problem = found.content_problem
             add(
@@ -104,6 +114,7 @@ def coverage(
             reason=reason,
             packages=len(keys),
             examples=tuple(sorted(keys)[:EXAMPLES]),
+            keys=frozenset(keys),
         )
         for (reason, rule_ids), keys in groups.items()
     ]
@@ -121,7 +132,7 @@ def not_run(packages: Sequence[LockedPackage], rule_ids: Sequence[str], reason: 
     keys = sorted(p.key for p in packages if p.source is not SourceKind.LINK)
     if not rule_ids or not keys:
         return None
-    return Gap(tuple(rule_ids), reason, len(keys), tuple(keys[:EXAMPLES]))
+    return Gap(tuple(rule_ids), reason, len(keys), tuple(keys[:EXAMPLES]), frozenset(keys))
 
 
 def merge(gaps: Sequence[Gap]) -> tuple[Gap, ...]:
@@ -132,7 +143,9 @@ def merge(gaps: Sequence[Gap]) -> tuple[Gap, ...]:
         if key in out:
             old = out[key]
             examples = tuple(sorted({*old.examples, *gap.examples})[:EXAMPLES])
-            out[key] = Gap(gap.rules, gap.reason, old.packages + gap.packages, examples)
+            out[key] = Gap(
+                gap.rules, gap.reason, old.packages + gap.packages, examples, old.keys | gap.keys
+            )
         else:
             out[key] = gap
     return tuple(sorted(out.values(), key=lambda g: (-g.packages, g.reason)))

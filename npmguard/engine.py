@@ -347,4 +347,5 @@ def combine(reports: Sequence[Report]) -> Report:
         tool_version=__version__,
         facts=facts,
         coverage=merge_gaps([g for r in reports for g in r.coverage]),
+        as_of=reports[0].as_of if reports else None,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from npmguard.facts import PackageFacts
@@ -299,6 +300,8 @@ class Gap:
     reason: str
     packages: int
     examples: tuple[str, ...] = ()
+    # every package it is about (``explain`` shows a package's gaps); not in reports
+    keys: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +317,7 @@ class Report:
     coverage: tuple[Gap, ...] = ()  # what could not be judged: "ok" never hides it
     # the facts the rules saw, by name@version (``explain`` shows them; formatters do not)
     facts: Mapping[str, PackageFacts] = field(default_factory=dict)
+    as_of: datetime | None = None  # --as-of: the moment judged (UTC); None: now
 
     @property
     def top_level(self) -> Level:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from npmguard.errors import UsageError
 from npmguard.facts import FactsStatus, Need, PackageFacts
-from npmguard.model import Finding, LockedPackage, Lockfile, Occurrence, SourceKind
+from npmguard.model import Finding, Gap, LockedPackage, Lockfile, Occurrence, SourceKind
 
 if TYPE_CHECKING:
     from npmguard.app import Checker
@@ -191,6 +191,7 @@ def run(args: argparse.Namespace) -> int:
                         [f for f in report.findings if f.key == pkg.key],
                         synthetic=synthetic,
                         verdict=str(verdict.verdict),
+                        gaps=[g for g in report.coverage if pkg.key in g.keys],
                     )
                 )
             )
@@ -215,8 +216,10 @@ def describe(
     *,
     synthetic: bool = False,
     verdict: str = "",
+    gaps: Sequence[Gap] = (),
 ) -> list[str]:
-    """The explanation of one package as text lines."""
+    """The explanation of one package as text lines; ``gaps``: the coverage gaps that name
+    it (rules that could not judge it, and why)."""
     out = [f"{pkg.key}  verdict: {verdict}", ""]
     if not synthetic:
         out.append("lockfile")
@@ -244,6 +247,13 @@ def describe(
             out.append(f"      hint: {f.hint}")
     if not findings:
         out.append("  none")
+    out.append("")
+    out.append(f"not checked ({len(gaps)})")
+    for gap in gaps:
+        out.append(f"  {gap.reason}")
+        out.append(f"      rules: {', '.join(gap.rules)}")
+    if not gaps:
+        out.append("  none: every enabled rule could judge it")
     return [*out, ""]
 
 

@@ -10,9 +10,10 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
-from npmguard.model import Finding, Lockfile, PackageVerdict, Report, Verdict
+from npmguard.model import Finding, Lockfile, PackageVerdict, Report, SourceKind, Verdict
 from npmguard.urls import redact
 
 
@@ -199,6 +200,31 @@ def layout(report: Report) -> Layout:
 
 def verdict_counts(report: Report) -> dict[Verdict, int]:
     return {v: sum(1 for p in report.packages if p.verdict is v) for v in Verdict}
+
+
+def utc_stamp(when: datetime) -> str:
+    """``when`` as RFC 3339 UTC to the second (``2021-11-04T23:59:59Z``)."""
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def not_checked(report: Report) -> frozenset[str]:
+    """The packages (name@version) with an ``ok`` verdict that the registry rules could not
+    judge at all: no registry facts (offline with nothing cached, a registry error). Their
+    "ok" means only that the rules needing nothing from the registry found nothing."""
+    from npmguard.coverage import NO_FACTS
+    from npmguard.facts import FactsStatus
+
+    if not any(g.reason.startswith(NO_FACTS) for g in report.coverage):
+        return frozenset()  # no registry rule ran (--lockfile-only), or every package had facts
+    out = set()
+    for pv in report.packages:
+        pkg = pv.package
+        if pv.verdict is not Verdict.OK or not pkg.on_registry or pkg.source is SourceKind.LINK:
+            continue
+        facts = report.facts.get(pkg.key)
+        if facts is None or facts.status is FactsStatus.UNKNOWN:
+            out.add(pkg.key)
+    return frozenset(out)
 
 
 def sentence(text: str) -> str:

@@ -10,10 +10,17 @@ import json
 from typing import Any
 
 from npmguard.model import Report, Verdict
-from npmguard.report.common import Layout, layout, scrub, verdict_counts
+from npmguard.report.common import (
+    Layout,
+    layout,
+    not_checked,
+    scrub,
+    utc_stamp,
+    verdict_counts,
+)
 from npmguard.urls import redact
 
-SCHEMA_VERSION = "1.2"  # 1.1: "coverage"; 1.2: "dev_optional"
+SCHEMA_VERSION = "1.3"  # 1.1: "coverage"; 1.2: "dev_optional"; 1.3: "as_of", "not_checked"
 TOOL_NAME = "npmguard"
 
 
@@ -31,6 +38,7 @@ def to_document(report: Report) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": TOOL_NAME, "version": report.tool_version},
         "verdict": str(report.verdict),
+        "as_of": None if report.as_of is None else utc_stamp(report.as_of),
         "lockfiles": [
             {
                 "path": lay.lockfile_path(i),
@@ -45,6 +53,7 @@ def to_document(report: Report) -> dict[str, Any]:
             "block": counts[Verdict.BLOCK],
             "warn": counts[Verdict.WARN],
             "ok": counts[Verdict.OK],
+            "not_checked": len(not_checked(report)),
             "findings": len(report.findings),
             "allowed": sum(1 for f in report.findings if f.allowed_by is not None),
         },

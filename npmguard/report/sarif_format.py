@@ -20,7 +20,15 @@ from typing import Any
 
 from npmguard.model import Finding, Gap, Level, PolicyNote, Report
 from npmguard.policy.model import DENY_RULE
-from npmguard.report.common import FindingRow, Layout, display_path, layout, scrub, sentence
+from npmguard.report.common import (
+    FindingRow,
+    Layout,
+    display_path,
+    layout,
+    scrub,
+    sentence,
+    utc_stamp,
+)
 from npmguard.rules.base import Rule, all_rules
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -55,6 +63,8 @@ def to_sarif(report: Report) -> dict[str, Any]:
             }
         },
     }
+    if report.as_of is not None:  # --as-of: the moment judged, RFC 3339 UTC
+        run["properties"] = {"asOf": utc_stamp(report.as_of)}
     if root is not None:
         run["originalUriBaseIds"] = {SRCROOT: {"uri": root.as_uri().rstrip("/") + "/"}}
     run["columnKind"] = "unicodeCodePoints"

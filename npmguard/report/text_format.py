@@ -7,6 +7,7 @@ the caller decides (a terminal, no ``NO_COLOR``).
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from datetime import datetime, timezone
 
 from npmguard.model import Level, Report, SourceKind, Verdict
 from npmguard.report.common import (
@@ -14,6 +15,7 @@ from npmguard.report.common import (
     PackageRow,
     display_path,
     layout,
+    not_checked,
     scrub,
     short_tree_path,
     verdict_counts,
@@ -60,9 +62,12 @@ def render(report: Report, *, color: bool = False) -> str:
         if r.verdict.verdict is Verdict.OK and lay.findings_of(i)
     ]
     counts = verdict_counts(report)
+    unchecked = len(not_checked(report))
     out.append("")
-    ok_line = f"ok: {_count(counts[Verdict.OK], 'package')}"
+    ok_line = f"ok: {_count(counts[Verdict.OK] - unchecked, 'package')}"
     ok_line += f" ({len(noted)} with notes above)" if noted else " with nothing to report"
+    if unchecked:
+        ok_line += f"; {unchecked} not checked (no registry facts: see NOT CHECKED)"
     out.append(paint(ok_line, "ok"))
     out += _coverage_lines(report, paint)
     if report.notes:
@@ -146,7 +151,17 @@ def _heading(report: Report, paint: Paint) -> str:
         f"{_lockfile_label(report, i)} ({lf.format}, {_count(len(lf.packages), 'package')})"
         for i, lf in enumerate(report.lockfiles)
     )
-    return paint(f"{tool}: {files or 'no lockfile'}", "head")
+    line = paint(f"{tool}: {files or 'no lockfile'}", "head")
+    if report.as_of is not None:
+        line += "\n" + paint(
+            f"as of {_moment(report.as_of)} (--as-of): judged on what the registry showed then",
+            "dim",
+        )
+    return line
+
+
+def _moment(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _lockfile_label(report: Report, index: int) -> str:
@@ -217,6 +232,7 @@ def _finding_lines(lay: Layout, index: int, paint: Paint, *, indent: str) -> lis
 
 def _summary(report: Report, paint: Paint) -> str:
     counts = verdict_counts(report)
+    unchecked = len(not_checked(report))
     allowed = sum(1 for f in report.findings if f.allowed_by is not None)
     findings = _count(len(report.findings), "finding") + (
         f" ({allowed} allowed)" if allowed else ""
@@ -225,5 +241,7 @@ def _summary(report: Report, paint: Paint) -> str:
     return (
         f"verdict: {paint(verdict.upper(), verdict)}: {_count(len(report.packages), 'package')}, "
         f"{counts[Verdict.BLOCK]} blocked, {counts[Verdict.WARN]} warned, "
-        f"{counts[Verdict.OK]} ok; {findings}"
+        f"{counts[Verdict.OK] - unchecked} ok"
+        + (f", {unchecked} not checked" if unchecked else "")
+        + f"; {findings}"
     )

@@ -132,3 +132,38 @@ def test_bad_dates_are_usage_errors(
 ) -> None:
     assert main(["check", "--as-of", value]) == 2
     assert f"argument --as-of: '{value}' {message}" in capsys.readouterr().err
+
+
+def test_the_moment_judged_is_recorded_in_every_report_format(
+    project: FakeRegistry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, report = _report(capsys, "--as-of", "2019-01-01")
+    assert report["as_of"] == "2019-01-01T23:59:59Z"
+    assert main(["check", "-q", "--as-of", "2019-01-01"]) == code
+    text = capsys.readouterr().out
+    assert "as of 2019-01-01 23:59:59 UTC (--as-of)" in text.splitlines()[1]
+    assert main(["check", "-q", "--format", "sarif", "--as-of", "2019-01-01"]) == code
+    run = json.loads(capsys.readouterr().out)["runs"][0]
+    assert run["properties"]["asOf"] == "2019-01-01T23:59:59Z"
+    code, report = _report(capsys)  # judged as of now: said as null, not left out
+    assert report["as_of"] is None
+
+
+def test_as_of_on_a_registry_without_trustworthy_times_says_so(
+    project: FakeRegistry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("stream-lib", "fresh-dep"):  # a mirror's copy: first-seen times only
+        doc = project.packument(name)
+        assert doc is not None
+        first_seen = {v: "2026-01-01T00:00:00.000Z" for v in doc["versions"]}
+        versions = {
+            v: {k: x for k, x in d.items() if k not in ("_npmUser", "maintainers")}
+            for v, d in doc["versions"].items()
+        }
+        mirror = {"name": name, "dist-tags": doc["dist-tags"], "versions": versions}
+        project.set_packument(name, {**mirror, "time": first_seen})
+    _, report = _report(capsys, "--as-of", "2019-01-01")
+    gaps = {g["reason"]: g for g in report["coverage"]}
+    undated = [r for r in gaps if r.startswith("--as-of: the registry gives no trustworthy")]
+    assert undated and gaps[undated[0]]["packages"] == 2
+    assert "the registry gives no trustworthy publish times" in gaps

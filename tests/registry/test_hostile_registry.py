@@ -197,7 +197,7 @@ def test_a_publish_time_before_year_1_in_utc_is_unknown(
         code, out, err = run_cli("check", str(lock), "--format", "json")
         assert code in (0, 1), err
         gaps = {g["reason"] for g in json.loads(out)["coverage"]}
-        assert "the registry gives no publish times" in gaps
+        assert "the registry gives no trustworthy publish times" in gaps
 
 
 def test_a_packument_with_20000_versions_is_judged_by_every_rule_quickly(

@@ -63,6 +63,7 @@ def test_top_level_shape() -> None:
         "schema_version",
         "tool",
         "verdict",
+        "as_of",
         "lockfiles",
         "summary",
         "packages",
@@ -70,9 +71,10 @@ def test_top_level_shape() -> None:
         "notes",
         "coverage",
     ]
-    assert d["schema_version"] == SCHEMA_VERSION == "1.2"
+    assert d["schema_version"] == SCHEMA_VERSION == "1.3"
     assert d["tool"] == {"name": "npmguard", "version": "0.1.0-test"}
     assert d["verdict"] == "block"
+    assert d["as_of"] is None
     assert d["lockfiles"] == [
         {"path": "package-lock.json", "format": "npm-v3", "lockfile_version": 3, "packages": 7}
     ]
@@ -81,6 +83,7 @@ def test_top_level_shape() -> None:
         "block": 2,
         "warn": 1,
         "ok": 4,
+        "not_checked": 0,
         "findings": 5,
         "allowed": 1,
     }
@@ -130,7 +133,7 @@ def test_finding_fields() -> None:
 def test_order_is_stable_and_formatting_is_fixed() -> None:
     text = render(sample_report(), "json")
     assert text.endswith("}\n")
-    assert '\n  "schema_version": "1.2",\n' in text  # indent 2
+    assert '\n  "schema_version": "1.3",\n' in text  # indent 2
     shuffled = list(reversed(sample_entries()))
     same = sample_report()
     assert render(build_report(shuffled, notes=same.notes, coverage=same.coverage), "json") == text

@@ -203,7 +203,7 @@ def test_mirror_document_reports_what_could_not_be_judged() -> None:
     assert [(f.rule, f.level) for f in report.findings] == [("new-install-script", Level.INFO)]
     gaps = {gap.reason: set(gap.rules) for gap in report.coverage}
     assert gaps == {
-        "the registry gives no publish times": {"dormant-wake", "too-new"},
+        "the registry gives no trustworthy publish times": {"dormant-wake", "too-new"},
         "the registry gives no publishers": {"publisher-change"},
         "the registry gives no provenance": {"provenance-lost"},
     }
