@@ -66,6 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    for tool in ("npm", "npx"):  # listed here; main() hands them to the wrapper before parsing
+        wrapped = sub.add_parser(
+            tool,
+            help=f"run {tool} through npmguard: what it would install is checked first "
+            "(--npmguard-yes, --npmguard-dry-run)",
+            add_help=False,
+        )
+        wrapped.add_argument("args", nargs=argparse.REMAINDER)
     return parser
 
 

@@ -210,12 +210,23 @@ def run(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     reports: list[Report] = []
     code = ExitCode.OK
+    checker_fail_on: list[Level] = []
     for folder, members in projects.items():
         with build(options, folder) as checker:
             report = checker.check(members, only=only)
         reports.append(report)
+        checker_fail_on.append(checker.policy.fail_on)
         code = max(code, exit_code(report, checker.policy.fail_on))
-    emit(combine(reports), args)
+    combined = combine(reports)
+    emit(combined, args)
+    if code is ExitCode.BLOCKED and combined.verdict is not Verdict.BLOCK:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            'exit 1: verdict %s, and the policy\'s fail-on = "%s" fails the run at that level',
+            combined.verdict,
+            min(checker_fail_on),
+        )
     return int(code)
 
 

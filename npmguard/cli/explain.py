@@ -30,7 +30,8 @@ def register(sub: Any) -> None:
             "version's manifest and tarball facts, where each came from (registry, cache,\n"
             "lockfile), and every finding the rules make with its evidence. With a lockfile\n"
             "(--lockfile, or ./package-lock.json) the package's entries there are explained;\n"
-            "otherwise a one-package tree is checked (the latest version if none is given)."
+            "otherwise a one-package tree is checked (the latest version if none is given).\n"
+            "It exits 0 whatever the verdict (it explains; `npmguard check` decides)."
         ),
         epilog=(
             "examples:\n"

@@ -19,7 +19,8 @@ def register(sub: Any) -> None:
         "ls",
         help="list the packages of a lockfile as npmguard reads them",
         description=(
-            "List every installed package of an npm lockfile as npmguard reads it: real name "
+            "List every installed package of a lockfile (npm, pnpm, yarn, bun) as npmguard "
+            "reads it: real name "
             "(aliases resolved), version, source, flags and path in the tree. One row per "
             "entry, so a package installed at two paths is listed twice."
         ),
@@ -32,8 +33,8 @@ def register(sub: Any) -> None:
         type=Path,
         metavar="LOCKFILE",
         help=(
-            "package-lock.json, npm-shrinkwrap.json or a folder (default: the current "
-            "folder); - reads it from stdin"
+            "package-lock.json, npm-shrinkwrap.json, pnpm-lock.yaml, yarn.lock, bun.lock or a "
+            "folder (default: the current folder); - reads it from stdin"
         ),
     )
     p.add_argument("--format", choices=("text", "json"), default="text", help="(default: text)")

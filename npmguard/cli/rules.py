@@ -11,6 +11,8 @@ from npmguard.rules.base import all_rules
 
 
 def register(sub: Any) -> None:
+    from npmguard.cli import add_common
+
     p = sub.add_parser(
         "rules",
         help="list every rule with its id, default level and description",
@@ -22,6 +24,7 @@ def register(sub: Any) -> None:
         default="text",
         help="(default: text; markdown: docs/rules.md)",
     )
+    add_common(p)
     p.set_defaults(func=run)
 
 

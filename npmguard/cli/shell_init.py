@@ -60,6 +60,8 @@ WHERE = {
 
 
 def register(sub: Any) -> None:
+    from npmguard.cli import add_common
+
     p = sub.add_parser(
         "shell-init",
         help="print the shell function that routes npm and npx through npmguard",
@@ -80,6 +82,7 @@ def register(sub: Any) -> None:
         help="print the code that removes the functions again (and name the startup-file "
         "line that loads them, on stderr)",
     )
+    add_common(p)
     p.set_defaults(func=run)
 
 

@@ -75,11 +75,15 @@ def test_user_level_policy_applies_when_the_repo_has_none(project: Path) -> None
     assert check() == 1
 
 
-def test_fail_on_warn_fails_on_a_warning(project: Path) -> None:
+def test_fail_on_warn_fails_on_a_warning(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (project / "npmguard.toml").write_text(
         '[settings]\nfail-on = "warn"\n[rules]\nlock-insecure-url = "warn"\n'
     )
     assert check() == 1
+    assert main(["check", "--lockfile-only", "package-lock.json"]) == 1
+    out, err = capsys.readouterr()
+    assert "verdict: WARN" in out
+    assert 'exit 1: verdict warn, and the policy\'s fail-on = "warn" fails the run' in err
 
 
 def test_allow_with_reason_turns_block_into_allowed(
