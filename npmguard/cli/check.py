@@ -184,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
     from npmguard.lockfile import find_lockfile, is_stdin, load_lockfile
     from npmguard.project import refuse_empty_lockfile
 
-    paths = list(args.lockfiles) or [Path.cwd() if args.recursive else find_lockfile(Path.cwd())]
+    paths = list(args.lockfiles) or [Path.cwd() if args.recursive else _here()]
     if args.recursive:
         paths = _discover(paths)
     if any(is_stdin(p) for p in paths) and (len(paths) > 1 or args.changed_since):
@@ -228,6 +228,26 @@ def run(args: argparse.Namespace) -> int:
             min(checker_fail_on),
         )
     return int(code)
+
+
+def _here() -> Path:
+    """The lockfile of the current folder; with none, a monorepo root's lockfiles below it
+    are named in the hint (``-r`` checks them all)."""
+    from npmguard.lockfile import discover_lockfiles, find_lockfile
+
+    try:
+        return find_lockfile(Path.cwd())
+    except UsageError as e:
+        below = discover_lockfiles(Path.cwd())
+        if not below:
+            raise
+        shown = ", ".join(str(p.relative_to(Path.cwd())) for p in below[:3])
+        more = f" and {len(below) - 3} more" if len(below) > 3 else ""
+        raise UsageError(
+            str(e),
+            hint=f"lockfiles lie below this folder ({shown}{more}): check them all with "
+            "`npmguard check -r`, or name one",
+        ) from e
 
 
 def _discover(paths: Sequence[Path]) -> list[Path]:

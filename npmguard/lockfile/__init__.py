@@ -97,15 +97,21 @@ def find_lockfile(directory: Path) -> Path:
         _note_variants(directory, chosen)
         return chosen
     unreadable = [
-        f"{n}: {spec.unsupported}"
+        (n, spec.unsupported)
         for spec in READERS
         if spec.module is None
         for n in spec.file_names
         if (directory / n).is_file()
     ]
+    if unreadable:  # one piece of advice: the unreadable file's own
+        said = [(n, *text.partition("; ")[::2]) for n, text in unreadable]
+        raise UsageError(
+            f"{directory}: no lockfile found (looked for {', '.join(readable_names())})"
+            + "".join(f"; found {n}: {problem}" for n, problem, _ in said),
+            hint="; ".join(advice for _, _, advice in said),
+        )
     raise UsageError(
-        f"{directory}: no lockfile found (looked for {', '.join(readable_names())})"
-        + "".join(f"; found {u}" for u in unreadable),
+        f"{directory}: no lockfile found (looked for {', '.join(readable_names())})",
         hint="create one with your package manager (`npm install --package-lock-only`, "
         "`pnpm install --lockfile-only`, `yarn install --mode=update-lockfile`, `bun install "
         "--lockfile-only`), or name the file",

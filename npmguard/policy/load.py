@@ -74,7 +74,7 @@ def find_policy(explicit: Path | str | None, start_dir: Path) -> PolicySource:
     if explicit is not None:
         path = Path(explicit).expanduser()
         if not path.is_file():
-            raise PolicyError(f"{path}: no such policy file", hint="check the --policy path")
+            raise PolicyError(f"{path}: no such policy file", hint="check the policy file's path")
         return PolicySource("path", str(path.resolve()))
     start = Path(start_dir).expanduser().resolve()
     for folder in (start, *start.parents):

@@ -201,7 +201,8 @@ def _check_requires(doc: _Doc, spec: Any, version: str) -> None:
         raise doc.error(
             "requires-npmguard",
             f"this policy needs npmguard {spec}, but this is npmguard {version}",
-            f"upgrade npmguard: pip install --upgrade 'npmguard{spec}'",
+            f"install npmguard {spec} as its README's installation section says (it is not on "
+            "PyPI: a package of that name there is not this project)",
         )
 
 
@@ -432,7 +433,12 @@ def _matcher(doc: _Doc, at: str, entry: Mapping[str, Any]) -> PackageMatcher:
 
 def _reason(doc: _Doc, at: str, entry: Mapping[str, Any]) -> str:
     return _text(
-        doc, f"{at}.reason", entry.get("reason"), "why the exception is safe, for reviewers"
+        doc,
+        f"{at}.reason",
+        entry.get("reason"),
+        "why the package is denied, for reviewers"
+        if at.startswith("deny")
+        else "why the exception is safe, for reviewers",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +53,43 @@ def test_ls_help_names_every_lockfile_kind(capsys: pytest.CaptureFixture[str]) -
 def test_verbose_and_quiet_run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 0
     assert capsys.readouterr().out
+
+
+def _error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    assert main(argv) == 2
+    return capsys.readouterr().err
+
+
+def test_policy_errors_give_the_right_advice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    err = _error(capsys, ["policy", "validate", "nothere.toml"])
+    assert "no such policy file" in err and "--policy" not in err
+    (tmp_path / "deny.toml").write_text('[[deny]]\npackage = "x"\n')
+    err = _error(capsys, ["policy", "validate", "deny.toml"])
+    assert "why the package is denied" in err and "exception" not in err
+    (tmp_path / "new.toml").write_text('requires-npmguard = ">=99"\n')
+    err = _error(capsys, ["policy", "validate", "new.toml"])
+    assert "pip install" not in err and "README" in err  # not a PyPI name we do not own
+
+
+def test_a_binary_bun_lockfile_gets_one_piece_of_advice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "bun.lockb").write_bytes(b"#!/usr/bin/env bun\nbun-lockfile-format-v0\n")
+    monkeypatch.chdir(tmp_path)
+    err = _error(capsys, ["check", "--lockfile-only"])
+    assert err.count("bun install") == 1 and "--save-text-lockfile" in err
+
+
+def test_a_monorepo_root_without_a_lockfile_suggests_recursive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for app in ("web", "api"):
+        (tmp_path / app).mkdir()
+        (tmp_path / app / "package-lock.json").write_text('{"lockfileVersion": 3}')
+    monkeypatch.chdir(tmp_path)
+    err = _error(capsys, ["check", "--lockfile-only"])
+    assert "no lockfile found" in err
+    assert "api/package-lock.json, web/package-lock.json" in err and "npmguard check -r" in err

@@ -44,7 +44,7 @@ def test_invalid_policy_names_file_line_and_key(path: Path) -> None:
         ("bad-level", "one of: block, warn, info, off"),
         ("bad-fail-on", "one of: block, warn, info"),
         ("unknown-rule-id", "`npmguard rules` lists every rule id"),
-        ("requires-newer", "npmguard>=99.0"),
+        ("requires-newer", "install npmguard >=99.0 as its README's installation section says"),
     ],
 )
 def test_errors_say_what_is_allowed_instead(name: str, hint: str) -> None:
