@@ -260,12 +260,12 @@ def _feed(w: _Wiring) -> FactsProvider:
 
 def _registry(w: _Wiring) -> FactsProvider:
     from npmguard.names.provider import NamesProvider
-    from npmguard.paths import writable_cache_dir
+    from npmguard.paths import usable_cache_dir
     from npmguard.reputation.source import ReputationSource
     from npmguard.reputation.store import DEFAULT_TTL, FactsStore
     from npmguard.store.base import FactsBackend
 
-    writable_cache_dir(w.options.cache_dir)  # a clear error, not a traceback
+    usable_cache_dir(w.options.cache_dir)  # a clear error, not a traceback
     config, offline = w.config, w.options.offline
 
     def make_client() -> RegistryClient:

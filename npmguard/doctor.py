@@ -115,22 +115,43 @@ def startup_lines(home: Path, shell: str) -> list[tuple[str, int]]:
 
 
 def check_cache(cache: Path) -> Result:
-    """The cache folder: writable (checks write facts there), and what it holds."""
+    """The cache folder: writable (checks write facts there), and what it holds. One that can
+    be read but not written is used read-only (a warning: checks keep nothing new)."""
     from npmguard.reputation.store import FILE_NAME, FactsStore
 
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        probe = cache / f".doctor-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
     except OSError as e:
         return Result(
             "cache",
             Status.FAIL,
-            f"{cache}: cannot write ({e.strerror}): every check would fetch everything again; "
+            f"{cache}: cannot create ({e.strerror}): checks that need registry facts stop "
+            "with an error; set NPMGUARD_CACHE_DIR to a folder you can write",
+        )
+    unwritable = None
+    try:
+        probe = cache / f".doctor-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        unwritable = e.strerror or str(e)
+    facts = cache / FILE_NAME
+    if unwritable is not None:
+        held = "nothing cached"
+        if facts.exists():
+            try:
+                with FactsStore(facts, read_only=unwritable) as store:
+                    stats = store.stats()
+                held = f"facts on {stats.packages} packages and {stats.versions} versions"
+            except Exception as e:
+                held = f"facts unreadable ({e})"
+        return Result(
+            "cache",
+            Status.WARN,
+            f"{cache}: cannot write ({unwritable}): checks use what it holds ({held}), "
+            "--offline included, but fetch anything else on every run and keep nothing new; "
             "set NPMGUARD_CACHE_DIR to a folder you can write",
         )
-    facts = cache / FILE_NAME
     if not facts.exists():
         return Result("cache", Status.OK, f"{cache}: writable, empty (the first check fills it)")
     try:

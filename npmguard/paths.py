@@ -59,9 +59,11 @@ def config_dir() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME))
 
 
-def writable_cache_dir(override: Path | None = None) -> Path:
+def usable_cache_dir(override: Path | None = None) -> Path:
     """:func:`cache_dir`, created if missing; a clear :class:`~npmguard.errors.UsageError`
-    (naming the folder and where it was set) when it cannot be created or written."""
+    (naming the folder and where it was set) when it cannot be created or read. A folder that
+    can be read but not written is returned: its stores are used read-only (what a check
+    fetches serves that run only)."""
     import errno
 
     from npmguard.errors import UsageError
@@ -82,7 +84,7 @@ def writable_cache_dir(override: Path | None = None) -> Path:
     except OSError as e:
         reason = e.strerror or str(e)
     else:
-        if os.access(directory, os.W_OK | os.X_OK):
+        if os.access(directory, os.R_OK | os.X_OK):
             return directory
         reason = os.strerror(errno.EACCES)
     raise UsageError(f"{directory}: cannot use as the cache folder ({origin}): {reason}", hint=hint)

@@ -127,8 +127,13 @@ def run_info(args: argparse.Namespace) -> int:
     facts_path = directory / FILE_NAME
     total = 0
     if facts_path.exists():
-        with FactsStore(facts_path) as store:
+        with FactsStore.in_dir(directory) as store:
             stats = store.stats()
+            if store.read_only:
+                out.append(
+                    f"access:   read-only ({store.read_only}): checks use what it holds and "
+                    "keep nothing new"
+                )
         total += _size(facts_path)
         out.append(
             f"facts:    {facts_path.name}, {_human(_size(facts_path))}: {stats.packages} packages "

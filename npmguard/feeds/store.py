@@ -69,6 +69,7 @@ SCHEMA = Schema(
     upgrades_from=(2,),  # version 3 adds the `shared` table
     rebuildable=False,  # imported data: another version is re-imported, never dropped silently
     hint="delete the file and run `npmguard db update` again",
+    moved_by="NPMGUARD_DATA_DIR",
 )
 
 

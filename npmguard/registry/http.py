@@ -374,6 +374,29 @@ SHARED_MAX_BYTES = 64 << 20  # the largest answer kept in the team's Redis
 HTTP_NAMESPACE = "npmguard:http"
 
 
+def _sqlite_backend(path: Path) -> Any:
+    """The HTTP cache in ``path``; where this process may not write it (a read-only cache
+    folder), a copy in memory: what it holds is used, what this run adds is not kept."""
+    import uuid
+
+    from requests_cache.backends.sqlite import SQLiteCache
+
+    from npmguard.store.sqlite import memory_copy, write_problem
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    problem = write_problem(path)
+    if problem is None:
+        return SQLiteCache(path, wal=True, fast_save=True, busy_timeout=30_000, timeout=30)
+    log.info("%s: cannot write the HTTP cache (%s); using a copy in memory", path, problem)
+    name = f"npmguard-http-{uuid.uuid4().hex}"
+    keep = memory_copy(path, name) if path.is_file() else None
+    try:  # the backend's own connections keep the shared in-memory database alive
+        return SQLiteCache(f"file:{name}?mode=memory&cache=shared", uri=True, fast_save=True)
+    finally:
+        if keep is not None:
+            keep.close()
+
+
 def _open_cache(
     config: NpmConfig,
     cache_dir: Path,
@@ -400,12 +423,7 @@ def _open_cache(
 
             backend = RedisCache(namespace=HTTP_NAMESPACE, connection=shared.client)
         else:
-            from requests_cache.backends.sqlite import SQLiteCache
-
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            backend = SQLiteCache(
-                cache_dir / CACHE_FILE, wal=True, fast_save=True, busy_timeout=30_000, timeout=30
-            )
+            backend = _sqlite_backend(cache_dir / CACHE_FILE)
         session = CachedSession(
             backend=backend,
             expire_after=ttl,  # when the server sends no cache headers (the mirror here)

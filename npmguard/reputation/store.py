@@ -19,6 +19,12 @@ processes (parallel pre-commit hooks, CI jobs) read and write it at once; writes
 transaction per run. A file written by another format, or that is not a readable database, is
 started anew (with a warning): it is a cache. A write that fails because the disk is full or
 another process holds the lock costs a warning, never the cached facts.
+
+A cache this process may read but not write (a CI cache mounted read-only, a folder owned by
+another user) is opened read-only by :meth:`FactsStore.in_dir`: checks use the facts it holds;
+what a run fetches serves that run only (one warning on the first write that cannot happen),
+and ``--offline`` works from what is there. ``cache clear`` (:meth:`FactsStore.clear`) needs
+write access and says why it has none (:class:`~npmguard.store.sqlite.StoreReadOnlyError`).
 """
 
 from __future__ import annotations
@@ -37,10 +43,12 @@ from npmguard.store.sqlite import (
     Schema,
     StoreBusyError,
     StoreError,
+    StoreReadOnlyError,
     file_size,
     is_busy,
     is_damage,
     open_sqlite,
+    read_only_error,
     set_aside,
 )
 
@@ -81,10 +89,21 @@ class FactsStore:
     """One connection to the facts store; use from one thread (the fetch workers hand their
     results back to the caller, which writes them)."""
 
-    def __init__(self, path: Path, *, busy: float = BUSY_SECONDS) -> None:
+    def __init__(
+        self, path: Path, *, busy: float = BUSY_SECONDS, read_only: str | None = None
+    ) -> None:
+        """Open (and create) the store at ``path`` for reading and writing; raises
+        :class:`~npmguard.store.sqlite.StoreReadOnlyError` when it cannot be written.
+        ``read_only``: why it cannot ("Permission denied"): open it read-only instead (an
+        empty store when there is no file); :meth:`save` and :meth:`forget` then keep
+        nothing."""
         self._path = path
-        db = open_sqlite(path, SCHEMA, busy=busy)
-        assert db is not None  # write mode always opens
+        self.read_only = read_only
+        self._told = False  # the read-only warning was given
+        db = open_sqlite(path, SCHEMA, mode="read-only" if read_only else "write", busy=busy)
+        if db is None:  # read-only and no file: nothing cached, nothing to keep
+            db = sqlite3.connect(":memory:", isolation_level=None)
+            db.executescript(SCHEMA.sql)
         self._db = db
         self._busy = busy
 
@@ -98,7 +117,13 @@ class FactsStore:
 
     @classmethod
     def in_dir(cls, cache_dir: Path) -> FactsStore:
-        return cls(cache_dir / FILE_NAME)
+        """The store in ``cache_dir``, read-only when this process may not write it."""
+        path = cache_dir / FILE_NAME
+        try:
+            return cls(path)
+        except StoreReadOnlyError as e:
+            log.info("%s; reading it without writing", e)
+            return cls(path, read_only=e.reason)
 
     def close(self) -> None:
         self._db.close()
@@ -193,6 +218,9 @@ class FactsStore:
                 raise StoreError(
                     f"{self.path}: cannot read the facts cache: {e}", hint=_DISK_HINT
                 ) from e
+            if self.read_only:  # cannot be set aside: those facts are fetched (or unknown)
+                log.warning("%s: the facts cache is damaged (%s)", self.path, e)
+                return []
             self._start_anew(e)
             return []
 
@@ -219,6 +247,16 @@ class FactsStore:
         stamp = time.time() if now is None else now
         pkgs = list(packages)
         if not pkgs and not tarballs:
+            return
+        if self.read_only:
+            if not self._told:
+                self._told = True
+                log.warning(
+                    "%s: the cache folder cannot be written (%s): checks use the facts it "
+                    "holds, but facts fetched now serve this run only",
+                    self.path.parent,
+                    self.read_only,
+                )
             return
         try:
             self._write(pkgs, tarballs or {}, stamp)
@@ -273,7 +311,7 @@ class FactsStore:
         """Drop rows that could not be read (damaged), so that the facts fetched again are
         written in their place; a store that cannot be written keeps them (one warning)."""
         keys, integrities = list(versions), list(tarballs)
-        if not keys and not integrities:
+        if (not keys and not integrities) or self.read_only:
             return
         db = self._db
         try:
@@ -303,6 +341,10 @@ class FactsStore:
         )
 
     def clear(self) -> None:
+        """Delete every row. Raises :class:`~npmguard.store.sqlite.StoreReadOnlyError` when
+        the store was opened read-only."""
+        if self.read_only:
+            raise read_only_error(self.path, SCHEMA, self.read_only)
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:

@@ -7,7 +7,13 @@ names index (open, check the schema version, migrate, recover, close).
   ``upgrades_from`` gets the new tables; otherwise a *cache* (``Schema.rebuildable``) drops
   its tables and starts empty, and a store of imported data refuses with a hint.
 - **Read mode** opens an existing file without creating anything (``None`` when there is
-  none); **immutable** mode opens a file that is never written again (no locking at all).
+  none); **immutable** mode opens a file that is never written again (no locking at all);
+  **read-only** mode opens a file this process may not write (a cache folder mounted
+  read-only, or owned by another user): ``mode=ro``, or ``immutable`` when SQLite cannot
+  make the WAL's shared-memory file beside it. Read mode falls back to it on such a file.
+- **Permissions**: write mode on a file or folder this process may not write raises
+  :class:`StoreReadOnlyError` (naming the path and the cause, see :func:`write_problem`)
+  before SQLite says "unable to open database file".
 - **Recovery**: a file that is not a readable database is set aside as
   ``<name>.broken-<time>`` and a cache is rebuilt, with one warning. A *busy* database
   (another process holds the write lock longer than the timeout) or a *full disk* is never
@@ -17,7 +23,9 @@ names index (open, check the schema version, migrate, recover, close).
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -28,7 +36,7 @@ from npmguard.errors import NpmguardError
 
 log = logging.getLogger(__name__)
 
-Mode = Literal["write", "read", "immutable"]
+Mode = Literal["write", "read", "read-only", "immutable"]
 BUSY_SECONDS = 30.0  # how long a write waits for another process's transaction
 
 
@@ -38,6 +46,16 @@ class StoreError(NpmguardError):
 
 class StoreBusyError(StoreError):
     """Another process held the store's lock for longer than the busy timeout."""
+
+
+class StoreReadOnlyError(StoreError):
+    """A store this process may read but not write (file system mounted read-only, or the
+    file or its folder owned by another user). ``reason`` is the cause, e.g. "Permission
+    denied"."""
+
+    def __init__(self, message: str, *, reason: str, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +70,40 @@ class Schema:
     tables: tuple[str, ...]
     rebuildable: bool
     hint: str = ""  # what to do when a store that is not rebuildable cannot be used
+    moved_by: str = "--cache-dir / NPMGUARD_CACHE_DIR"  # how a user puts it elsewhere
     # older versions whose files become this one by running ``sql`` (it only adds tables)
     upgrades_from: tuple[int, ...] = ()
+
+
+def write_problem(path: Path) -> str | None:
+    """Why this process cannot write the SQLite file ``path`` ("Read-only file system",
+    "Permission denied"), or None when it can. The folder counts too: SQLite keeps its
+    journal, WAL and shared-memory files beside the database. A folder that does not exist
+    yet is not a problem here (write mode creates it, or says why it cannot)."""
+    folder = path.parent
+    if not folder.is_dir():
+        return None
+    for target in (folder, path) if path.exists() else (folder,):
+        if not os.access(target, os.W_OK):
+            return os.strerror(errno.EROFS if _read_only_fs(target) else errno.EACCES)
+    return None
+
+
+def _read_only_fs(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows)
+        return False
+
+
+def read_only_error(path: Path, schema: Schema, reason: str) -> StoreReadOnlyError:
+    """The error for a write to ``path`` that cannot happen, with a hint that fits."""
+    return StoreReadOnlyError(
+        f"{path}: cannot write {schema.what}: {reason}",
+        reason=reason,
+        hint=f"make {path.parent} writable for this user (or run as its owner), or point "
+        f"{schema.moved_by} at a folder you can write",
+    )
 
 
 def is_busy(error: sqlite3.Error) -> bool:
@@ -81,12 +131,17 @@ def is_damage(error: sqlite3.Error) -> bool:
 def open_sqlite(
     path: Path, schema: Schema, *, mode: Mode = "write", busy: float = BUSY_SECONDS
 ) -> sqlite3.Connection | None:
-    """The store at ``path`` (see the module docs). ``None`` only in read mode when there is
-    no file. Raises :class:`StoreBusyError`, or :class:`StoreError` for a store that cannot
-    be used (folder not writable, disk full, another version of a store that is not a cache).
+    """The store at ``path`` (see the module docs). ``None`` only in the reading modes when
+    there is no file. Raises :class:`StoreBusyError`, :class:`StoreReadOnlyError` (write
+    mode, a file or folder this process may not write), or :class:`StoreError` for a store
+    that cannot be used (disk full, another version of a store that is not a cache).
     """
     if mode != "write" and not path.is_file():
         return None
+    if mode == "write":
+        problem = write_problem(path)
+        if problem is not None:
+            raise read_only_error(path, schema, problem)
     try:
         return _connect(path, schema, mode, busy)
     except sqlite3.Error as e:
@@ -96,6 +151,9 @@ def open_sqlite(
                 f"than {busy:.0f} s",
                 hint="wait for the other run to finish (or stop it), then run again",
             ) from e
+        problem = write_problem(path) if mode == "write" else None
+        if problem is not None:  # it became read-only since the check above
+            raise read_only_error(path, schema, problem) from e
         if is_full(e) or not is_damage(e):
             raise StoreError(
                 f"{path}: cannot use {schema.what}: {e}", hint=schema.hint or _DISK_HINT
@@ -121,6 +179,23 @@ _DISK_HINT = "free some disk space, or point --cache-dir / NPMGUARD_CACHE_DIR el
 
 
 def _connect(path: Path, schema: Schema, mode: Mode, busy: float) -> sqlite3.Connection:
+    if mode == "read" and write_problem(path) is not None:
+        mode = "read-only"
+    if mode == "read-only":
+        db = _open_read_only(path)
+        try:
+            found = int(db.execute("PRAGMA user_version").fetchone()[0])
+            if found != schema.version:
+                raise StoreError(
+                    f"{path}: {schema.what} was written by another npmguard version "
+                    f"(schema {found}, expected {schema.version}) and cannot be rebuilt "
+                    "here: it is read-only",
+                    hint=schema.hint or f"point {schema.moved_by} at a folder you can write",
+                )
+        except BaseException:
+            db.close()
+            raise
+        return db
     if mode == "immutable":
         return sqlite3.connect(
             f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True, check_same_thread=False
@@ -154,6 +229,40 @@ def _connect(path: Path, schema: Schema, mode: Mode, busy: float) -> sqlite3.Con
         db.close()
         raise
     return db
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """``mode=ro`` (it sees other processes' commits); ``immutable`` when SQLite cannot open
+    it so (a WAL file without its shared-memory file, in a folder it may not write)."""
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    try:
+        db.execute("PRAGMA user_version").fetchone()
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+    return sqlite3.connect(
+        f"{uri}&immutable=1", uri=True, isolation_level=None, check_same_thread=False
+    )
+
+
+def memory_copy(path: Path, name: str) -> sqlite3.Connection:
+    """A copy of the database at ``path`` (opened read-only) in the shared in-memory database
+    ``file:{name}?mode=memory&cache=shared``: writes to it last as long as a connection to it
+    is open, and never reach ``path``. Returns the connection that keeps it alive."""
+    memory = sqlite3.connect(
+        f"file:{name}?mode=memory&cache=shared", uri=True, check_same_thread=False
+    )
+    try:
+        source = _open_read_only(path)
+        try:
+            source.backup(memory)
+        finally:
+            source.close()
+    except BaseException:
+        memory.close()
+        raise
+    return memory
 
 
 def _migrate(db: sqlite3.Connection, path: Path, schema: Schema, found: int) -> None:

@@ -112,15 +112,15 @@ def test_cache_dir_that_is_a_file_is_a_usage_error(
     assert main(["check", str(tmp_path), "--lockfile-only", "-q"]) == 0
 
 
-def test_cache_dir_not_writable_is_a_usage_error(
+def test_cache_dir_not_readable_is_a_usage_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from npmguard.errors import UsageError
-    from npmguard.paths import writable_cache_dir
+    from npmguard.paths import usable_cache_dir
 
     monkeypatch.setattr("os.access", lambda *a, **k: False)
     with pytest.raises(UsageError, match="Permission denied"):
-        writable_cache_dir(tmp_path / "c")
+        usable_cache_dir(tmp_path / "c")
     assert (tmp_path / "c").is_dir()
 
 
