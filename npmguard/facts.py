@@ -177,6 +177,9 @@ class PackageFacts:
     package_deprecated: bool | None = None
     # this version
     version_present: bool | None = None  # the locked version is in the package document
+    # the document's ``time`` map lists the version while ``versions`` does not: it was
+    # published, then removed (None: unknown)
+    version_removed: bool | None = None
     manifest: ManifestFacts | None = None
     tarball: TarballFacts | None = None
     content_problem: ContentProblem | None = None  # why ``tarball`` is None when it was wanted

@@ -243,7 +243,11 @@ def describe(
         allowed = f" (allowed: {f.allowed_by})" if f.allowed_by else ""
         out.append(f"  {f.effective_level} {f.rule}: {f.message}{allowed}")
         for e in f.evidence:
-            out.append(f"      {e.label}: {e.value}" + (f"  [{e.source}]" if e.source else ""))
+            # the stand-in's fields came from the command line, not a lockfile
+            label, source = e.label, e.source
+            if synthetic and source == "lockfile":
+                label, source = label.replace("locked version", "version"), "command line"
+            out.append(f"      {label}: {e.value}" + (f"  [{source}]" if source else ""))
         if f.hint:
             out.append(f"      hint: {f.hint}")
     if not findings:

@@ -96,6 +96,7 @@ def encode_picture(picture: PackagePicture) -> bytes:
         "mt": None if picture.maintainers is None else list(picture.maintainers),
         "pd": picture.package_deprecated,
         "tt": picture.times_trusted,
+        "rm": None if picture.removed is None else list(picture.removed),
     }
     return _pack(doc)
 
@@ -161,6 +162,7 @@ def decode_picture(name: str, blob: bytes) -> PackagePicture:
         maintainers=None if doc["mt"] is None else tuple(doc["mt"]),
         package_deprecated=doc["pd"],
         times_trusted=bool(doc["tt"]),
+        removed=None if doc.get("rm") is None else tuple(doc["rm"]),  # older rows: unknown
     )
 
 

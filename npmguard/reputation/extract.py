@@ -30,6 +30,9 @@ INSTALL_SCRIPTS = ("preinstall", "install", "postinstall")
 _TEA = re.compile(r"\btea[ ._-]?(protocol|xyz|\.yaml|constitution)\b|\bteaxyz\b", re.I)
 
 
+_TIME_KEYS = frozenset({"created", "modified", "unpublished"})  # not versions
+
+
 @dataclass(frozen=True, slots=True)
 class PackagePicture:
     """The package-level facts of one packument (what refreshes on a TTL)."""
@@ -43,6 +46,9 @@ class PackagePicture:
     maintainers: tuple[str, ...] | None
     package_deprecated: bool | None
     times_trusted: bool  # publish times come from a full registry document
+    # versions the ``time`` map lists that ``versions`` does not (published, then removed);
+    # None: unknown (no ``time`` map, or a picture stored before this was kept)
+    removed: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,5 +261,8 @@ def extract_package(name: str, data: Mapping[str, Any], wanted: Iterable[str] = 
         maintainers=maintainers,
         package_deprecated=package_deprecated,
         times_trusted=trusted,
+        removed=tuple(sorted(k for k in times if k not in versions and k not in _TIME_KEYS))
+        if times
+        else None,
     )
     return Extracted(picture=picture, manifests=manifests)

@@ -661,6 +661,7 @@ class ReputationSource:
             maintainers=picture.maintainers,
             package_deprecated=picture.package_deprecated,
             version_present=pkg.version in item.present,
+            version_removed=None if picture.removed is None else pkg.version in picture.removed,
             manifest=manifests.get((pkg.name, pkg.version)),
             tarball=tarball if isinstance(tarball, TarballFacts) else None,
             content_problem=tarball if isinstance(tarball, ContentProblem) else None,

@@ -270,9 +270,14 @@ class VersionMissing(PackageRule):
             if safe
             else f"pick another version of {pkg.name} and regenerate the lockfile"
         )
+        gone = (
+            "was removed from the registry"
+            if facts.version_removed
+            else "is not on the registry (never published, or removed)"
+        )
         yield self.finding(
             pkg,
-            f"{pkg.key} was removed from the registry; {len(names)} other versions remain",
+            f"{pkg.key} {gone}; {len(names)} other versions remain",
             evidence=tuple(evidence),
             hint=hint,
         )

@@ -79,3 +79,29 @@ def test_package_not_in_the_lockfile_says_so(
     out, err = capsys.readouterr()
     assert out.startswith("pad@1.2.0  verdict: ok")
     assert "pad@^1 is not in" in err and "package-lock.json" in err
+
+
+def test_a_version_never_published_is_not_called_removed(
+    registry: FakeRegistry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["explain", "pad@99.0.0"])
+    out = capsys.readouterr().out
+    assert "pad@99.0.0 is not on the registry (never published, or removed)" in out
+    assert "removed from the registry" not in out
+    # no lockfile is involved: the version came from the command line
+    assert "version: 99.0.0  [command line]" in out
+    assert "[lockfile]" not in out and "locked version" not in out
+
+
+def test_a_version_the_time_map_lists_was_removed(
+    registry: FakeRegistry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = registry.packument("pad")
+    assert doc is not None and "1.2.0" in doc["time"]
+    del doc["versions"]["1.2.0"]  # pulled; npm keeps its publish time
+    registry.set_packument("pad", doc)
+    main(["explain", "pad@1.2.0"])
+    out = capsys.readouterr().out
+    assert "pad@1.2.0 was removed from the registry; 3 other versions remain" in out
+    main(["explain", "pad@1.2.0", "--offline"])  # the same, from the facts cache
+    assert "pad@1.2.0 was removed from the registry" in capsys.readouterr().out
