@@ -130,6 +130,22 @@ class VersionList(Sequence[VersionInfo]):
         column = self._columns[0]
         return [t for i, t in enumerate(self.times) if t is not None and ref_at(column, i) == ref]
 
+    def publishers_at(self, indexes: Sequence[int]) -> set[str]:
+        """The known publishers of the versions at ``indexes`` (no objects built)."""
+        column, table = self._columns[0], self._tables[0]
+        if not table:  # no publisher known (mirrors drop ``_npmUser``)
+            return set()
+        refs = {ref_at(c, 0) for c in {column[i] for i in indexes}}
+        return {table[r] for r in refs if r >= 0 and table[r]}
+
+    def maintainers_at(self, indexes: Sequence[int]) -> set[str]:
+        """Everyone listed as a maintainer on a version at ``indexes`` (no objects built)."""
+        column, table = self._columns[6], self._tables[4]
+        if not table:
+            return set()
+        refs = {ref_at(c, 0) for c in {column[i] for i in indexes}}
+        return {name for r in refs if r >= 0 for name in table[r]}
+
     def index_of(self, version: str) -> int | None:
         """The position of ``version`` (its first listing), or None."""
         found = self._found.get(version, -2)  # rules ask for the locked version many times

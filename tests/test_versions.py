@@ -85,6 +85,15 @@ def test_history_answers_match_the_plain_tuple(timed: str) -> None:
             assert history.last_release_before(lazy) == history.last_release_before(plain)
             assert history.earlier_versions(lazy) == history.earlier_versions(plain)
             assert history.has_publish_times(lazy) == history.has_publish_times(plain)
+            earlier = history.earlier_versions(plain)
+            assert history.earlier_publishers(lazy) == sorted(
+                {v.publisher for v in earlier if v.publisher}
+            )
+            assert history.earlier_maintainers(lazy) == sorted(
+                {m for v in earlier for m in v.maintainers or ()}
+            )
+            assert history.earlier_publishers(plain) == history.earlier_publishers(lazy)
+            assert history.earlier_maintainers(plain) == history.earlier_maintainers(lazy)
 
 
 def test_version_list_is_a_sequence_equal_to_its_tuple() -> None:

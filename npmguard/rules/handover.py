@@ -32,6 +32,8 @@ from datetime import datetime, timedelta, timezone
 from npmguard.facts import PackageFacts, VersionInfo
 from npmguard.model import Evidence
 from npmguard.rules.history import (
+    earlier_maintainers,
+    earlier_publishers,
     earlier_versions,
     last_release_before,
     newest,
@@ -129,13 +131,12 @@ def publisher_history(
     """Classify this release's publisher (see the module docs). ``others`` are the facts in
     view (the tree's), searched for the project's other packages and the account's record."""
     publisher = publisher_of(facts)
-    before = earlier_versions(facts)
-    earlier = sorted({v.publisher for v in before if v.publisher})
+    earlier = earlier_publishers(facts)
     if publisher is None or not earlier:
         return PublisherHistory(PublisherKind.UNKNOWN, publisher, tuple(earlier))
     if publisher in earlier:
         return PublisherHistory(PublisherKind.SAME, publisher, tuple(earlier))
-    listed = sorted({m for v in before for m in v.maintainers or ()})
+    listed = earlier_maintainers(facts)
     base = PublisherHistory(PublisherKind.MAINTAINER, publisher, tuple(earlier), tuple(listed))
     if publisher in listed:
         return base

@@ -53,13 +53,49 @@ def earlier_versions(facts: PackageFacts) -> list[VersionInfo]:
     return out
 
 
+def earlier_publishers(facts: PackageFacts) -> list[str]:
+    """The publishers of :func:`earlier_versions`, sorted (unknown ones left out)."""
+    listed = facts.versions
+    if isinstance(listed, VersionList):
+        indexes = _earlier_indexes(facts, listed)
+        if indexes is not None:
+            return sorted(listed.publishers_at(indexes))
+    return sorted({v.publisher for v in earlier_versions(facts) if v.publisher})
+
+
+def earlier_maintainers(facts: PackageFacts) -> list[str]:
+    """Everyone listed as a maintainer on one of :func:`earlier_versions`, sorted."""
+    listed = facts.versions
+    if isinstance(listed, VersionList):
+        indexes = _earlier_indexes(facts, listed)
+        if indexes is not None:
+            return sorted(listed.maintainers_at(indexes))
+    return sorted({m for v in earlier_versions(facts) for m in v.maintainers or ()})
+
+
 def _time_key(info: VersionInfo) -> tuple[int, float]:
     return (0, info.published.timestamp()) if info.published is not None else (1, 0.0)
 
 
+# earlier positions per facts object (checked by identity), as for ``previous_version``
+_EARLIER: dict[int, tuple[PackageFacts, list[int] | None]] = {}
+
+
 def _earlier_indexes(facts: PackageFacts, listed: VersionList) -> list[int] | None:
     """``earlier_versions`` as positions in ``listed`` (same order), or None when the locked
-    version is not listed (its semver rank is then unknown: the general path answers)."""
+    version is not listed (its semver rank is then unknown: the general path answers).
+    The list is shared between callers: never change it."""
+    cached = _EARLIER.get(id(facts))
+    if cached is not None and cached[0] is facts and facts.versions is listed:
+        return cached[1]
+    found = _compute_earlier_indexes(facts, listed)
+    if len(_EARLIER) > 100_000:
+        _EARLIER.clear()
+    _EARLIER[id(facts)] = (facts, found)
+    return found
+
+
+def _compute_earlier_indexes(facts: PackageFacts, listed: VersionList) -> list[int] | None:
     me = listed.index_of(facts.version)
     if me is None:
         return None
