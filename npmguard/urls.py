@@ -199,6 +199,7 @@ class TarballRef:
     version: str | None  # None when the file name is not ``<base>-<semver>.tgz``
 
 
+@functools.lru_cache(maxsize=65536)  # rules ask for each entry's URL several times
 def registry_tarball(url: str) -> TarballRef | None:
     """The package a registry tarball URL is for, or None if it is not of that shape.
 
@@ -260,6 +261,7 @@ def fetchable_http(url: str, base: str | None = None) -> Url | None:
     return parsed
 
 
+@functools.lru_cache(maxsize=65536)  # rules ask for each entry's URL several times
 def registry_resolved(resolved: str, registry: str, replace_host: str) -> str | None:
     """The URL npm fetches for a lockfile ``resolved`` URL: Arborist's ``#registryResolved``.
 

@@ -14,18 +14,21 @@ if TYPE_CHECKING:  # imported lazily: `npmguard npm --version` must start as fas
     import argparse
     from collections.abc import Sequence
 
-# command modules, in the order their commands appear in --help
-COMMAND_MODULES: tuple[str, ...] = (
-    "npmguard.cli.check",
-    "npmguard.cli.ls",
-    "npmguard.cli.rules",
-    "npmguard.cli.shell_init",
-    "npmguard.cli.db",
-    "npmguard.cli.policy",
-    "npmguard.cli.explain",
-    "npmguard.cli.cache",
-    "npmguard.cli.doctor",
-)
+# command -> the module that registers it, in the order commands appear in --help. A run
+# imports only its command's module (``npmguard --version`` imports none of them); --help,
+# a mistyped command and the usage message import them all.
+COMMANDS: dict[str, str] = {
+    "check": "npmguard.cli.check",
+    "ls": "npmguard.cli.ls",
+    "rules": "npmguard.cli.rules",
+    "shell-init": "npmguard.cli.shell_init",
+    "db": "npmguard.cli.db",
+    "policy": "npmguard.cli.policy",
+    "explain": "npmguard.cli.explain",
+    "cache": "npmguard.cli.cache",
+    "doctor": "npmguard.cli.doctor",
+}
+COMMAND_MODULES: tuple[str, ...] = tuple(COMMANDS.values())
 
 DESCRIPTION = """\
 Checks every package of an npm dependency tree against a local reputation cache and a
@@ -51,7 +54,9 @@ exit codes: 0 ok or warnings only, 1 blocked, 2 usage/policy/lockfile error,
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv``: with every command (``argv`` None), or with only the
+    command ``argv`` runs (none for ``--version``; all for help or an unknown command)."""
     import argparse
     import importlib
 
@@ -64,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"npmguard {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in COMMAND_MODULES if argv is None else _modules_for(argv):
         importlib.import_module(name).register(sub)
     for tool in ("npm", "npx"):  # listed here; main() hands them to the wrapper before parsing
         wrapped = sub.add_parser(
@@ -75,6 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
         )
         wrapped.add_argument("args", nargs=argparse.REMAINDER)
     return parser
+
+
+def _modules_for(argv: Sequence[str]) -> tuple[str, ...]:
+    """The command modules a run of ``argv`` needs. The top-level parser takes no option
+    with a value, so the first word not starting with ``-`` is the command."""
+    for arg in argv:
+        if arg == "--version":
+            return ()
+        if arg.startswith("-"):  # -h, --help, an abbreviation argparse expands, a mistake
+            return COMMAND_MODULES
+        return (COMMANDS[arg],) if arg in COMMANDS else COMMAND_MODULES
+    return COMMAND_MODULES  # no command: the usage message lists them all
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -122,10 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from npmguard.errors import run_main
 
     def body() -> int:
-        parser = build_parser()
+        parser = build_parser(args_list)
         args = parser.parse_args(args_list)
         if not getattr(args, "func", None):
-            return print_usage(parser)
+            return print_usage(build_parser())
         _configure_logging(getattr(args, "verbose", 0), getattr(args, "quiet", False))
         return int(args.func(args))
 

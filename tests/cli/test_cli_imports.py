@@ -1,0 +1,87 @@
+"""A run imports only the command it runs (issue 15): ``npmguard --version`` none of them."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+from npmguard.cli import COMMANDS, build_parser
+
+
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    return {
+        name
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name in action.choices
+    }
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_each_module_registers_exactly_its_command(command: str) -> None:
+    parser = argparse.ArgumentParser()
+    importlib.import_module(COMMANDS[command]).register(parser.add_subparsers())
+    assert _commands(parser) == {command}
+
+
+def test_the_full_parser_has_every_command() -> None:
+    assert _commands(build_parser()) == set(COMMANDS)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--version"], set()),
+        (["check", "--lockfile-only"], {"check"}),
+        (["cache", "info"], {"cache"}),
+        (["--help"], set(COMMANDS)),
+        (["chek"], set(COMMANDS)),
+        ([], set(COMMANDS)),
+    ],
+)
+def test_the_parser_holds_what_the_run_needs(argv: list[str], expected: set[str]) -> None:
+    assert _commands(build_parser(argv)) == expected
+
+
+def _modules_after(*argv: str) -> set[str]:
+    code = (
+        "import sys\n"
+        "from npmguard.cli import main\n"
+        "try:\n"
+        f"    main({list(argv)!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('loaded:', *(m for m in sys.modules if m.startswith('npmguard.')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    last = done.stdout.splitlines()[-1].split()
+    assert last[0] == "loaded:"
+    return set(last[1:])
+
+
+def test_version_imports_no_command_module() -> None:
+    loaded = _modules_after("--version")
+    assert not loaded & set(COMMANDS.values()), loaded
+    assert "npmguard.model" not in loaded
+
+
+def test_a_command_imports_only_its_own_module() -> None:
+    loaded = _modules_after("rules", "--help")
+    assert loaded & set(COMMANDS.values()) == {"npmguard.cli.rules"}
+    assert _modules_after("--help") >= set(COMMANDS.values())
+
+
+def test_no_command_prints_the_usage_with_every_command(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from npmguard.cli import main
+
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert all(command in err for command in COMMANDS)
