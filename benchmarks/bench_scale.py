@@ -100,6 +100,22 @@ def generate(count: int, seed: int = 15) -> list[Package]:
     return out
 
 
+def _files(name: str) -> dict[str, str]:
+    """A package's own files: a README, an entry point and 0-4 modules of varied sizes (so
+    no two packages look made from one template, as in a real tree)."""
+    rng = random.Random(name)
+    seed = hashlib.sha256(name.encode()).hexdigest()
+    files = {
+        "package/README.md": f"# {name}\n\n" + "Some words about it.\n" * rng.randint(2, 150),
+        "package/index.js": f"module.exports = require('./lib/main');  // build {seed[:12]}\n",
+    }
+    for i in range(rng.randint(0, 4)):
+        lines = rng.randint(5, 600)
+        body = "".join(f"exports.f{j} = '{seed[j % 48 :][:16]}';\n" for j in range(lines))
+        files[f"package/lib/m{i}.js"] = body
+    return files
+
+
 def tarball_path(name: str, version: str) -> str:
     base = name.rsplit("/", 1)[-1]
     return f"/{name}/-/{base}-{version}.tgz"
@@ -111,10 +127,10 @@ def build_registry(packages: list[Package], url: str) -> tuple[dict[str, bytes],
     integrity: dict[str, str] = {}
     for pkg in packages:
         deps = {packages[d].name: f"^{packages[d].locked}" for d in pkg.dependencies}
-        man: dict[str, Any] = {"name": pkg.name, "version": pkg.locked, "license": "MIT"}
-        contents: dict[str, str] = {
-            "package/index.js": f"module.exports = {json.dumps(pkg.name)};\n"
-        }
+        about = f"utilities, build {hashlib.sha256(pkg.name.encode()).hexdigest()[:12]}"
+        man: dict[str, Any] = {"name": pkg.name, "version": pkg.locked, "description": about}
+        man["license"] = "MIT"
+        contents = _files(pkg.name)
         if deps:
             man["dependencies"] = deps
         if pkg.install_script:
@@ -129,7 +145,8 @@ def build_registry(packages: list[Package], url: str) -> tuple[dict[str, bytes],
         times: dict[str, str] = {}
         start = LAST_PUBLISH - timedelta(weeks=len(pkg.versions))
         for i, version in enumerate(pkg.versions):
-            doc: dict[str, Any] = {"name": pkg.name, "version": version, "license": "MIT"}
+            doc: dict[str, Any] = {"name": pkg.name, "version": version, "description": about}
+            doc["license"] = "MIT"
             if deps:
                 doc["dependencies"] = deps
             if pkg.install_script:
@@ -251,6 +268,9 @@ def main() -> int:
     ap.add_argument("--sizes", default="1000,2000,4000,8000")
     ap.add_argument("--rounds", type=int, default=3, help="cold + warm per size, per round")
     ap.add_argument("--rev", help="time this git revision's npmguard instead (a baseline)")
+    ap.add_argument(
+        "--keep", action="store_true", help="keep the projects and the last round's caches"
+    )
     args = ap.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
 
@@ -297,13 +317,17 @@ def main() -> int:
                     shutil.copytree(work / "names-cache", cache, dirs_exist_ok=True)
                     cold[size].append(run_check(projects[size], run_env))
                     warm[size].append(run_check(projects[size], run_env))
-                    shutil.rmtree(cache, ignore_errors=True)
+                    if not (args.keep and round_ == args.rounds - 1):
+                        shutil.rmtree(cache, ignore_errors=True)
             print(f"{len(packages)} packages generated; {registry.requests} requests served")
         ok = report(sizes, cold, warm, args.rounds)
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         return 0 if ok else 1
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def report(
