@@ -130,6 +130,10 @@ class VersionList(Sequence[VersionInfo]):
         column = self._columns[0]
         return [t for i, t in enumerate(self.times) if t is not None and ref_at(column, i) == ref]
 
+    def any_provenance(self) -> bool:
+        """Whether some version is known to carry a provenance attestation."""
+        return chr(1 + REF_BASE) in self._columns[2]
+
     def publishers_at(self, indexes: Sequence[int]) -> set[str]:
         """The known publishers of the versions at ``indexes`` (no objects built)."""
         column, table = self._columns[0], self._tables[0]

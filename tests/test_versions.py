@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from npmguard.facts import PackageFacts, VersionInfo
 from npmguard.reputation import codec
 from npmguard.reputation.extract import PackagePicture
-from npmguard.rules import history
+from npmguard.rules import handover, history
 from npmguard.versions import REF_BASE, VersionList, ref_at
 
 START = datetime(2020, 1, 1, tzinfo=timezone.utc)
@@ -93,6 +94,8 @@ def test_history_answers_match_the_plain_tuple(timed: str) -> None:
                 {m for v in earlier for m in v.maintainers or ()}
             )
             assert history.earlier_publishers(plain) == history.earlier_publishers(lazy)
+            assert handover.provenance_lost(lazy) == handover.provenance_lost(plain)
+            assert handover.publisher_history(lazy) == handover.publisher_history(plain)
             assert history.earlier_maintainers(plain) == history.earlier_maintainers(lazy)
 
 
@@ -181,3 +184,61 @@ def test_publisher_times() -> None:
     ms = round(when.timestamp() * 1000)
     assert listed.publisher_times("alice") == [ms, ms + 2 * 86_400_000]
     assert listed.publisher_times("nobody") == []
+
+
+def _window_from_objects(infos: Sequence[VersionInfo], window: timedelta, pre: bool) -> int:
+    """version-flood's count as the rule computes it on ``VersionInfo`` objects."""
+    timed = sorted(
+        (
+            v
+            for v in infos
+            if v.published is not None and (pre or not history.is_prerelease(v.version))
+        ),
+        key=lambda v: v.published,  # type: ignore[arg-type, return-value]
+    )
+    best = start = 0
+    for end, info in enumerate(timed):
+        while info.published - timed[start].published > window:  # type: ignore[operator]
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+@pytest.mark.parametrize("pre", [False, True])
+def test_version_flood_window_from_the_columns_matches_the_objects(pre: bool) -> None:
+    from npmguard.rules.spam_content import _largest_window
+
+    rng = random.Random(f"flood-{pre}")
+    for _ in range(300):
+        infos = []
+        at = START
+        for i in range(rng.randint(1, 60)):
+            # steps of exactly the window, just under and just over it, and bursts
+            at += rng.choice(
+                [
+                    timedelta(hours=24),
+                    timedelta(hours=24, milliseconds=1),
+                    timedelta(0),
+                    timedelta(hours=23, minutes=59, seconds=59, milliseconds=999),
+                    timedelta(minutes=rng.randint(0, 90)),
+                ]
+            )
+            name = f"1.{i}.0" + ("-rc.1" if rng.random() < 0.2 else "")
+            infos.append(VersionInfo(name, at if rng.random() < 0.9 else None))
+        rng.shuffle(infos)
+        stored = codec.decode_picture("demo", codec.encode_picture(_picture(tuple(infos))))
+        assert isinstance(stored.versions, VersionList)
+        for window in (timedelta(hours=24), timedelta(hours=0.5), timedelta(0)):
+            assert _largest_window(stored.versions, window, pre) == _window_from_objects(
+                infos, window, pre
+            )
+
+
+def test_version_flood_window_leaves_far_times_to_the_objects() -> None:
+    from npmguard.rules.spam_content import _largest_window
+
+    far = datetime(2300, 1, 1, tzinfo=timezone.utc)
+    infos = (VersionInfo("1.0.0", START), VersionInfo("2.0.0", far))
+    stored = codec.decode_picture("demo", codec.encode_picture(_picture(infos)))
+    assert isinstance(stored.versions, VersionList)
+    assert _largest_window(stored.versions, timedelta(hours=24), False) is None

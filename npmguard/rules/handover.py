@@ -105,6 +105,8 @@ def provenance_lost(facts: PackageFacts) -> tuple[VersionInfo, VersionInfo | Non
     eight versions in four hours), each one following another that lacks provenance too."""
     if has_provenance(facts) is not False:
         return None
+    if isinstance(facts.versions, VersionList) and not facts.versions.any_provenance():
+        return None  # no version had one: none lost (answered from the stored column)
     known = [v for v in earlier_versions(facts) if v.has_provenance is not None]
     compared = [v for v in (previous_version(facts), *known[-1:]) if v and v.has_provenance]
     if not compared:

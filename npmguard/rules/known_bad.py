@@ -92,6 +92,12 @@ class RemovedPackage(PackageRule):
         facts = _registry_facts(pkg, ctx)
         if facts is None or facts.registry is None:
             return
+        if facts.status is not FactsStatus.NOT_FOUND and (
+            facts.status is not FactsStatus.KNOWN
+            or facts.versions is None
+            or (facts.unpublished is None and facts.versions)
+        ):
+            return  # the registry has the package: no finding (the name advice is not needed)
         hint = _remove(pkg, ctx) + _did_you_mean(pkg, ctx)
         where = Evidence("registry", redact(facts.registry), "npm config")
         if facts.status is FactsStatus.NOT_FOUND:
@@ -194,6 +200,10 @@ class SecurityHolder(PackageRule):
         facts = _registry_facts(pkg, ctx)
         manifest = facts.manifest if facts is not None else None
         latest = facts.latest if facts is not None else None
+        if not is_security_version(pkg.version) and not (
+            latest is not None and is_security_version(latest)
+        ):
+            return  # no placeholder: no finding (the name advice is not needed)
         meant = _did_you_mean(pkg, ctx)
         hint = _remove(pkg, ctx, ": npm replaced it after taking malware down") + (
             meant or "; if you meant a similarly named package, check the spelling"

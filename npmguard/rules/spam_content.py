@@ -17,6 +17,7 @@ from npmguard.jsontext import loads
 from npmguard.model import Evidence, Finding, Level, LockedPackage
 from npmguard.rules.base import DAYS, MANY, CheckContext, Option, PackageRule, register
 from npmguard.rules.history import allow_entry, day, has_publish_times, is_prerelease, newest
+from npmguard.versions import VersionList
 
 FAMILY = "spam"
 CONTENT = frozenset({Need.PACKUMENT, Need.TARBALL})
@@ -270,6 +271,32 @@ class AutopublishScript(PackageRule):
             )
 
 
+# publish times (ms) within this bound turn into datetimes exactly (a float of seconds
+# below 2**32 is within 0.25 us of the millisecond it came from, and rounds to it)
+_EXACT_MS = 2**32 * 1000
+
+
+def _largest_window(listed: VersionList, window: timedelta, count_pre: bool) -> int | None:
+    """How many of ``listed``'s timed versions (prereleases only with ``count_pre``) the
+    busiest ``window`` holds: :class:`VersionFlood`'s count, from the publish-time column
+    (milliseconds; the same instants ``VersionInfo.published`` holds). None for a time
+    outside the years 1834-2106, where only the objects give the rule's answer."""
+    times = sorted(
+        t
+        for t, name in zip(listed.times, listed.names, strict=True)
+        if t is not None and (count_pre or not is_prerelease(name))
+    )
+    if times and not (times[0] > -_EXACT_MS and times[-1] < _EXACT_MS):
+        return None
+    limit_us = window // timedelta(microseconds=1)
+    best = start = 0
+    for end, at in enumerate(times):
+        while (at - times[start]) * 1000 > limit_us:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
 @register
 class VersionFlood(PackageRule):
     id = "version-flood"
@@ -297,6 +324,10 @@ class VersionFlood(PackageRule):
         count_pre = bool(ctx.option(self, "prereleases"))
         wanted = int(ctx.option(self, "versions"))
         window = timedelta(hours=float(ctx.option(self, "hours")))
+        if isinstance(facts.versions, VersionList):
+            largest = _largest_window(facts.versions, window, count_pre)
+            if largest is not None and largest < wanted:
+                return  # answered from the stored columns, no version objects built
         timed = sorted(
             (
                 v
