@@ -129,6 +129,17 @@ class ManifestFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class ScanHit:
+    """A pattern the install-script scanner found (:mod:`npmguard.scriptscan`): ``where`` is
+    ``scripts.<lifecycle>`` or the path of a file the scripts run."""
+
+    pattern: str  # the pattern's id
+    what: str  # what the pattern means
+    excerpt: str
+    where: str
+
+
+@dataclass(frozen=True, slots=True)
 class TarballFacts:
     """What the tarball holds, read in memory after its integrity was checked."""
 
@@ -141,6 +152,10 @@ class TarballFacts:
     # small text files worth reading for content rules (scripts, shell files), capped in size
     texts: Mapping[str, str] = field(default_factory=dict)
     integrity_checked: bool = True
+    # what the install-script scanner found in the scripts and the files they run, as stored
+    # with these facts by the same scanner (None: not stored, or by another scanner); derived
+    # from the fields above, so it takes no part in comparisons (see npmguard.scriptscan)
+    install_scan: tuple[ScanHit, ...] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

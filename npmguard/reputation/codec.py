@@ -14,8 +14,9 @@ from collections.abc import Hashable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from npmguard.facts import ContentProblem, ManifestFacts, TarballFacts
+from npmguard.facts import ContentProblem, ManifestFacts, ScanHit, TarballFacts
 from npmguard.reputation.extract import PackagePicture
+from npmguard.scriptscan import scanner_key, tarball_scan
 from npmguard.semver import version_key
 from npmguard.versions import REF_BASE, VersionList
 
@@ -172,6 +173,10 @@ _TUPLE_FIELDS = {"keywords", "files"}
 
 
 def _encode_fields(value: Any, fields: Sequence[str]) -> bytes:
+    return _pack(_fields(value, fields))
+
+
+def _fields(value: Any, fields: Sequence[str]) -> dict[str, Any]:
     doc: dict[str, Any] = {}
     for name in fields:
         item = getattr(value, name)
@@ -180,11 +185,14 @@ def _encode_fields(value: Any, fields: Sequence[str]) -> bytes:
         elif isinstance(item, tuple):
             item = list(item)
         doc[name] = item
-    return _pack(doc)
+    return doc
 
 
 def _decode_fields(blob: bytes, fields: frozenset[str]) -> dict[str, Any]:
-    doc: dict[str, Any] = _unpack(blob)
+    return _checked_fields(_unpack(blob), fields)
+
+
+def _checked_fields(doc: dict[str, Any], fields: frozenset[str]) -> dict[str, Any]:
     if not doc.keys() <= fields:  # fields a newer or older npmguard wrote, this one lacks
         doc = {k: v for k, v in doc.items() if k in fields}
     for name in _TUPLE_FIELDS & doc.keys():
@@ -193,7 +201,8 @@ def _decode_fields(blob: bytes, fields: frozenset[str]) -> dict[str, Any]:
 
 
 _MANIFEST_FIELDS = tuple(ManifestFacts.__dataclass_fields__)
-_TARBALL_FIELDS = tuple(TarballFacts.__dataclass_fields__)
+# the scan is stored under its own key, with the scanner it came from
+_TARBALL_FIELDS = tuple(f for f in TarballFacts.__dataclass_fields__ if f != "install_scan")
 _MANIFEST_SET = frozenset(_MANIFEST_FIELDS)
 _TARBALL_SET = frozenset(_TARBALL_FIELDS)
 
@@ -207,11 +216,25 @@ def decode_manifest(blob: bytes) -> ManifestFacts:
 
 
 def encode_tarball(tarball: TarballFacts) -> bytes:
-    return _encode_fields(tarball, _TARBALL_FIELDS)
+    """The tarball's facts, with what the install-script scanner finds in them and which
+    scanner that was (:func:`npmguard.scriptscan.scanner_key`)."""
+    doc = _fields(tarball, _TARBALL_FIELDS)
+    hits = tarball_scan(tarball)
+    doc["scan"] = {"k": scanner_key(), "h": [[h.pattern, h.what, h.excerpt, h.where] for h in hits]}
+    return _pack(doc)
 
 
 def decode_tarball(blob: bytes) -> TarballFacts:
-    return TarballFacts(**_decode_fields(blob, _TARBALL_SET))
+    """The stored facts; ``install_scan`` only when this scanner stored it."""
+    return _tarball(_unpack(blob))
+
+
+def _tarball(doc: Any) -> TarballFacts:
+    scan = doc.pop("scan", None) if isinstance(doc, dict) else None
+    fields = _checked_fields(doc, _TARBALL_SET)
+    if isinstance(scan, dict) and scan.get("k") == scanner_key():
+        fields["install_scan"] = tuple(ScanHit(*(str(p) for p in hit)) for hit in scan["h"])
+    return TarballFacts(**fields)
 
 
 # -- a tarball whose content could not be read, kept under its integrity like its facts ------
@@ -226,4 +249,4 @@ def decode_tarball_row(blob: bytes) -> TarballFacts | ContentProblem:
     doc = _unpack(blob)
     if isinstance(doc, dict) and isinstance(doc.get("problem"), dict):
         return ContentProblem(str(doc["problem"]["kind"]), str(doc["problem"]["reason"]))
-    return decode_tarball(blob)
+    return _tarball(doc)

@@ -10,22 +10,28 @@ patch-package, core-js's banner) must never match.
 
 from __future__ import annotations
 
-import posixpath
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from npmguard.allow_scripts import script_approval
-from npmguard.facts import Need, PackageFacts
-from npmguard.jsontext import loads
+from npmguard.facts import Need, PackageFacts, ScanHit
 from npmguard.managers import manager_for
 from npmguard.model import Evidence, Finding, Level, LockedPackage
 from npmguard.rules.base import CheckContext, PackageRule, register
 from npmguard.rules.history import allow_entry, newest
+from npmguard.scriptscan import (
+    IMPLICIT_GYP,
+    IMPLICIT_GYP_SCRIPT,
+    INSTALL_SCRIPTS,
+    PATTERNS,
+    Pattern,
+    install_time_texts,
+    scan_sources,
+    scan_text,
+    tarball_scripts,
+)
 
 FAMILY = "install scripts"
-INSTALL_SCRIPTS = ("preinstall", "install", "postinstall")
-IMPLICIT_GYP = "node-gyp rebuild"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,31 +47,17 @@ def install_scripts(pkg: LockedPackage, facts: PackageFacts | None) -> InstallSc
     scripts: dict[str, str] = {}
     source = "lockfile"
     if facts is not None and facts.tarball is not None:
-        scripts = {k: v for k, v in facts.tarball.manifest_scripts.items() if k in INSTALL_SCRIPTS}
+        scripts = tarball_scripts(facts.tarball)
         source = "tarball"
-        gyp = "binding.gyp" in facts.tarball.files and _gypfile(facts.tarball.texts) is not False
     elif facts is not None and facts.manifest is not None:
         scripts = {k: v for k, v in facts.manifest.scripts.items() if k in INSTALL_SCRIPTS}
         source = "registry"
-        gyp = bool(facts.manifest.gyp_file)
-    else:
-        gyp = False
-    # npm adds `install: node-gyp rebuild` when binding.gyp exists and no install script is set
-    if gyp and not ({"install", "preinstall"} & scripts.keys()):
-        scripts["install"] = f"{IMPLICIT_GYP} (implicit: binding.gyp)"
+        # npm adds `install: node-gyp rebuild` for a binding.gyp when no install script is set
+        if facts.manifest.gyp_file and not ({"install", "preinstall"} & scripts.keys()):
+            scripts["install"] = IMPLICIT_GYP_SCRIPT
     if not scripts and pkg.has_install_script:
         scripts["install script"] = "(text unknown: the lockfile says hasInstallScript)"
     return InstallScripts(scripts, source) if scripts else None
-
-
-def _gypfile(texts: Mapping[str, str]) -> bool | None:
-    """package.json's ``gypfile`` (``false`` turns npm's implicit node-gyp build off)."""
-    try:
-        manifest = loads(texts.get("package.json", ""))
-    except ValueError:
-        return None
-    value = manifest.get("gypfile") if isinstance(manifest, dict) else None
-    return value if isinstance(value, bool) else None
 
 
 @register
@@ -126,164 +118,6 @@ def _approve_hint(pkg: LockedPackage, ctx: CheckContext, rule: str) -> str:
 
 # --- suspicious content ------------------------------------------------------------------------
 
-_OOB_HOSTS = (
-    r"oastify\.com|burpcollaborator\.net|interact\.sh|interactsh\.com|oast\.(?:fun|pro|live|site|"
-    r"online|me)|canarytokens\.(?:com|org)|pipedream\.net|webhook\.site|ngrok\.io|ngrok-free\.app|"
-    r"ngrok\.app|requestbin\.(?:com|net)|requestcatcher\.com|dnslog\.cn|ceye\.io|beeceptor\.com|"
-    r"hookbin\.com|postb\.in|pastebin\.com/raw|trycloudflare\.com|serveo\.net|bxss\.me|xss\.ht|"
-    r"discord(?:app)?\.com/api/webhooks|api\.telegram\.org/bot"
-)
-_FETCH = r"(?:curl|wget)\b"
-_HOSTINFO = r"(?:hostname|whoami|pwd|id|uname|env|printenv|ifconfig|ip\s+a)"
-
-
-@dataclass(frozen=True, slots=True)
-class Pattern:
-    id: str
-    what: str
-    regex: re.Pattern[str]
-    also: tuple[re.Pattern[str], ...] = ()  # must each match somewhere in the same text
-    lead: int = 0  # characters before the match worth showing (the host's subdomain, say)
-
-
-PATTERNS: tuple[Pattern, ...] = (
-    Pattern(
-        "pipe-to-shell",
-        "downloads code and pipes it into a shell",
-        re.compile(
-            rf"{_FETCH}[^|;&\n]{{0,300}}\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b"
-            rf"|(?:ba)?sh\s+(?:-c\s+)?[\"']?(?:<\(|\$\(){_FETCH}",
-            re.I,
-        ),
-    ),
-    Pattern(
-        "download-run",
-        "downloads a file from a raw address and makes it executable",
-        re.compile(
-            rf"{_FETCH}[^\n]{{0,200}}https?://\d{{1,3}}(?:\.\d{{1,3}}){{3}}[^\n]*"
-            r"[\s\S]{0,600}chmod\s+\+?[0-7]*x",
-            re.I,
-        ),
-    ),
-    Pattern(
-        "raw-ip-url",
-        "talks to a raw IP address",
-        re.compile(
-            r"https?://(?!127\.|0\.0\.0\.0|10\.|192\.168\.|localhost)"
-            r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?/",
-            re.I,
-        ),
-    ),
-    Pattern(
-        "windows-download",
-        "downloads and runs code with Windows tools",
-        re.compile(
-            r"certutil(?:\.exe)?\s+-urlcache|bitsadmin\s+/transfer|"
-            r"(?:Invoke-WebRequest|iwr|DownloadFile|DownloadString)\b[^\n]{0,200}"
-            r"(?:Invoke-Expression|iex|Start-Process|\.exe)",
-            re.I,
-        ),
-    ),
-    Pattern(
-        "env-shell-exfil",
-        "sends host or environment details in a request",
-        re.compile(
-            rf"(?:{_FETCH}|nslookup|dig|ping)[^\n]{{0,300}}"
-            rf"(?:\$\(\s*{_HOSTINFO}\b|`\s*{_HOSTINFO}\b)"
-            rf"|(?:\benv|printenv)\s*\|\s*(?:curl|wget|nc|base64)",
-            re.I,
-        ),
-    ),
-    Pattern(
-        "env-serialised",
-        "serialises the whole environment (process.env)",
-        re.compile(
-            r"(?:JSON(?:\.stringify|\[['\"]stringify['\"]\])|querystring\.stringify|"
-            r"encodeURIComponent|btoa|Buffer\.from)\(\s*(?:\{\s*\.\.\.)?\s*"
-            r"process(?:\.env|\[['\"]env['\"]\])?\s*[},)]"
-            r"|Object\.(?:entries|keys)\(\s*process\.env\s*\)[\s\S]{0,200}"
-            r"(?:request|fetch|\.write|\.send|dns\.)",
-            re.I,
-        ),
-    ),
-    Pattern(
-        "host-recon-send",
-        "collects host details (user, hostname, home, DNS servers) and sends them out",
-        re.compile(r"https?\.(?:request|get)\(|dns\.(?:lookup|resolve\w*)\(|\bfetch\(", re.I),
-        also=(
-            re.compile(r"os\.(?:userInfo|hostname)\(\)"),
-            re.compile(r"dns\.getServers\(\)|os\.homedir\(\)|os\.networkInterfaces\(\)"),
-        ),
-    ),
-    Pattern(
-        "out-of-band-host",
-        "names an interaction-capture or exfiltration host",
-        re.compile(rf"(?:{_OOB_HOSTS})[\w./?=&%-]*", re.I),
-        lead=60,
-    ),
-    Pattern(
-        "base64-exec",
-        "decodes base64 and runs it",
-        re.compile(
-            r"(?:eval|Function|runInThisContext|runInNewContext|exec(?:Sync)?)\s*\(\s*"
-            r"(?:Buffer\.from|atob)\([^)]{0,5000}?(?:['\"]base64['\"])?\)"
-            r"|base64\s+(?:-d|--decode)[^\n|]{0,100}\|\s*(?:ba)?sh\b",
-            re.I,
-        ),
-    ),
-    Pattern(
-        "dns-exfil",
-        "encodes data into DNS lookups",
-        re.compile(
-            r"dns\.(?:lookup|resolve\w*)\(\s*[^'\"\s)][^)]{0,120}\+\s*['\"]\.[\w-]+\."
-            r"|(?:nslookup|dig)\s+[^\n]{0,40}\$\(",
-            re.I,
-        ),
-    ),
-)
-
-_MAX_EXCERPT = 160
-
-
-def _excerpt(text: str, start: int, end: int) -> str:
-    piece = text[start : min(end, start + _MAX_EXCERPT)]
-    return re.sub(r"\s+", " ", piece).strip()
-
-
-def scan_text(text: str) -> list[tuple[Pattern, str]]:
-    """Each pattern that matches ``text``, with the matching excerpt."""
-    out = []
-    for pattern in PATTERNS:
-        m = pattern.regex.search(text)
-        if m is not None and all(extra.search(text) for extra in pattern.also):
-            start = max(0, m.start() - pattern.lead)
-            if pattern.lead:  # start the excerpt at a word boundary
-                cut = re.search(r"[\s\"'`(]", text[start : m.start()][::-1])
-                start = m.start() - cut.start() if cut else start
-            excerpt = _excerpt(text, start, m.end())
-            out.append((pattern, excerpt or m.group(0)[:_MAX_EXCERPT]))
-    return out
-
-
-def install_time_texts(scripts: Mapping[str, str], texts: Mapping[str, str]) -> dict[str, str]:
-    """The files install scripts run, and the files those mention, as far as ``texts`` holds."""
-    names = {posixpath.basename(p): p for p in texts if p != "package.json"}
-    wanted: list[str] = []
-    for command in scripts.values():
-        for token in re.split(r"[\s;&|()<>=\"'`]+", command):
-            path = posixpath.normpath(token) if token else ""
-            for cand in (path, path + ".js"):
-                if cand in texts and cand != "package.json" and cand not in wanted:
-                    wanted.append(cand)
-    index = 0
-    while index < len(wanted) and len(wanted) < 20:  # files the run files name, transitively
-        body = texts[wanted[index]]
-        for base, path in names.items():
-            if path not in wanted and re.search(rf"(?<![\w.-]){re.escape(base)}\b", body):
-                wanted.append(path)
-        index += 1
-    return {p: texts[p] for p in wanted}
-
 
 @register
 class SuspiciousInstallScript(PackageRule):
@@ -313,16 +147,9 @@ class SuspiciousInstallScript(PackageRule):
         found = install_scripts(pkg, facts)
         if found is None:
             return
-        texts = facts.tarball.texts if facts.tarball is not None else {}
-        sources = {f"scripts.{k}": v for k, v in found.scripts.items()}
-        sources.update(install_time_texts(found.scripts, texts))
-        evidence: list[Evidence] = []
-        ids: list[str] = []
-        for where, text in sources.items():
-            for pattern, excerpt in scan_text(text):
-                if pattern.id not in ids:
-                    ids.append(pattern.id)
-                evidence.append(Evidence(f"{pattern.id}: {pattern.what}", excerpt, where))
+        hits = _scan(found, facts)
+        evidence = [Evidence(f"{h.pattern}: {h.what}", h.excerpt, h.where) for h in hits]
+        ids = list(dict.fromkeys(h.pattern for h in hits))
         if not evidence:
             return
         safe = None
@@ -341,3 +168,33 @@ class SuspiciousInstallScript(PackageRule):
             evidence=tuple(evidence),
             hint=hint + "; report it to the registry (npm: security@npmjs.com)",
         )
+
+
+def _scan(found: InstallScripts, facts: PackageFacts) -> tuple[ScanHit, ...]:
+    """What the scanner finds in the install scripts and the files they run: the tarball's
+    stored scan when these are exactly the tarball's scripts (it was made from the same
+    texts by this same scanner, see :mod:`npmguard.scriptscan`), else a scan now."""
+    tarball = facts.tarball
+    if (
+        tarball is not None
+        and tarball.install_scan is not None
+        and found.source == "tarball"
+        and dict(found.scripts) == tarball_scripts(tarball)
+    ):
+        return tarball.install_scan
+    texts = tarball.texts if tarball is not None else {}
+    sources = {f"scripts.{k}": v for k, v in found.scripts.items()}
+    sources.update(install_time_texts(found.scripts, texts))
+    return scan_sources(sources)
+
+
+__all__ = [
+    "IMPLICIT_GYP",
+    "INSTALL_SCRIPTS",
+    "PATTERNS",
+    "InstallScripts",
+    "Pattern",
+    "install_scripts",
+    "install_time_texts",
+    "scan_text",
+]

@@ -272,3 +272,86 @@ def test_binding_gyp_with_gypfile_false_runs_nothing() -> None:
     texts = {"package.json": json.dumps({"name": "n", "version": "1.0.0"})}
     on = PackageFacts(name="n", version="1.0.0", tarball=tarball(["binding.gyp"], texts))
     assert "node-gyp rebuild (implicit" in check(InstallScript, on)[0].evidence[0].value
+
+
+# --- the scan stored with the tarball's facts (issue 15) ---------------------------------------
+
+_INCIDENTS = ["ua-parser-js-0.7.29", "coa-2.0.3", "rc-1.2.9", "tinycolor-4.1.1"]
+
+
+def _stored(facts: PackageFacts) -> PackageFacts:
+    """``facts`` as a warm run reads them: the tarball through the store's codec."""
+    from npmguard.reputation import codec
+
+    assert facts.tarball is not None
+    return replace(facts, tarball=codec.decode_tarball(codec.encode_tarball(facts.tarball)))
+
+
+@pytest.mark.parametrize("name", _INCIDENTS)
+def test_stored_scan_gives_the_same_findings_as_a_scan_now(name: str) -> None:
+    facts = load(name)
+    stored = _stored(facts)
+    assert stored.tarball is not None and stored.tarball.install_scan  # the scan was kept
+    assert stored.tarball == facts.tarball  # the scan takes no part in equality
+    now = check(SuspiciousInstallScript, facts)
+    assert check(SuspiciousInstallScript, stored) == now
+    assert now  # these are real incidents: they block
+
+
+def test_a_stored_scan_is_what_the_rule_reports() -> None:
+    from npmguard.facts import ScanHit
+
+    facts = pkg_with_script("node build.js")
+    assert facts.tarball is not None
+    planted = ScanHit("pipe-to-shell", "planted", "stored excerpt", "scripts.preinstall")
+    stored = replace(facts, tarball=replace(facts.tarball, install_scan=(planted,)))
+    assert check(SuspiciousInstallScript, facts) == []
+    (finding,) = check(SuspiciousInstallScript, stored)
+    assert [e.value for e in finding.evidence] == ["stored excerpt"]
+
+
+def test_a_scan_stored_by_another_scanner_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    from npmguard import scriptscan
+    from npmguard.reputation import codec
+
+    facts = load("ua-parser-js-0.7.29")
+    assert facts.tarball is not None
+    blob = codec.encode_tarball(facts.tarball)
+    monkeypatch.setattr(scriptscan, "scanner_key", lambda: "another scanner")
+    monkeypatch.setattr(codec, "scanner_key", lambda: "another scanner")
+    read = codec.decode_tarball(blob)
+    assert read.install_scan is None
+    assert check(SuspiciousInstallScript, replace(facts, tarball=read)) == check(
+        SuspiciousInstallScript, facts
+    )
+
+
+def test_scanner_key_follows_the_patterns_and_the_code() -> None:
+    from npmguard import scriptscan
+
+    key = scriptscan.scanner_key()
+    assert len(key) == 32 and key == scriptscan.scanner_key()
+    digest = __import__("hashlib").sha256()
+    scriptscan._code_digest(scriptscan.scan_text.__code__, digest)
+    other = __import__("hashlib").sha256()
+    scriptscan._code_digest(scriptscan.install_time_texts.__code__, other)
+    assert digest.hexdigest() != other.hexdigest()
+
+
+def test_lockfile_placeholder_scripts_are_scanned_now_not_from_the_store() -> None:
+    from npmguard.facts import ScanHit
+
+    # the tarball declares no install script, the lockfile says there is one: the placeholder
+    # text is what the rule reads, not the tarball's (empty) scan
+    facts = PackageFacts(
+        name="probe",
+        version="1.0.0",
+        status=FactsStatus.KNOWN,
+        tarball=tarball(["package.json"], {"package.json": "{}"}),
+    )
+    assert facts.tarball is not None
+    planted = ScanHit("pipe-to-shell", "planted", "never used", "scripts.install")
+    stored = replace(facts, tarball=replace(facts.tarball, install_scan=(planted,)))
+    pkg = replace(for_facts(stored), has_install_script=True)
+    found = list(SuspiciousInstallScript().check(context(tree(pkg), {stored.key: stored})))
+    assert found == []
