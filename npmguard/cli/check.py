@@ -301,7 +301,7 @@ def changed_entries(lockfiles: Sequence[Lockfile], rev: str) -> set[str]:
         old = (
             set()
             if old_bytes is None
-            else sources(parse_lockfile_text(old_bytes, lockfile.path).packages)
+            else sources(parse_lockfile_text(old_bytes, lockfile.path, lines=False).packages)
         )
         keys |= {key for key, *_ in sources(lockfile.packages) - old}
     return keys

@@ -216,10 +216,13 @@ def load_lockfile(path: Path, *, display_name: str | None = None) -> Lockfile:
     return parse_lockfile_text(data, path, display_name=display_name)
 
 
-def parse_lockfile_text(data: bytes, path: Path, *, display_name: str | None = None) -> Lockfile:
-    """Parse lockfile bytes; the reader is chosen by ``path``'s file name, else by sniffing."""
+def parse_lockfile_text(
+    data: bytes, path: Path, *, display_name: str | None = None, lines: bool = True
+) -> Lockfile:
+    """Parse lockfile bytes; the reader is chosen by ``path``'s file name, else by sniffing.
+    ``lines=False``: the entries' lines are not wanted (a lockfile only compared with)."""
     reader = _reader(path.name, data, display_name or str(path))
-    return reader.parse(data, path, display_name=display_name)
+    return reader.parse(data, path, display_name=display_name, lines=lines)
 
 
 def _reader(file_name: str, data: bytes | None, shown: str) -> ReaderModule:

@@ -29,7 +29,9 @@ class ReaderModule(Protocol):
 
     def sniff(self, data: bytes) -> bool: ...
 
-    def parse(self, data: bytes, path: Path, display_name: str | None = None) -> Lockfile: ...
+    def parse(
+        self, data: bytes, path: Path, display_name: str | None = None, *, lines: bool = True
+    ) -> Lockfile: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,8 +56,11 @@ def sniff(data: bytes) -> bool:
     return data[:512].lstrip().startswith(b"{") and _BUN_WORKSPACES.search(data[:4096]) is not None
 
 
-def parse(data: bytes, path: Path, display_name: str | None = None) -> Lockfile:
-    """Read a ``bun.lock``; errors start with ``display_name`` (default: ``path``)."""
+def parse(
+    data: bytes, path: Path, display_name: str | None = None, *, lines: bool = True
+) -> Lockfile:
+    """Read a ``bun.lock``; errors start with ``display_name`` (default: ``path``).
+    ``lines=False`` leaves every entry's line unknown (no pass over the text to find them)."""
     name = display_name or str(path)
     if data.startswith(BINARY_MAGIC[:18]):
         raise LockfileError(
@@ -78,8 +81,8 @@ def parse(data: bytes, path: Path, display_name: str | None = None) -> Lockfile:
         )
     workspaces = _object(doc.get("workspaces", {}), name, "workspaces")
     packages = _object(doc.get("packages", {}), name, "packages")
-    lines = _key_lines(decode(data, name, HINT))
-    reader = _Reader(name, packages, lines)
+    text = decode(data, name, HINT)
+    reader = _Reader(name, packages, _key_lines(text) if lines else {})
     roots = reader.read(workspaces)
     root = workspaces.get("")
     return Lockfile(

@@ -51,8 +51,11 @@ from npmguard.model import LockedPackage, Lockfile, Occurrence, SourceKind
 SUPPORTED_VERSIONS = (1, 2, 3)
 
 
-def parse(data: bytes, path: Path, display_name: str | None = None) -> Lockfile:
-    """Read an npm lockfile's bytes. ``display_name`` (default: ``path``) starts error messages."""
+def parse(
+    data: bytes, path: Path, display_name: str | None = None, *, lines: bool = True
+) -> Lockfile:
+    """Read an npm lockfile's bytes. ``display_name`` (default: ``path``) starts error messages.
+    ``lines=False`` leaves every entry's line unknown (no pass over the text to find them)."""
     name = display_name or str(path)
     doc = load_json(data, name)
     version = doc.get("lockfileVersion")
@@ -75,7 +78,11 @@ def parse(data: bytes, path: Path, display_name: str | None = None) -> Lockfile:
                 else "regenerate it with `npm install --package-lock-only`"
             ),
         )
-    lines = KeyLines(data)
+    key_lines = KeyLines(data) if lines else None
+
+    def line(*keys: str) -> int | None:
+        return key_lines.line(*keys) if key_lines is not None else None
+
     reader = _Reader(name)
     root: dict[str, Any] = {}
     if "packages" in doc:  # npm reads `packages` whenever it is there (v1 files included)
@@ -83,13 +90,13 @@ def parse(data: bytes, path: Path, display_name: str | None = None) -> Lockfile:
         for key, raw in packages.items():
             check_entry(as_object(raw, name, _where(key)), name, _where(key))
         root = packages.get("") or {}
-        reader.read(packages, lambda key: lines.line("packages", key), _where, _workspaces(root))
+        reader.read(packages, lambda key: line("packages", key), _where, _workspaces(root))
     elif doc.get("dependencies") is not None:
         check_v1_tree(doc["dependencies"], name)
         migrated = migrate(doc["dependencies"])
         reader.read(
             migrated.packages,
-            lambda key: lines.line(*migrated.keys[key]) if key in migrated.keys else None,
+            lambda key: line(*migrated.keys[key]) if key in migrated.keys else None,
             lambda key: migrated.where.get(key, _where(key)),
             (),
             records_scripts=False,

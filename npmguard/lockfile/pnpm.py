@@ -51,11 +51,14 @@ def sniff(data: bytes) -> bool:
     return head.startswith((b"lockfileVersion:", b"'lockfileVersion':", b'"lockfileVersion":'))
 
 
-def parse(data: bytes, path: Path, display_name: str | None = None) -> Lockfile:
-    """Read a pnpm lockfile's bytes; errors start with ``display_name`` (default: ``path``)."""
+def parse(
+    data: bytes, path: Path, display_name: str | None = None, *, lines: bool = True
+) -> Lockfile:
+    """Read a pnpm lockfile's bytes; errors start with ``display_name`` (default: ``path``).
+    ``lines=False`` leaves every entry's line unknown (no pass over the text to find them)."""
     name = display_name or str(path)
     docs = load_documents(data, name, _HINT, js_yaml_keys=True)
-    lines = key_lines(data.decode("utf-8", errors="replace"), _KEYED_SECTIONS)
+    found = key_lines(data.decode("utf-8", errors="replace"), _KEYED_SECTIONS) if lines else []
     entries: dict[str, Entry] = {}
     roots: list[Root] = []
     version_text = ""
@@ -65,7 +68,7 @@ def parse(data: bytes, path: Path, display_name: str | None = None) -> Lockfile:
                 f"{name}: expected a mapping at the top level, found {describe(doc)}", hint=_HINT
             )
         version_text, major = _version(doc, name)
-        doc_lines = lines[index] if index < len(lines) and len(lines) == len(docs) else KeyLines()
+        doc_lines = found[index] if index < len(found) and len(found) == len(docs) else KeyLines()
         reader = _Reader(name, major, doc, doc_lines)
         reader.read()
         for entry in reader.entries.values():

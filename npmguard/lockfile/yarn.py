@@ -26,8 +26,13 @@ def sniff(data: bytes) -> bool:
     )
 
 
-def parse(data: bytes, path: Path, display_name: str | None = None) -> Lockfile:
-    """Read a ``yarn.lock`` of either kind; errors start with ``display_name`` (or ``path``)."""
+def parse(
+    data: bytes, path: Path, display_name: str | None = None, *, lines: bool = True
+) -> Lockfile:
+    """Read a ``yarn.lock`` of either kind; errors start with ``display_name`` (or ``path``).
+    ``lines`` is accepted for the reader protocol: yarn's syntax reader learns each entry's
+    line as it reads, with no pass of its own to skip."""
+    del lines
     name = display_name or str(path)
     text = decode(data, name, yarn_classic.HINT)
     if not text or text.isspace():
