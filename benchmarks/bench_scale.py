@@ -12,11 +12,12 @@ packages earlier in the list, 2% with a ``postinstall`` script and its file, and
 tarball for the locked version. The lockfile of size N (npm v3, ``packages`` only) takes
 the first N packages, so each size holds the smaller ones.
 
-Each round, for each size: a *cold* check (empty facts cache; the popular-names store is
-built once beforehand, as a user's cache has it) and then a *warm* one on that cache; figures
-are medians over ``--rounds``. Every check is a fresh ``python -m npmguard check`` child started
-by a small launcher process (``bench_hostile.py``'s), so its peak RSS (``ru_maxrss``, parser
-workers included) is its own and not this process's, which holds the registry's documents.
+Each round, for each size: a *cold* check (empty facts cache; the popular-names index is the
+one the install built, or built once beforehand, as a user's cache has it) and then a *warm*
+one on that cache; figures are medians over ``--rounds``. Every check is a fresh ``python -m
+npmguard check`` child started by a small launcher process (``bench_hostile.py``'s), so its
+peak RSS (``ru_maxrss``, parser workers included) is its own and not this process's, which
+holds the registry's documents.
 Printed: wall seconds, microseconds per package, peak MB, and the growth per doubling
 (time at 2N / time at N: 2.0 is linear). Targets (issue 15): growth <= 2.0 per doubling, cold
 and warm, and peak <= 250 MB at 8,000. Wrap it in ``flock /tmp/npmguard-bench.lock``.
@@ -314,7 +315,8 @@ def main() -> int:
                 for size in sizes:
                     cache = work / f"cache-{size}-{round_}"
                     run_env = {**env, "NPMGUARD_CACHE_DIR": str(cache)}
-                    shutil.copytree(work / "names-cache", cache, dirs_exist_ok=True)
+                    if (work / "names-cache").is_dir():  # none when the wheel's index is used
+                        shutil.copytree(work / "names-cache", cache, dirs_exist_ok=True)
                     cold[size].append(run_check(projects[size], run_env))
                     warm[size].append(run_check(projects[size], run_env))
                     if not (args.keep and round_ == args.rounds - 1):
