@@ -11,14 +11,18 @@ import pytest
 
 from npmguard.cli import COMMANDS, build_parser
 
+WRAPPED = {"npm", "npx"}  # listed by the top-level parser itself, handed to the wrapper
+
 
 def _commands(parser: argparse.ArgumentParser) -> set[str]:
-    return {
+    """The command modules' commands the parser holds (npm and npx: always, checked apart)."""
+    names = {
         name
         for action in parser._actions
         if isinstance(action, argparse._SubParsersAction)
         for name in action.choices
     }
+    return names - WRAPPED
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
@@ -30,6 +34,8 @@ def test_each_module_registers_exactly_its_command(command: str) -> None:
 
 def test_the_full_parser_has_every_command() -> None:
     assert _commands(build_parser()) == set(COMMANDS)
+    help_text = build_parser(["--version"]).format_help()
+    assert all(tool in help_text for tool in WRAPPED)
 
 
 @pytest.mark.parametrize(
