@@ -281,18 +281,32 @@ def project_dir(lockfile: Lockfile) -> Path:
 
 
 def changed_entries(lockfiles: Sequence[Lockfile], rev: str) -> set[str]:
-    """name@version keys added or changed (resolved, integrity or checksum) since git
-    revision ``rev``; the old file is read by the reader its name picks (any format)."""
+    """name@version keys added or changed since git revision ``rev``; the old file is read by
+    the reader its name picks (any format).
+
+    A change is anything the lockfile says of an entry that a rule or the policy's scope could
+    read: its source, integrity or checksum, its Arborist flags (an entry that stops being
+    ``dev`` or ``inBundle`` comes into scope), Yarn's ``conditions``, whether it has install
+    scripts, its dependencies or license. Only the folder it sits in and its line do not
+    count: a copy that only moved (hoisting) is not a change."""
+    from dataclasses import replace
+
     from npmguard.gitutil import file_at_revision
     from npmguard.lockfile import parse_lockfile_text
 
-    def sources(
-        packages: Iterable[LockedPackage],
-    ) -> set[tuple[str, str | None, str | None, str | None]]:
-        # every occurrence counts: a tampered nested copy of a known name@version is a change,
-        # a copy that only moved folder (hoisting) is not
+    def sources(packages: Iterable[LockedPackage]) -> set[tuple[object, ...]]:
+        # every occurrence counts: a tampered nested copy of a known name@version is a change
         return {
-            (p.key, o.resolved, o.integrity, o.checksum) for p in packages for o in p.occurrences
+            (
+                p.key,
+                p.source,
+                p.has_install_script,
+                tuple(sorted(p.dependencies.items())),
+                p.license,
+                replace(o, path="", line=None),
+            )
+            for p in packages
+            for o in p.occurrences
         }
 
     keys: set[str] = set()
@@ -303,7 +317,7 @@ def changed_entries(lockfiles: Sequence[Lockfile], rev: str) -> set[str]:
             if old_bytes is None
             else sources(parse_lockfile_text(old_bytes, lockfile.path, lines=False).packages)
         )
-        keys |= {key for key, *_ in sources(lockfile.packages) - old}
+        keys |= {str(changed[0]) for changed in sources(lockfile.packages) - old}
     return keys
 
 

@@ -100,6 +100,33 @@ def test_moved_entry_is_not_a_change(repo: Path) -> None:
     assert _changed(lock) == set()
 
 
+@pytest.mark.parametrize(
+    ("field", "old", "new"),
+    [
+        ("dev", True, None),  # comes into scope under include-dev = false (found in review)
+        ("inBundle", True, None),  # npm now fetches it from the registry
+        ("optional", True, None),
+        ("hasInstallScript", None, True),
+        ("license", "MIT", "UNLICENSED"),
+    ],
+)
+def test_a_change_of_scope_or_flags_counts_as_changed(
+    repo: Path, field: str, old: object, new: object
+) -> None:
+    lock = repo / "package-lock.json"
+
+    def write(value: object) -> None:
+        doc = json.loads(lockfile_text({"a": "1.0.0", "b": "2.0.0"}))
+        if value is not None:
+            doc["packages"]["node_modules/b"][field] = value
+        lock.write_text(json.dumps(doc, indent=2) + "\n")
+
+    write(old)
+    commit_all(repo)
+    write(new)
+    assert _changed(lock) == {"b@2.0.0"}
+
+
 def test_lockfile_in_a_subfolder_against_an_older_revision(repo: Path) -> None:
     lock = repo / "web" / "package-lock.json"
     lock.parent.mkdir()
