@@ -183,20 +183,17 @@ def run(args: argparse.Namespace) -> int:
         pkg = verdict.package
         if pkg.key not in keys:
             continue
-        print(
-            scrub(  # output: every URL in it loses credentials and secret query values
-                "\n".join(
-                    describe(
-                        pkg,
-                        report.facts.get(pkg.key),
-                        [f for f in report.findings if f.key == pkg.key],
-                        synthetic=synthetic,
-                        verdict=str(verdict.verdict),
-                        gaps=[g for g in report.coverage if pkg.key in g.keys],
-                    )
-                )
-            )
+        lines = describe(
+            pkg,
+            report.facts.get(pkg.key),
+            [f for f in report.findings if f.key == pkg.key],
+            synthetic=synthetic,
+            verdict=str(verdict.verdict),
+            gaps=[g for g in report.coverage if pkg.key in g.keys],
         )
+        # output, line by line: every URL loses credentials and secret query values, and
+        # control characters are escaped
+        print("\n".join(scrub(line) for line in lines))
     sys.stdout.flush()
     return 0
 

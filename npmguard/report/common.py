@@ -52,9 +52,24 @@ class Layout:
         return display_path(self.report.lockfiles[index].path)
 
 
+# what a terminal acts on instead of showing: C0 and C1 controls (ESC starts a colour or a
+# cursor move, a newline starts a forged line), and Unicode's bidi and line separators
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character escaped (``\\x1b``, ``\\u202e``): untrusted
+    strings (package names from a lockfile, scripts and metadata from the registry) can then
+    neither colour, erase nor forge lines of a report or a CI log."""
+    if _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub(lambda m: ascii(m.group(0))[1:-1], text)
+
+
 def scrub(text: str) -> str:
     """``text`` with every URL in it redacted (credentials and query values not known to be
-    harmless); a URL is ``scheme://`` and what follows up to a space or quote.
+    harmless; a URL is ``scheme://`` and what follows up to a space or quote), and made
+    :func:`printable`.
 
     Linear in ``len(text)``: every ``://`` is found with ``str.find`` and its scheme read
     backwards, never further than the end of the URL before it (a regex that looks for the
@@ -79,7 +94,7 @@ def scrub(text: str) -> str:
         done = end
         at = text.find("://", end)
     out.append(text[done:])
-    return "".join(out)
+    return printable("".join(out))
 
 
 _LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -114,7 +129,7 @@ def _display_path(path: Path) -> str:
 def short_tree_path(path: str) -> str:
     """``node_modules/a/node_modules/@s/b`` -> ``a > @s/b``: a package's place in the tree."""
     parts = [p for p in path.split("node_modules/") if p]
-    return " > ".join(p.rstrip("/") for p in parts) or path
+    return printable(" > ".join(p.rstrip("/") for p in parts) or path)
 
 
 def _lockfile_indexes(report: Report) -> list[int | None]:

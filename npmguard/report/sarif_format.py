@@ -25,6 +25,7 @@ from npmguard.report.common import (
     Layout,
     display_path,
     layout,
+    printable,
     scrub,
     sentence,
     utc_stamp,
@@ -80,7 +81,7 @@ def to_sarif(report: Report) -> dict[str, Any]:
 
 
 def _gap_notification(g: Gap) -> dict[str, Any]:
-    examples = f"; e.g. {', '.join(g.examples)}" if g.examples else ""
+    examples = f"; e.g. {printable(', '.join(g.examples))}" if g.examples else ""
     return {
         "level": "warning",
         "message": {

@@ -16,6 +16,7 @@ from npmguard.report.common import (
     display_path,
     layout,
     not_checked,
+    printable,
     scrub,
     short_tree_path,
     verdict_counts,
@@ -140,7 +141,7 @@ def _coverage_lines(report: Report, paint: Paint) -> list[str]:
     for gap in report.coverage:
         rules = ", ".join(gap.rules)
         out.append(f"  {_count(gap.packages, 'package')}: {scrub(gap.reason)}")
-        examples = f"; e.g. {', '.join(gap.examples)}" if gap.examples else ""
+        examples = f"; e.g. {printable(', '.join(gap.examples))}" if gap.examples else ""
         out.append(paint(f"    rules: {rules}{examples}", "dim"))
     return out
 
@@ -198,7 +199,7 @@ def _where(row: PackageRow, lay: Layout) -> str:
 
 def _package_block(lay: Layout, indexes: Sequence[int], paint: Paint) -> list[str]:
     rows = [lay.packages[i] for i in indexes]
-    keys = [r.verdict.package.key for r in rows]
+    keys = [printable(r.verdict.package.key) for r in rows]
     flags = [_flags(r) for r in rows]
     key_width = max(len(k) for k in keys)
     flag_width = max(len(f) for f in flags)
@@ -224,7 +225,7 @@ def _finding_lines(lay: Layout, index: int, paint: Paint, *, indent: str) -> lis
         lines.append(f"{indent}    {paint('allowed: ' + scrub(f.allowed_by), 'ok')}")
     for e in f.evidence:
         source = paint(f" [{scrub(e.source)}]", "dim") if e.source else ""
-        lines.append(f"{indent}    {e.label}: {scrub(e.value)}{source}")
+        lines.append(f"{indent}    {printable(e.label)}: {scrub(e.value)}{source}")
     if f.hint:
         lines.append(f"{indent}    what to do: {scrub(f.hint)}")
     return lines

@@ -53,7 +53,9 @@ class Changes:
 
 
 def _listing(items: Iterable[str]) -> str:
-    shown = list(items)
+    from npmguard.report.common import printable
+
+    shown = [printable(item) for item in items]
     more = f" and {len(shown) - MAX_LISTED} more" if len(shown) > MAX_LISTED else ""
     return ", ".join(shown[:MAX_LISTED]) + more
 

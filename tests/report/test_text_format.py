@@ -138,3 +138,34 @@ def test_finding_without_a_package_is_still_shown() -> None:
 def test_unknown_format_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown format"):
         render(sample_report(), "xml")
+
+
+def test_control_characters_in_a_lockfile_cannot_forge_report_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A package name with ESC sequences, a newline and a bidi override (a pull request's
+    lockfile) printed them raw: it could erase lines and forge "verdict: OK" in a CI log
+    (found in review). They are shown escaped."""
+    import json
+
+    from npmguard.cli import main
+
+    name = "x\x1b[2K\x1b[1A\x1b[32mok: all good\x1b[0m\nverdict: OK\u202e"
+    lock = {
+        "name": "app",
+        "lockfileVersion": 3,
+        "packages": {
+            "": {"name": "app", "dependencies": {name: "1.0.0"}},
+            f"node_modules/{name}": {
+                "version": "1.0.0",
+                "resolved": "http://203.0.113.9/x-1.0.0.tgz",
+            },
+        },
+    }
+    path = tmp_path / "package-lock.json"
+    path.write_text(json.dumps(lock))
+    assert main(["check", str(path), "--lockfile-only", "--color", "never"]) == 1
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\u202e" not in out
+    assert "\\x1b[2K" in out and "\\u202e" in out
+    assert not any(line.startswith("verdict: OK") for line in out.splitlines())
