@@ -162,7 +162,7 @@ class Engine:
             facts = self._facts(focus, rules)
             gathered.update(facts.packages)
             gaps += coverage(focus.packages, facts, rules, self.now)
-            findings = self._findings(scoped, facts, rules)
+            findings = self._findings(scoped, facts, rules, only)
             if only is not None:
                 findings = [f for f in findings if f.key in only]
             findings += self._denials(focus)
@@ -200,8 +200,18 @@ class Engine:
         self.observer.update(f"gathering facts for {len(lockfile.packages)} packages")
         return self.gather(lockfile.packages, frozenset(needs))
 
-    def _findings(self, lockfile: Lockfile, facts: Facts, rules: Sequence[Rule]) -> list[Finding]:
+    def _findings(
+        self,
+        lockfile: Lockfile,
+        facts: Facts,
+        rules: Sequence[Rule],
+        only: Collection[str] | None = None,
+    ) -> list[Finding]:
+        """Every rule's findings on ``lockfile``. With ``only`` (keys), a package rule skips the
+        other packages unless a later rule reads its findings (``after``): the findings about
+        ``only`` are the same as a full run's, at the cost of the changed entries alone."""
         earlier: dict[str, tuple[Finding, ...]] = {}
+        read = {rid for rule in rules for rid in rule.after}
         ctx = CheckContext(
             lockfile=lockfile,
             facts=facts.packages,
@@ -214,11 +224,13 @@ class Engine:
             names=facts.names,
             registries=self.registries,
         )
+        focused = ctx if only is None else replace(ctx, only=frozenset(only))
         out: list[Finding] = []
         for rule in rules:
             self.observer.update(f"rule {rule.id}")
             level = self.policy.level_for(rule.id, rule.level)
-            produced = tuple(_with_level(rule.check(ctx), level, rule.level))
+            seen = ctx if rule.id in read else focused
+            produced = tuple(_with_level(rule.check(seen), level, rule.level))
             earlier[rule.id] = produced
             out += produced
         return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, ClassVar
@@ -94,6 +94,10 @@ class CheckContext:
     # the registry npm uses for each name (.npmrc scopes, replace-registry-host) and the
     # policy's allowed-registries; None: judge hosts against ``allowed_registries`` alone
     registries: RegistryLookup | None = None
+    # name@version keys whose findings are wanted (``--changed-since``); None: every package.
+    # A :class:`PackageRule` skips the others; a rule that reads other rules' findings
+    # (``after``) gets None for the rules it reads, so it still sees the whole tree.
+    only: Collection[str] | None = None
 
     def option(self, rule: Rule | type[Rule], name: str) -> Any:
         values = self.options.get(rule.id, {})
@@ -137,8 +141,10 @@ class PackageRule(Rule):
     """A rule that looks at one package at a time."""
 
     def check(self, ctx: CheckContext) -> Iterator[Finding]:
+        only = ctx.only
         for pkg in ctx.lockfile.packages:
-            yield from self.check_package(pkg, ctx)
+            if only is None or pkg.key in only:
+                yield from self.check_package(pkg, ctx)
 
     @abstractmethod
     def check_package(
