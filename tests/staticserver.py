@@ -22,8 +22,10 @@ class StaticServer:
         redirects: dict[str, str] | None = None,
         *,
         validators: bool = False,
+        encodings: dict[str, str] | None = None,
     ) -> None:
         self.files = dict(files or {})
+        self.encodings = dict(encodings or {})  # path -> Content-Encoding sent with it
         self.redirects = dict(redirects or {})
         self.hits: list[str] = []
         self.not_modified = 0
@@ -55,6 +57,8 @@ class StaticServer:
                         return
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
+                if self.path in server.encodings:
+                    self.send_header("Content-Encoding", server.encodings[self.path])
                 if validators:
                     self.send_header("ETag", tag)
                     self.send_header("Last-Modified", "Mon, 02 Nov 2026 10:00:00 GMT")

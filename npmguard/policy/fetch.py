@@ -97,6 +97,7 @@ def fetch_policy_text(
                 accept=ACCEPT,
                 refresh=refresh,
                 check_url=lambda hop, previous: check_hop(hop, previous, where),
+                max_bytes=MAX_BYTES,  # read capped as it arrives: a gzip bomb stops at 1 MB
             )
         except RegistryError as e:
             raise PolicyError(

@@ -23,6 +23,7 @@ import itertools
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -245,6 +246,25 @@ def timed_out(what: str, seconds: float) -> TimedOut:
 
 def _encoded(response: requests.Response) -> bool:
     return response.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
+
+
+def body_cap(limit: int, what: str) -> Callable[..., Any]:
+    """A ``requests`` response hook reading the body as it arrives, at most ``limit`` bytes
+    once decoded, before anything else (an HTTP cache) reads it all: a small gzip bomb cannot
+    grow to gigabytes in memory or on disk. Raises :class:`BodyTooLarge`; bodies cut short
+    raise as ``requests`` does."""
+
+    def hook(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        data = bytearray()
+        for chunk in response.iter_content(_READ_CHUNK):
+            data += chunk
+            if len(data) > limit:
+                response.close()
+                raise BodyTooLarge(_too_large(what, limit))
+        response._content = bytes(data)  # read: what requests would have read, capped
+        return response
+
+    return hook
 
 
 def _too_large(what: str, limit: int) -> str:

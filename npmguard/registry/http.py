@@ -165,9 +165,11 @@ class RegistrySession:
         refresh: bool = False,
         registry: str | None = None,
         check_url: CheckUrl | None = None,
+        max_bytes: int | None = None,
     ) -> requests.Response:
         """GET ``url``, following up to 5 redirects with credentials recomputed per hop.
-        ``check_url`` may refuse any hop (it raises).
+        ``check_url`` may refuse any hop (it raises). ``max_bytes`` bounds a body that is not
+        streamed, once decoded, as it arrives (``BodyTooLarge``; nothing is cached).
 
         ``use_cache=False`` bypasses the HTTP cache (tarballs). ``refresh`` revalidates a
         cached answer with the server. Raises UnreachableError when the host cannot be
@@ -182,7 +184,7 @@ class RegistrySession:
         budget = begin(self.config.fetch_timeout)
         try:
             response = self._get(
-                url, accept, stream, use_cache, refresh, registry, check_url, budget
+                url, accept, stream, use_cache, refresh, registry, check_url, budget, max_bytes
             )
         except BaseException:
             budget.finish()
@@ -205,10 +207,11 @@ class RegistrySession:
         registry: str | None,
         check_url: CheckUrl | None,
         budget: Any,
+        max_bytes: int | None = None,
     ) -> requests.Response:
         import requests
 
-        from npmguard.registry.bounded import timed_out
+        from npmguard.registry.bounded import body_cap, timed_out
 
         current = _fetchable(url)
         previous: str | None = None
@@ -227,6 +230,8 @@ class RegistrySession:
                 "proxies": self.config.proxies_for(current),
                 "verify": self._verify,
             }
+            if max_bytes is not None and not stream:
+                kwargs["hooks"] = {"response": [body_cap(max_bytes, redact(current))]}
             try:
                 response = self._send(current, kwargs, use_cache=use_cache, refresh=refresh)
             except requests.exceptions.SSLError as e:

@@ -366,3 +366,19 @@ def test_a_policy_file_over_its_limit_is_refused_before_it_is_read(tmp_path: Pat
     big.write_bytes(b"# padding\n" * 110_000)
     with pytest.raises(PolicyError, match="larger than 1 MB; not a policy npmguard will read"):
         load_policy(str(big), tmp_path)
+
+
+def test_a_gzip_bomb_stops_at_the_policy_limit_and_is_not_cached(tmp_path: Path) -> None:
+    """An 80 KB gzip body that decodes to 80 MB: it was decoded whole (3.3 GB resident for an
+    800 MB one) and kept in the HTTP cache before the size check refused it (found in
+    review). It is refused as it arrives, at the 1 MB limit, and nothing is cached."""
+    import gzip
+
+    bomb = gzip.compress(b"#" * (80 << 20), compresslevel=9)
+    assert len(bomb) < 200_000
+    with StaticServer({"/bomb.toml": bomb}, encodings={"/bomb.toml": "gzip"}) as server:
+        main = write(tmp_path / "p.toml", f'extends = ["{server.url}/bomb.toml"]\n')
+        with pytest.raises(PolicyError, match="limit"):
+            load_policy(main, tmp_path)
+    cache = Path(os.environ["NPMGUARD_CACHE_DIR"]) / "http.sqlite"
+    assert not cache.exists() or cache.stat().st_size < 4 << 20
