@@ -53,6 +53,8 @@ class NearNames:
 
     def matches(self, name: str) -> list[TyposquatMatch]:
         """Every popular target ``name`` is one slip from (never ``name`` itself)."""
+        if len(name) > MAX_NAME_LENGTH + 1:  # one slip from no name npm lets anyone publish
+            return []
         found: dict[str, str] = {}
         known: dict[str, int] = {}
         scope = name[1:].split("/", 1)[0] if name.startswith("@") and "/" in name else None
@@ -124,6 +126,11 @@ class StoredTypoIndex(NearNames):
 
     def _squashed(self, key: str) -> dict[str, int]:
         return dict(self.store.squashed_targets(key, self.min_downloads, self.min_length))
+
+
+# npm refuses to publish a longer name (validate-npm-package-name); a lockfile can hold one
+# (a 40,000-letter name took a second and a gigabyte to compare, one deletion at a time)
+MAX_NAME_LENGTH = 214
 
 
 def _deletions(word: str) -> set[str]:

@@ -95,3 +95,13 @@ def test_popularity_data() -> None:
     assert store.downloads("surely-not-a-popular-package-name") is None
     assert all(d >= FLOOR * 0.85 for d in list(names.values())[:1000])
     assert store.is_word("webpack")
+
+
+def test_a_name_npm_cannot_publish_is_compared_at_once() -> None:
+    """A 40,000-letter name (a hostile lockfile) was compared one deletion at a time: a
+    second and a gigabyte (found by the fuzzer). No name npm publishes is that long (214)."""
+    index = small_index()
+    started = time.monotonic()
+    assert index.matches("a" * 40_000) == []
+    assert time.monotonic() - started < 0.5
+    assert index.matches("lodash" + "x" * 250) == []
