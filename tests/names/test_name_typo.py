@@ -103,5 +103,5 @@ def test_a_name_npm_cannot_publish_is_compared_at_once() -> None:
     index = small_index()
     started = time.monotonic()
     assert index.matches("a" * 40_000) == []
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 2.0
     assert index.matches("lodash" + "x" * 250) == []
