@@ -490,12 +490,43 @@ def _read(path: Path | None, env: Mapping[str, str]) -> dict[str, ConfigValue] |
     return parse_npmrc(data.decode("utf-8", errors="replace"), env)
 
 
+_UNSET = object()
+
+
 def _first(key: str, *layers: Mapping[str, ConfigValue] | None) -> ConfigValue:
-    """``key`` from the first layer (highest priority first) that sets it, else None."""
+    """``key`` from the first layer (highest priority first) that sets it, else ``_UNSET``."""
     for layer in layers:
         if layer is not None and key in layer:
             return layer[key]
-    return None
+    return _UNSET
+
+
+def _global_config_path(
+    loaded: tuple[Mapping[str, ConfigValue] | None, ...],
+    home: str,
+    cwd: str,
+    env: Mapping[str, str],
+) -> Path | None:
+    """Where npm reads the global file, given the layers ``loaded`` before it (builtin, env,
+    project, user: load order). npm's default ``globalconfig`` is a getter,
+    ``<prefix>/etc/npmrc``, with a setter that turns it into a plain default: so the first
+    layer to set ``globalconfig`` puts its value at the default layer's priority, below the
+    layers loaded later (npm 11: ``npm_config_globalconfig=a`` loses to ``globalconfig=b`` in
+    ``~/.npmrc``). ``prefix`` is read from env > project > user > builtin, as the getter does.
+    """
+    builtin, env_layer, project, user = loaded
+    first = next((x for x in loaded if x is not None and "globalconfig" in x), None)
+    by_priority = (env_layer, project, user, builtin)
+    value = _first("globalconfig", *(x for x in by_priority if x is not first))
+    if value is _UNSET and first is not None:
+        value = first["globalconfig"]
+    if value is not _UNSET:
+        return _npm_path(value, home, cwd)
+    prefix = _first("prefix", *by_priority)
+    if prefix is _UNSET:
+        prefix = _default_prefix(env)
+    prefix_path = _npm_path(prefix, home, cwd)
+    return prefix_path / "etc" / "npmrc" if prefix_path is not None else None
 
 
 def load_npm_config(project_dir: Path, env: Mapping[str, str] | None = None) -> NpmConfig:
@@ -508,8 +539,10 @@ def load_npm_config(project_dir: Path, env: Mapping[str, str] | None = None) -> 
     (``globalconfig``, by default ``<prefix>/etc/npmrc``); priority env > project > user >
     global > builtin > defaults. Each file is located with the settings loaded before it, as
     npm does: ``userconfig`` from env, project, builtin; ``globalconfig`` and ``prefix`` from
-    env, project, user, builtin. Paths expand ``${VAR}`` and a leading ``~/`` and are
-    resolved against ``project_dir``, npm's working folder. Command-line flags are not a layer
+    env, project, user, builtin, except that the first of those (in load order) to set
+    ``globalconfig`` ranks lowest, as in npm (see ``_global_config_path``). Paths expand
+    ``${VAR}`` and a leading ``~/`` and are resolved against ``project_dir``, npm's working
+    folder. Command-line flags are not a layer
     here. Raises UsageError for a file over ``NPMRC_BYTES``.
     """
     env = dict(os.environ if env is None else env)
@@ -540,14 +573,7 @@ def load_npm_config(project_dir: Path, env: Mapping[str, str] | None = None) -> 
     project_layer = _read(project_path, env)
     user_path = path_of("userconfig", env_layer, project_layer, builtin, user_default)
     user = _read(user_path, env)
-    chain = (env_layer, project_layer, user, builtin)
-    global_path = path_of("globalconfig", *chain)
-    if _first("globalconfig", *chain) is None:
-        prefix = _first("prefix", *chain)
-        if prefix is None:
-            prefix = _default_prefix(env)
-        prefix_path = _npm_path(prefix, home, cwd)
-        global_path = prefix_path / "etc" / "npmrc" if prefix_path is not None else None
+    global_path = _global_config_path((builtin, env_layer, project_layer, user), home, cwd, env)
     global_layer = _read(global_path, env)
 
     merged: dict[str, ConfigValue] = {"registry": DEFAULT_REGISTRY}
@@ -562,6 +588,8 @@ def load_npm_config(project_dir: Path, env: Mapping[str, str] | None = None) -> 
             merged.update(values)
             sources.append(path)
     merged.update(env_layer)
+    if global_path is not None:  # what `npm config get globalconfig` says
+        merged["globalconfig"] = str(global_path)
     registry = normalise_registry(_as_str(merged.get("registry")) or DEFAULT_REGISTRY)
     scopes: dict[str, str] = {}
     for key, value in merged.items():
