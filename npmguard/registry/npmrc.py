@@ -1,9 +1,11 @@
 """npm configuration as npm reads it: ``.npmrc`` files, ``npm_config_*`` variables, credentials.
 
-Layers, lowest priority first (as ``@npmcli/config`` loads them): built-in defaults, the global
-file (``$PREFIX/etc/npmrc``), the user file (``~/.npmrc`` or ``$NPM_CONFIG_USERCONFIG``), the
-project file (``.npmrc`` next to the nearest ``package.json``), then ``npm_config_*``
-environment variables. Files are ini as npm's ``ini`` package parses them (``;``/``#``
+Layers, lowest priority first (as ``@npmcli/config`` loads them): built-in defaults, the
+builtin file (``npmrc`` in npm's own installation folder), the global file (``globalconfig``,
+by default ``<prefix>/etc/npmrc``), the user file (``userconfig``, by default ``~/.npmrc``),
+the project file (``.npmrc`` next to the nearest ``package.json``), then ``npm_config_*``
+environment variables; where each file is comes from the layers read before it (see
+:func:`load_npm_config`). Files are ini as npm's ``ini`` package parses them (``;``/``#``
 comments, quoted values, ``key[]`` arrays); ``${VAR}`` expands in keys and values (``${VAR?}``
 is empty when unset; an unset ``${VAR}`` stays as written, as npm leaves it).
 
@@ -412,27 +414,71 @@ def find_project_dir(start: Path) -> Path:
     return start
 
 
-def _global_config_path(env: Mapping[str, str], lower: Mapping[str, str]) -> Path | None:
-    explicit = lower.get("npm_config_globalconfig")
-    if explicit:
-        return Path(env_replace(explicit, env)).expanduser()
-    prefix = env.get("PREFIX") or lower.get("npm_config_prefix")
-    if not prefix:
-        node = shutil.which("node")
-        if not node:
-            return None
-        prefix = str(Path(node).resolve().parent.parent)
-    return Path(prefix).expanduser() / "etc" / "npmrc"
+def npm_root(env: Mapping[str, str] | None = None) -> Path | None:
+    """npm's installation folder (``package.json``, ``lib/``, ``bin/``) of the npm the wrapper
+    runs (``NPMGUARD_NPM``, else ``npm`` on ``env``'s PATH, as ``wrapper.npmrun`` finds it),
+    or None when there is none. Its ``npmrc`` is npm's builtin config file."""
+    env = os.environ if env is None else env
+    exe = env.get("NPMGUARD_NPM") or shutil.which("npm", path=env.get("PATH"))
+    if not exe:
+        return None
+    real = Path(exe).resolve()
+    candidates = (real.parent.parent, real.parent.parent / "lib" / "node_modules" / "npm")
+    return next((c for c in candidates if (c / "lib/utils/cmd-list.js").is_file()), None)
+
+
+def _home(env: Mapping[str, str]) -> str:
+    """npm's ``home``: ``$HOME``, else the account's home folder (Node's ``os.homedir()``)."""
+    if env.get("HOME"):
+        return env["HOME"]
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_dir
+    except (ImportError, KeyError):  # pragma: no cover - Windows, or a uid without an entry
+        return str(Path.home())
+
+
+def _npm_path(value: ConfigValue, home: str, cwd: str) -> Path | None:
+    """A ``path``-typed setting as @npmcli/config's parseField reads it: trimmed (``${VAR}``
+    was expanded when the layer was read), a leading ``~/`` under ``home``, anything else
+    resolved against ``cwd`` (npm's working folder) and normalised as Node's
+    ``path.resolve`` does. None for a value that is not text (``userconfig`` with no ``=``):
+    npm cannot read a file there either."""
+    if not isinstance(value, str):
+        return None
+    text = _js_trim(value)
+    if text.startswith("~/") and home:
+        text = os.path.join(home, text[2:])
+    full = os.path.normpath(os.path.join(cwd, text))
+    if full.startswith("//"):  # path.resolve keeps one leading slash; POSIX normpath two
+        full = "/" + full.lstrip("/")
+    return Path(full)
+
+
+def _default_prefix(env: Mapping[str, str]) -> str | None:
+    """npm's default global prefix: ``$PREFIX``, else two folders up from the node that runs
+    npm (``/usr/bin/node`` -> ``/usr``), under ``$DESTDIR`` when set; None without node."""
+    if env.get("PREFIX"):
+        return env["PREFIX"]
+    node = shutil.which("node", path=env.get("PATH"))
+    if not node:
+        return None
+    prefix = str(Path(node).resolve().parent.parent)
+    destdir = env.get("DESTDIR")
+    return os.path.normpath(destdir + "/" + prefix) if destdir else prefix
 
 
 def _read(path: Path | None, env: Mapping[str, str]) -> dict[str, ConfigValue] | None:
+    """One ``.npmrc`` file's settings, or None when npm would skip it (missing, a folder,
+    unreadable: npm logs and goes on). Read as UTF-8 with bad bytes replaced, as Node's
+    ``readFile(file, 'utf8')`` does; more than ``NPMRC_BYTES`` is a UsageError."""
     if path is None:
         return None
     try:
         with path.open("rb") as fh:
             data = fh.read(NPMRC_BYTES + 1)
-        text = data.decode("utf-8")
-    except (OSError, UnicodeDecodeError):
+    except OSError:
         return None
     if len(data) > NPMRC_BYTES:
         from npmguard.errors import UsageError
@@ -441,30 +487,109 @@ def _read(path: Path | None, env: Mapping[str, str]) -> dict[str, ConfigValue] |
             f"{path}: larger than {NPMRC_BYTES >> 20} MB; not an .npmrc npmguard will read",
             hint="an .npmrc holds a few settings; check what this file is",
         )
-    return parse_npmrc(text, env)
+    return parse_npmrc(data.decode("utf-8", errors="replace"), env)
+
+
+_UNSET = object()
+
+
+def _first(key: str, *layers: Mapping[str, ConfigValue] | None) -> ConfigValue:
+    """``key`` from the first layer (highest priority first) that sets it, else ``_UNSET``."""
+    for layer in layers:
+        if layer is not None and key in layer:
+            return layer[key]
+    return _UNSET
+
+
+def _global_config_path(
+    loaded: tuple[Mapping[str, ConfigValue] | None, ...],
+    home: str,
+    cwd: str,
+    env: Mapping[str, str],
+) -> Path | None:
+    """Where npm reads the global file, given the layers ``loaded`` before it (builtin, env,
+    project, user: load order). npm's default ``globalconfig`` is a getter,
+    ``<prefix>/etc/npmrc``, with a setter that turns it into a plain default: so the first
+    layer to set ``globalconfig`` puts its value at the default layer's priority, below the
+    layers loaded later (npm 11: ``npm_config_globalconfig=a`` loses to ``globalconfig=b`` in
+    ``~/.npmrc``). ``prefix`` is read from env > project > user > builtin, as the getter does.
+    """
+    builtin, env_layer, project, user = loaded
+    first = next((x for x in loaded if x is not None and "globalconfig" in x), None)
+    by_priority = (env_layer, project, user, builtin)
+    value = _first("globalconfig", *(x for x in by_priority if x is not first))
+    if value is _UNSET and first is not None:
+        value = first["globalconfig"]
+    if value is not _UNSET:
+        return _npm_path(value, home, cwd)
+    prefix = _first("prefix", *by_priority)
+    if prefix is _UNSET:
+        prefix = _default_prefix(env)
+    prefix_path = _npm_path(prefix, home, cwd)
+    return prefix_path / "etc" / "npmrc" if prefix_path is not None else None
 
 
 def load_npm_config(project_dir: Path, env: Mapping[str, str] | None = None) -> NpmConfig:
-    """The npm settings that apply in ``project_dir`` (global < user < project < env)."""
+    """The npm settings that apply when npm runs in ``project_dir``.
+
+    Layers and their order are @npmcli/config's ``load()``: defaults, the builtin file
+    (``<npm root>/npmrc`` of the npm the wrapper runs; none without npm), ``npm_config_*``
+    variables, the project file (``.npmrc`` in npm's local prefix; skipped when it is the user
+    file, or in global mode), the user file (``userconfig``), the global file
+    (``globalconfig``, by default ``<prefix>/etc/npmrc``); priority env > project > user >
+    global > builtin > defaults. Each file is located with the settings loaded before it, as
+    npm does: ``userconfig`` from env, project, builtin; ``globalconfig`` and ``prefix`` from
+    env, project, user, builtin, except that the first of those (in load order) to set
+    ``globalconfig`` ranks lowest, as in npm (see ``_global_config_path``). Paths expand
+    ``${VAR}`` and a leading ``~/`` and are resolved against ``project_dir``, npm's working
+    folder. Command-line flags are not a layer
+    here. Raises UsageError for a file over ``NPMRC_BYTES``.
+    """
     env = dict(os.environ if env is None else env)
-    lower = {k.lower(): v for k, v in env.items() if v != ""}
+    cwd = str(Path(project_dir).resolve())
+    home = _home(env)
     project = find_project_dir(project_dir)
-    user_path = Path(
-        env_replace(lower.get("npm_config_userconfig") or "~/.npmrc", env)
-    ).expanduser()
-    layers: list[tuple[Path | None, dict[str, ConfigValue] | None]] = [
-        (p, _read(p, env)) for p in (_global_config_path(env, lower), user_path)
-    ]
-    project_rc = project / ".npmrc"
-    if project_rc.resolve() != user_path.resolve():
-        layers.append((project_rc, _read(project_rc, env)))
+    env_layer = env_settings(env)
+    root = npm_root(env)
+    builtin_path = root / "npmrc" if root is not None else None
+    builtin = _read(builtin_path, env)
+
+    def path_of(key: str, *layers: Mapping[str, ConfigValue] | None) -> Path | None:
+        return _npm_path(_first(key, *layers), home, cwd)
+
+    user_default = {"userconfig": "~/.npmrc"}
+    user_before_project = path_of("userconfig", env_layer, builtin, user_default)
+    global_flag, location = (
+        _first("global", env_layer, builtin),
+        _first("location", env_layer, builtin),
+    )
+    global_mode = global_flag is True or (
+        isinstance(global_flag, str) and _js_trim(global_flag) == "true"
+    )
+    global_mode = global_mode or (isinstance(location, str) and _js_trim(location) == "global")
+    project_path: Path | None = project / ".npmrc"
+    if global_mode or project_path == user_before_project:
+        project_path = None
+    project_layer = _read(project_path, env)
+    user_path = path_of("userconfig", env_layer, project_layer, builtin, user_default)
+    user = _read(user_path, env)
+    global_path = _global_config_path((builtin, env_layer, project_layer, user), home, cwd, env)
+    global_layer = _read(global_path, env)
+
     merged: dict[str, ConfigValue] = {"registry": DEFAULT_REGISTRY}
     sources: list[Path] = []
-    for path, values in layers:
+    for path, values in (
+        (builtin_path, builtin),
+        (global_path, global_layer),
+        (user_path, user),
+        (project_path, project_layer),
+    ):
         if values is not None and path is not None:
             merged.update(values)
             sources.append(path)
-    merged.update(env_settings(env))
+    merged.update(env_layer)
+    if global_path is not None:  # what `npm config get globalconfig` says
+        merged["globalconfig"] = str(global_path)
     registry = normalise_registry(_as_str(merged.get("registry")) or DEFAULT_REGISTRY)
     scopes: dict[str, str] = {}
     for key, value in merged.items():

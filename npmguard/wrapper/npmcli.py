@@ -35,11 +35,11 @@ class NpmInstall:
 
     @classmethod
     def find(cls) -> NpmInstall:
+        from npmguard.registry.npmrc import npm_root
         from npmguard.wrapper.npmrun import npm_executable
 
         exe = Path(npm_executable("npm")).resolve()
-        candidates = [exe.parent.parent, exe.parent.parent / "lib" / "node_modules" / "npm"]
-        root = next((c for c in candidates if (c / "lib/utils/cmd-list.js").is_file()), None)
+        root = npm_root()
         if root is None:
             raise NpmError(
                 f"{exe}: cannot find npm's installation folder next to it",
