@@ -126,6 +126,9 @@ class ManifestFacts:
     publisher: str | None = None
     deprecated: str | None = None
     gyp_file: bool | None = None  # gypfile: true
+    # ``bundleDependencies`` (or ``bundledDependencies``): the names whose copies ship inside
+    # the tarball, or True for all of ``dependencies``; () when none
+    bundle_dependencies: bool | tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +155,11 @@ class TarballFacts:
     # small text files worth reading for content rules (scripts, shell files), capped in size
     texts: Mapping[str, str] = field(default_factory=dict)
     integrity_checked: bool = True
+    # install scripts of the packages bundled inside the tarball, which npm runs too
+    # (``rebuild-bundle`` defaults to true): bundled path (``node_modules/a``,
+    # ``node_modules/a/node_modules/b``) -> lifecycle -> command, npm's implicit
+    # ``node-gyp rebuild`` included (:data:`npmguard.scriptscan.IMPLICIT_GYP_SCRIPT`)
+    bundled_scripts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # what the install-script scanner found in the scripts and the files they run, as stored
     # with these facts by the same scanner (None: not stored, or by another scanner); derived
     # from the fields above, so it takes no part in comparisons (see npmguard.scriptscan)

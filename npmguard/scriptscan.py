@@ -216,13 +216,27 @@ def tarball_scripts(tarball: TarballFacts) -> dict[str, str]:
     return scripts
 
 
+def bundled_sources(tarball: TarballFacts) -> dict[str, str]:
+    """The install scripts of the packages bundled in the tarball and the files they run, as
+    scanner sources: ``node_modules/a: scripts.postinstall``, ``node_modules/a/install.js``."""
+    sources: dict[str, str] = {}
+    for where, scripts in sorted(tarball.bundled_scripts.items()):
+        sources.update({f"{where}: scripts.{k}": v for k, v in scripts.items()})
+        prefix = where + "/"
+        inside = {p[len(prefix) :]: t for p, t in tarball.texts.items() if p.startswith(prefix)}
+        ran = install_time_texts(scripts, inside)
+        sources.update({prefix + p: t for p, t in ran.items()})
+    return sources
+
+
 def tarball_scan(tarball: TarballFacts) -> tuple[ScanHit, ...]:
-    """What the scanner finds in the tarball's install scripts and the files they run."""
+    """What the scanner finds in the install scripts of the tarball and of the packages
+    bundled in it, and in the files they run."""
     scripts = tarball_scripts(tarball)
-    if not scripts:
-        return ()
     sources = {f"scripts.{k}": v for k, v in scripts.items()}
-    sources.update(install_time_texts(scripts, tarball.texts))
+    if scripts:
+        sources.update(install_time_texts(scripts, tarball.texts))
+    sources.update(bundled_sources(tarball))
     return scan_sources(sources)
 
 
@@ -245,6 +259,7 @@ def scanner_key() -> str:
         gypfile,
         scan_sources,
         tarball_scripts,
+        bundled_sources,
         tarball_scan,
     ):
         _code_digest(fn.__code__, digest)

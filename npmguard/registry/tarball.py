@@ -37,6 +37,7 @@ from npmguard.limits import (
     TEXTS_BYTES,
     UNPACKED_BYTES,
 )
+from npmguard.scriptscan import IMPLICIT_GYP_SCRIPT, INSTALL_SCRIPTS
 
 MB = 1024 * 1024
 CODE_EXTENSIONS = (
@@ -44,6 +45,8 @@ CODE_EXTENSIONS = (
 )  # fmt: skip
 _CONFIG_NAME = re.compile(r"(^\.|\.config\.[cm]?[jt]s$|rc\.[cm]?js$|^(gulp|grunt)file\.js$)", re.I)
 _INSTALL_SCRIPTS = ("preinstall", "install", "postinstall", "prepare")
+# a bundled package's manifest: node_modules/a/package.json, node_modules/@s/a/node_modules/b/...
+_BUNDLED_MANIFEST = re.compile(r"^((?:node_modules/(?:@[^/]+/)?[^/@][^/]*/)+)package\.json$")
 
 
 class TarballError(NpmguardError):
@@ -230,6 +233,32 @@ def _has_code(files: list[str], manifest: Mapping[str, Any]) -> bool:
     return any(isinstance(t, str) and posixpath.normpath(t) in present for t in targets)
 
 
+def _bundled(where: str, raw: bytes, files: Mapping[str, int]) -> dict[str, str]:
+    """The install scripts npm runs for the package bundled at ``where`` (its package.json
+    ``raw``): preinstall/install/postinstall, and ``node-gyp rebuild`` when a ``*.gyp`` file
+    sits beside its package.json, no install or preinstall script is set and ``gypfile`` is
+    not false (npm's normalize)."""
+    try:
+        loaded = loads(raw)
+    except ValueError:
+        return {}  # npm cannot read it either: the bundled package fails to load
+    manifest = loaded if isinstance(loaded, dict) else {}
+    raw_scripts = manifest.get("scripts")
+    given = raw_scripts if isinstance(raw_scripts, dict) else {}
+    scripts = {k: v for k in INSTALL_SCRIPTS if isinstance(v := given.get(k), str) and v}
+    gyp = any(
+        p.startswith(where + "/") and "/" not in p[len(where) + 1 :] and p.endswith(".gyp")
+        for p in files
+    )
+    if (
+        gyp
+        and manifest.get("gypfile") is not False
+        and not scripts.keys() & {"install", "preinstall"}
+    ):
+        scripts["install"] = IMPLICIT_GYP_SCRIPT
+    return scripts
+
+
 def inspect_tarball(
     data: bytes | bytearray, *, limits: TarballLimits | None = None, name: str = "tarball"
 ) -> TarballReading:
@@ -243,6 +272,7 @@ def inspect_tarball(
     files: dict[str, int] = {}
     skipped: list[SkippedEntry] = []
     captured: dict[str, bytes] = {}
+    bundled_raw: dict[str, bytes] = {}  # bundled package folder -> its package.json
     manifest_raw: bytes | None = None
     unpacked = 0
     for archive, member in _iter_members(data, limits, name):
@@ -265,7 +295,13 @@ def inspect_tarball(
                 f"{name}: files add up to more than {limits.max_unpacked // MB} MB unpacked"
             )
         files[path] = member.size
+        bundled = _BUNDLED_MANIFEST.match(path)
         wanted = path == "package.json" or path.endswith(".sh") or "/" not in path
+        if bundled:
+            handle = archive.extractfile(member)
+            if handle is not None:
+                bundled_raw[bundled.group(1).rstrip("/")] = handle.read(4 * MB)
+            continue
         if wanted:
             handle = archive.extractfile(member)
             if handle is not None:
@@ -292,6 +328,12 @@ def inspect_tarball(
     deps_raw = manifest.get("dependencies")
     deps = {str(k): str(v) for k, v in deps_raw.items()} if isinstance(deps_raw, dict) else {}
     referenced = _script_files(scripts, set(files))
+    bundled_scripts = {
+        where: found for where, raw in bundled_raw.items() if (found := _bundled(where, raw, files))
+    }
+    for where, found in sorted(bundled_scripts.items()):  # the files bundled scripts run
+        inside = {p[len(where) + 1 :] for p in files if p.startswith(where + "/")}
+        referenced += [f"{where}/{p}" for p in _script_files(found, inside)]
     missing = [p for p in referenced if p not in captured]
     if missing:  # a second pass for script targets deeper in the package
         for archive, member in _iter_members(data, limits, name):
@@ -321,6 +363,7 @@ def inspect_tarball(
         manifest_scripts=scripts,
         manifest_dependencies=deps,
         texts=texts,
+        bundled_scripts=bundled_scripts,
         integrity_checked=False,
     )
     return TarballReading(facts, tuple(skipped), manifest_error)

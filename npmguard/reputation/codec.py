@@ -20,8 +20,9 @@ from npmguard.scriptscan import scanner_key, tarball_scan
 from npmguard.semver import version_key
 from npmguard.versions import REF_BASE, VersionList
 
-FORMAT = 5  # bump when an encoding changes; the store's schema version follows it
+FORMAT = 6  # bump when an encoding changes; the store's schema version follows it
 # 5: per-version maintainers (column "n", table "N")
+# 6: manifests' bundle_dependencies, tarballs' bundled_scripts (rows re-read, not defaulted)
 
 
 def _pack(doc: Any) -> bytes:
@@ -169,7 +170,7 @@ def decode_picture(name: str, blob: bytes) -> PackagePicture:
 
 # -- manifests and tarballs: field by field, so a renamed field fails loudly in tests ---------
 
-_TUPLE_FIELDS = {"keywords", "files"}
+_TUPLE_FIELDS = {"keywords", "files", "bundle_dependencies"}
 
 
 def _encode_fields(value: Any, fields: Sequence[str]) -> bytes:
@@ -196,7 +197,8 @@ def _checked_fields(doc: dict[str, Any], fields: frozenset[str]) -> dict[str, An
     if not doc.keys() <= fields:  # fields a newer or older npmguard wrote, this one lacks
         doc = {k: v for k, v in doc.items() if k in fields}
     for name in _TUPLE_FIELDS & doc.keys():
-        doc[name] = tuple(doc[name])
+        if isinstance(doc[name], list):  # bundle_dependencies may be True
+            doc[name] = tuple(doc[name])
     return doc
 
 

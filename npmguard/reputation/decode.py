@@ -57,6 +57,8 @@ class _Version(msgspec.Struct, omit_defaults=True):
     repository: Any = _MISSING
     homepage: Any = _MISSING
     license: Any = _MISSING
+    bundleDependencies: Any = _MISSING
+    bundledDependencies: Any = _MISSING
 
 
 class _Packument(msgspec.Struct, omit_defaults=True):

@@ -173,7 +173,22 @@ def manifest_facts(name: str, doc: Mapping[str, Any], *, full: bool) -> Manifest
         publisher=_person(doc.get("_npmUser")),
         deprecated=_deprecated(doc.get("deprecated")),
         gyp_file=gyp if isinstance(gyp, bool) else None,
+        bundle_dependencies=bundle_dependencies(doc),
     )
+
+
+def bundle_dependencies(doc: Mapping[str, Any]) -> bool | tuple[str, ...]:
+    """``bundleDependencies`` (or ``bundledDependencies``, which npm reads when the first is
+    absent): True, or the names (an object's keys, as npm's normalize takes them); () when
+    absent, false or of another shape."""
+    value = doc.get("bundleDependencies", doc.get("bundledDependencies"))
+    if value is True:
+        return True
+    if isinstance(value, list):
+        return tuple(v for v in value if isinstance(v, str))
+    if isinstance(value, dict):
+        return tuple(str(k) for k in value)
+    return ()
 
 
 def _version_info(

@@ -853,10 +853,12 @@ def content_matters(
     Content rules look for two things: spam (tea.yaml, no code, autopublish loops, clones),
     which never reaches an established package's download counts, and what install scripts
     run, which matters for every package that has them. So a tarball is read when the
-    package runs install scripts, or is not established (few or unknown downloads).
+    package runs install scripts, bundles dependencies (npm runs the bundled copies' install
+    scripts too, and only the tarball holds them), or is not established (few or unknown
+    downloads).
     ``--all-tarballs`` reads every one.
     """
-    if pkg.has_install_script or manifest.gyp_file:
+    if pkg.has_install_script or manifest.gyp_file or manifest.bundle_dependencies:
         return True
     if any(name in manifest.scripts for name in INSTALL_SCRIPTS):
         return True

@@ -11,7 +11,7 @@ patch-package, core-js's banner) must never match.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from npmguard.allow_scripts import script_approval
 from npmguard.facts import Need, PackageFacts, ScanHit
@@ -25,6 +25,7 @@ from npmguard.scriptscan import (
     INSTALL_SCRIPTS,
     PATTERNS,
     Pattern,
+    bundled_sources,
     install_time_texts,
     scan_sources,
     scan_text,
@@ -36,18 +37,29 @@ FAMILY = "install scripts"
 
 @dataclass(frozen=True, slots=True)
 class InstallScripts:
-    """The install-time scripts of one package and where each was read."""
+    """The install-time scripts of one package and where each was read, with those of the
+    packages bundled in its tarball (npm runs them too: ``rebuild-bundle`` is on by default,
+    and ``allowScripts`` neither approves nor denies a bundled package)."""
 
     scripts: Mapping[str, str]  # lifecycle -> command
     source: str  # "registry", "tarball", "lockfile"
+    bundled: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # path -> scripts
 
 
 def install_scripts(pkg: LockedPackage, facts: PackageFacts | None) -> InstallScripts | None:
-    """What runs at install time, or None when nothing does (as far as is known)."""
+    """What runs at install time, or None when nothing does (as far as is known).
+
+    A bundled entry (``inBundle``) is judged by the bytes its parent's tarball carries, on
+    the parent: the registry's copy of the same name@version may differ, so only the
+    lockfile's ``hasInstallScript`` is read for it here."""
     scripts: dict[str, str] = {}
     source = "lockfile"
+    bundled: Mapping[str, Mapping[str, str]] = {}
+    if pkg.bundled:
+        facts = None
     if facts is not None and facts.tarball is not None:
         scripts = tarball_scripts(facts.tarball)
+        bundled = facts.tarball.bundled_scripts
         source = "tarball"
     elif facts is not None and facts.manifest is not None:
         scripts = {k: v for k, v in facts.manifest.scripts.items() if k in INSTALL_SCRIPTS}
@@ -57,7 +69,14 @@ def install_scripts(pkg: LockedPackage, facts: PackageFacts | None) -> InstallSc
             scripts["install"] = IMPLICIT_GYP_SCRIPT
     if not scripts and pkg.has_install_script:
         scripts["install script"] = "(text unknown: the lockfile says hasInstallScript)"
-    return InstallScripts(scripts, source) if scripts else None
+    return InstallScripts(scripts, source, bundled) if scripts or bundled else None
+
+
+BUNDLED_HINT = (
+    "npm runs a bundled package's install scripts whatever allowScripts says and cannot "
+    "approve or deny them; review them, then approve the package that bundles them in the "
+    "policy ({allow}), or set rebuild-bundle=false (.npmrc) so npm runs no bundled scripts"
+)
 
 
 @register
@@ -72,32 +91,52 @@ class InstallScript(PackageRule):
         "project's package.json (a name, or `name@exact-version`; `false` denies). Native "
         "builds (esbuild, sharp, bcrypt, fsevents) and a few banners (core-js) are the common "
         "legitimate cases, so the default policy warns; the strict policy blocks until each "
-        "one is approved. Bundled dependencies are skipped: npm does not run their scripts. "
-        "A binding.gyp without an install script counts: npm runs `node-gyp rebuild` for it."
+        "one is approved. A binding.gyp without an install script counts: npm runs "
+        "`node-gyp rebuild` for it. Packages bundled in a tarball (`bundleDependencies`) run "
+        "their install scripts too (npm's `rebuild-bundle` is on by default) and "
+        "`allowScripts` can neither approve nor deny them: they are read from the tarball "
+        "and reported on the package that bundles them (a bundled lockfile entry is "
+        "reported from its `hasInstallScript`); only the policy approves them, or "
+        "`rebuild-bundle=false` turns them off."
     )
     needs = frozenset({Need.PACKUMENT})
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
-        if pkg.bundled:
-            return
         found = install_scripts(pkg, ctx.facts_for(pkg))
         if found is None:
             return
-        approval = script_approval(
-            pkg.name, pkg.resolved, ctx.project.allow_scripts, registry=pkg.on_registry
-        )
-        if approval is True:
+        approval = None
+        if not pkg.bundled:  # npm never matches a bundled package against allowScripts
+            approval = script_approval(
+                pkg.name, pkg.resolved, ctx.project.allow_scripts, registry=pkg.on_registry
+            )
+        own = {} if approval is True else found.scripts
+        if not own and not found.bundled:
             return
-        evidence = [Evidence(f"script {k}", v, found.source) for k, v in found.scripts.items()]
+        evidence = [Evidence(f"script {k}", v, found.source) for k, v in own.items()]
+        evidence += [
+            Evidence(f"bundled {where} script {k}", v, found.source)
+            for where, scripts in sorted(found.bundled.items())
+            for k, v in scripts.items()
+        ]
         level = self.level
         if approval is False:  # npm will not run it: say so, but it does not need a decision
             evidence.append(Evidence("allowScripts", "false (npm will not run it)", "package.json"))
-            level = Level.INFO
+            level = Level.INFO if not found.bundled else level
+        ran = list(own) + [f"{where} {k}" for where, s in sorted(found.bundled.items()) for k in s]
+        if pkg.bundled or found.bundled:
+            hint = BUNDLED_HINT.format(allow=allow_entry(pkg.name, pkg.version, self.id))
+            if pkg.bundled:
+                hint = "a bundled package: " + hint.replace(
+                    "the package that bundles them", "the package that bundles it"
+                )
+        else:
+            hint = _approve_hint(pkg, ctx, self.id)
         yield self.finding(
             pkg,
-            "runs " + ", ".join(found.scripts) + " at install time",
+            "runs " + ", ".join(ran) + " at install time",
             evidence=tuple(evidence),
-            hint=_approve_hint(pkg, ctx, self.id),
+            hint=hint,
             level=level,
         )
 
@@ -136,14 +175,17 @@ class SuspiciousInstallScript(PackageRule):
         "interact.sh, webhook.site, pipedream.net, ngrok, Discord webhooks (`out-of-band-host`), "
         "base64 decoded into eval/Function/exec (`base64-exec`) and data encoded into DNS "
         "lookups (`dns-exfil`). Each match is evidence with the excerpt. Native-build steps "
-        "(node-gyp, prebuild-install, esbuild's install.js) do not match these."
+        "(node-gyp, prebuild-install, esbuild's install.js) do not match these. The scripts "
+        "of packages bundled in the tarball are read too (npm runs them) and reported on the "
+        "package that bundles them, from the tarball's bytes, never from the registry's copy "
+        "of the bundled name@version."
     )
     needs = frozenset({Need.PACKUMENT, Need.TARBALL})
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
         facts = ctx.facts_for(pkg)
         if pkg.bundled or facts is None:
-            return
+            return  # a bundled copy is judged on its parent, from the parent's tarball
         found = install_scripts(pkg, facts)
         if found is None:
             return
@@ -153,7 +195,7 @@ class SuspiciousInstallScript(PackageRule):
         if not evidence:
             return
         safe = None
-        if facts.versions:
+        if facts.versions and not found.bundled:  # versions say nothing of bundled scripts
             safe = newest(
                 (v for v in facts.versions if v.has_install_script is False), below=pkg.version
             )
@@ -185,6 +227,8 @@ def _scan(found: InstallScripts, facts: PackageFacts) -> tuple[ScanHit, ...]:
     texts = tarball.texts if tarball is not None else {}
     sources = {f"scripts.{k}": v for k, v in found.scripts.items()}
     sources.update(install_time_texts(found.scripts, texts))
+    if tarball is not None and found.source == "tarball":
+        sources.update(bundled_sources(tarball))
     return scan_sources(sources)
 
 

@@ -70,13 +70,25 @@ def plan_scripts(report: Report | None, verdicts: ScriptVerdicts, root: Path | N
         if node.is_workspace or (node.is_link and "node_modules" not in node.realpath.parts):
             own.append(node.realpath)  # the project's own code: npm runs it as for the root
             continue
-        if node.is_link or node.in_bundle or node.npm_verdict is False:
-            continue  # a link's scripts run in its target; bundled and denied never run
+        if node.in_bundle:  # npm runs it whatever allowScripts says: the parent's policy decides
+            parent = _bundler(node, verdicts.nodes)
+            if parent is not None and parent.key in by_policy:
+                approved.append(Approval(node, f"policy allow entry (bundled in {parent.key})"))
+            continue
+        if node.is_link or node.npm_verdict is False:
+            continue  # a link's scripts run in its target; denied ones never run
         if node.npm_verdict is True:
             approved.append(Approval(node, f"allowScripts ({verdicts.policy_source})"))
         elif node.key in by_policy:
             approved.append(Approval(node, "policy allow entry"))
     return ScriptPlan(tuple(approved), tuple(own), verdicts.nodes, root)
+
+
+def _bundler(node: TreeNode, nodes: Iterable[TreeNode]) -> TreeNode | None:
+    """The package whose tarball carries the bundled ``node``: the nearest enclosing folder
+    that is not itself in a bundle."""
+    enclosing = [n for n in nodes if not n.in_bundle and node.location.startswith(n.location + "/")]
+    return max(enclosing, key=lambda n: len(n.location), default=None)
 
 
 @dataclass(frozen=True)
@@ -211,7 +223,24 @@ def _summarise(records: Iterable[GateRecord], plan: ScriptPlan) -> None:
             "install scripts NOT run (approved by neither npm's allowScripts nor the policy): "
             + _listing(skipped)
         )
-        _say(how_to_approve(sorted({key for key, _ in skipped}), plan.project))
+        bundled = {plan.describe(r)[0] for r in records if _in_bundle(r, plan)}
+        keys = sorted({key for key, _ in skipped} - bundled)
+        if keys:
+            _say(how_to_approve(keys, plan.project))
+        if bundled:
+            _say(
+                f"{', '.join(sorted(bundled))}: bundled in another package, so npm cannot "
+                "approve their scripts (allowScripts ignores bundled packages); once you have "
+                "reviewed them, allow the package that bundles them in npmguard.toml "
+                '(rules = ["install-script"]), or set rebuild-bundle=false so npm never '
+                "runs bundled scripts"
+            )
+
+
+def _in_bundle(record: GateRecord, plan: ScriptPlan) -> bool:
+    return record.decision == "skipped" and any(
+        n.in_bundle and _same(n, record) for n in plan.nodes
+    )
 
 
 def how_to_approve(keys: Sequence[str], project: Path | None) -> str:

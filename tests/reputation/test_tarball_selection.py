@@ -31,6 +31,12 @@ def test_established_package_with_install_script_is_downloaded() -> None:
     assert content_matters(_pkg("react"), ManifestFacts(gyp_file=True))
 
 
+def test_established_package_that_bundles_dependencies_is_downloaded() -> None:
+    # npm runs the bundled copies' install scripts; only the tarball holds them
+    assert content_matters(_pkg("react"), ManifestFacts(bundle_dependencies=("a",)))
+    assert content_matters(_pkg("react"), ManifestFacts(bundle_dependencies=True))
+
+
 def test_unknown_or_small_package_is_downloaded() -> None:
     assert content_matters(_pkg("budi-rendang23-kyuki"), ManifestFacts())
 

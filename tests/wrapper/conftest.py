@@ -6,6 +6,7 @@ to appear later uses a registry of its own.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,6 +58,25 @@ def build_registry() -> FakeRegistry:
         bin={"create-foo": "create.js"},
         files=_bin("create", "create-foo ran"),
         scripts={"postinstall": MARKER_SCRIPT},
+    )
+    # a bundled dependency's postinstall: npm runs it, allowScripts cannot approve it
+    reg.add_version("bundled-leaf", "1.0.0")
+    leaf = {"name": "bundled-leaf", "version": "1.0.0", "scripts": {"postinstall": MARKER_SCRIPT}}
+    bundler = {
+        "name": "bundler-ok",
+        "version": "1.0.0",
+        "dependencies": {"bundled-leaf": "1.0.0"},
+        "bundleDependencies": ["bundled-leaf"],
+    }
+    reg.add_version(
+        "bundler-ok",
+        "1.0.0",
+        dependencies={"bundled-leaf": "1.0.0"},
+        manifest={"bundleDependencies": ["bundled-leaf"]},
+        files={
+            "package.json": json.dumps(bundler),
+            "node_modules/bundled-leaf/package.json": json.dumps(leaf),
+        },
     )
     reg.add_version("dup-leaf", "1.0.0")
     reg.add_version("dup-leaf", "1.1.0")

@@ -71,6 +71,30 @@ def test_a_policy_allow_entry_approves_but_an_allow_scripts_denial_wins(proj: Pr
     assert proj.markers() == ["MARKER-approved-script"]
 
 
+def test_bundled_scripts_are_gated_and_approved_through_the_bundling_package(
+    proj: Project,
+) -> None:
+    """npm runs a bundled package's postinstall whatever allowScripts says (and refuses to
+    allowlist it): the gate skips it, says npm cannot approve it, and runs it once the policy
+    allows the package that bundles it."""
+    manifest(proj, allowScripts={"bundled-leaf": True, "bundler-ok": True})
+    twin = proj.twin()
+    assert twin.npm("install", "bundler-ok").returncode == 0
+    assert twin.runs("MARKER-bundled-leaf") == 1  # npm ran it despite nothing approving it
+    result = proj.guard("install", "bundler-ok", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert proj.markers() == []
+    assert "bundled-leaf@1.0.0 (postinstall)" in result.stderr
+    assert "npm cannot approve their scripts" in result.stderr
+    assert "npm approve-scripts bundled-leaf" not in result.stderr
+
+    proj.write_policy(
+        '[[allow]]\npackage = "bundler-ok"\nrules = ["install-script"]\nreason = "ok"\n'
+    )
+    assert proj.guard("rebuild").returncode == 0
+    assert proj.markers() == ["MARKER-bundled-leaf"]
+
+
 def test_rebuild_runs_only_approved_scripts(proj: Project) -> None:
     """`npm rebuild` runs install scripts of what is installed: the same approval applies."""
     manifest(proj, allowScripts={"approved-script": True})
