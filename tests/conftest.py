@@ -121,3 +121,15 @@ def names_cache(_built_names: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for path in _built_names.glob("names-*.sqlite"):
         shutil.copyfile(path, target / path.name)
+
+
+@pytest.fixture
+def plain_npm_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """npm's defaults only: no user/global .npmrc, no npm_config_* from this machine."""
+    for key in list(os.environ):
+        if key.lower().startswith("npm_config_"):
+            monkeypatch.delenv(key)
+    empty = tmp_path / "empty-npmrc"
+    empty.write_text("")
+    monkeypatch.setenv("NPM_CONFIG_USERCONFIG", str(empty))
+    monkeypatch.setenv("NPM_CONFIG_GLOBALCONFIG", str(empty))

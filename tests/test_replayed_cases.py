@@ -23,15 +23,8 @@ CASES = Path(__file__).resolve().parent / "fixtures" / "cases"
 
 
 @pytest.fixture(autouse=True)
-def _plain_npm_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """npm's defaults only: no user/global .npmrc, no npm_config_* from this machine."""
-    for key in list(os.environ):
-        if key.lower().startswith("npm_config_"):
-            monkeypatch.delenv(key)
-    empty = tmp_path / "empty-npmrc"
-    empty.write_text("")
-    monkeypatch.setenv("NPM_CONFIG_USERCONFIG", str(empty))
-    monkeypatch.setenv("NPM_CONFIG_GLOBALCONFIG", str(empty))
+def _plain_npm_config(plain_npm_config: None) -> None:
+    """npm's defaults only (see tests/conftest.py)."""
 
 
 def case(name: str, tmp_path: Path) -> Path:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -36,15 +35,8 @@ Tamper = Callable[[dict[str, Any]], None]
 
 
 @pytest.fixture(autouse=True)
-def _plain_npm_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """npm's default registry only: no user/global .npmrc, no npm_config_* from the machine."""
-    for key in list(os.environ):
-        if key.lower().startswith("npm_config_"):
-            monkeypatch.delenv(key)
-    empty = tmp_path / "empty-npmrc"
-    empty.write_text("")
-    monkeypatch.setenv("NPM_CONFIG_USERCONFIG", str(empty))
-    monkeypatch.setenv("NPM_CONFIG_GLOBALCONFIG", str(empty))
+def _plain_npm_config(plain_npm_config: None) -> None:
+    """npm's defaults only (see tests/conftest.py), before any test's own npm settings."""
 
 
 @pytest.fixture

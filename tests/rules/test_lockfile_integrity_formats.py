@@ -7,7 +7,6 @@ the way a lockfile-injection attack would, and runs ``npmguard check --lockfile-
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -30,17 +29,11 @@ def _shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _plain_npm_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _shared_cache: Path) -> None:
+def _plain_npm_config(
+    plain_npm_config: None, monkeypatch: pytest.MonkeyPatch, _shared_cache: Path
+) -> None:
     # one cache for the module: the names index is built once, not once per test
     monkeypatch.setenv("NPMGUARD_CACHE_DIR", str(_shared_cache))
-    """npm's default registry only: no user/global .npmrc, no npm_config_* from the machine."""
-    for key in list(os.environ):
-        if key.lower().startswith("npm_config_"):
-            monkeypatch.delenv(key)
-    empty = tmp_path / "empty-npmrc"
-    empty.write_text("")
-    monkeypatch.setenv("NPM_CONFIG_USERCONFIG", str(empty))
-    monkeypatch.setenv("NPM_CONFIG_GLOBALCONFIG", str(empty))
 
 
 def _check(

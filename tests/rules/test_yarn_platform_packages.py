@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -36,15 +35,10 @@ TGZ_CHECKSUM = (
 
 
 @pytest.fixture(autouse=True)
-def _plain_npm_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _plain_npm_config(
+    plain_npm_config: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NPMGUARD_CACHE_DIR", str(tmp_path / "cache"))
-    for key in list(os.environ):
-        if key.lower().startswith("npm_config_"):
-            monkeypatch.delenv(key)
-    empty = tmp_path / "empty-npmrc"
-    empty.write_text("")
-    monkeypatch.setenv("NPM_CONFIG_USERCONFIG", str(empty))
-    monkeypatch.setenv("NPM_CONFIG_GLOBALCONFIG", str(empty))
 
 
 def _report(lockfile: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
