@@ -1,5 +1,3 @@
-import sys
+from npmguard.cli import entry
 
-from npmguard.cli import main
-
-sys.exit(main())
+entry()

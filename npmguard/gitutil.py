@@ -15,6 +15,17 @@ def file_at_revision(path: Path, rev: str) -> bytes | None:
     Raises UsageError when ``path`` is not in a git work tree or ``rev`` is unknown.
     """
     folder = path.resolve().parent
+    try:  # the common case in one git process: the file is there (``./``: from ``folder``)
+        shown = subprocess.run(
+            ["git", "show", f"{rev}^{{commit}}:./{path.resolve().name}"],
+            cwd=folder,
+            capture_output=True,
+        )
+    except FileNotFoundError as e:
+        raise UsageError("git not found on PATH", hint="--changed-since needs git") from e
+    if shown.returncode == 0:
+        return shown.stdout
+    # else why not: not a work tree, an unknown revision (or none yet), a file new since rev
     try:
         top = subprocess.run(
             ["git", "rev-parse", "--show-toplevel"],

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -60,7 +61,12 @@ class Integrity:
 
     @classmethod
     def parse(cls, text: str | None) -> Integrity:
-        """Read ``text`` as ssri does; tokens npm would ignore are left out."""
+        """Read ``text`` as ssri does; tokens npm would ignore are left out. (Values are
+        immutable: a text read before gives the same value again, unread.)"""
+        return _parsed(text) if cls is Integrity else cls._read(text)
+
+    @classmethod
+    def _read(cls, text: str | None) -> Integrity:
         out: list[Hash] = []
         for token in (text or "").split():
             m = _TOKEN.match(token)
@@ -150,3 +156,10 @@ class Integrity:
 
 
 __all__ = ["VERIFIABLE", "Hash", "Integrity"]
+
+
+@functools.lru_cache(maxsize=65536)
+def _parsed(text: str | None) -> Integrity:
+    """:meth:`Integrity.parse`, each text read once (a lockfile's values are read by several
+    rules each)."""
+    return Integrity._read(text)

@@ -142,6 +142,15 @@ class VersionList(Sequence[VersionInfo]):
         refs = {ref_at(c, 0) for c in {column[i] for i in indexes}}
         return {table[r] for r in refs if r >= 0 and table[r]}
 
+    def publishers_known(self) -> bool:
+        """False when no version names a publisher (then every publisher question answers
+        "none" without looking at a version)."""
+        return bool(self._tables[0])
+
+    def maintainers_known(self) -> bool:
+        """False when no version lists maintainers (as :meth:`publishers_known`)."""
+        return bool(self._tables[4])
+
     def maintainers_at(self, indexes: Sequence[int]) -> set[str]:
         """Everyone listed as a maintainer on a version at ``indexes`` (no objects built)."""
         column, table = self._columns[6], self._tables[4]

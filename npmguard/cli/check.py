@@ -289,25 +289,32 @@ def changed_entries(lockfiles: Sequence[Lockfile], rev: str) -> set[str]:
     ``dev`` or ``inBundle`` comes into scope), Yarn's ``conditions``, whether it has install
     scripts, its dependencies or license. Only the folder it sits in and its line do not
     count: a copy that only moved (hoisting) is not a change."""
-    from dataclasses import replace
+    from dataclasses import fields
+    from operator import attrgetter
 
     from npmguard.gitutil import file_at_revision
     from npmguard.lockfile import parse_lockfile_text
+    from npmguard.model import Occurrence
+
+    # what an occurrence says apart from its folder and line: the fields its equality
+    # compares (a tuple of them, far cheaper than a copy of the dataclass to compare)
+    said = attrgetter(
+        *(f.name for f in fields(Occurrence) if f.compare and f.name not in ("path", "line"))
+    )
 
     def sources(packages: Iterable[LockedPackage]) -> set[tuple[object, ...]]:
         # every occurrence counts: a tampered nested copy of a known name@version is a change
-        return {
-            (
+        out: set[tuple[object, ...]] = set()
+        for p in packages:
+            head = (
                 p.key,
                 p.source,
                 p.has_install_script,
                 tuple(sorted(p.dependencies.items())),
                 p.license,
-                replace(o, path="", line=None),
             )
-            for p in packages
-            for o in p.occurrences
-        }
+            out.update((*head, said(o)) for o in p.occurrences)
+        return out
 
     keys: set[str] = set()
     for lockfile in lockfiles:

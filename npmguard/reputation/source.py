@@ -540,15 +540,15 @@ class ReputationSource:
     ) -> tuple[str, str | None] | None:
         """(integrity, URL) of ``pkg``'s tarball when its content is worth reading (see
         :func:`content_matters`, ``--all-tarballs``), else None."""
+        integrity = pkg.integrity or manifest.dist_integrity
+        if not integrity or not (self.all_tarballs or content_matters(pkg, manifest, names)):
+            return None
         if _conflicts(pkg.integrity, manifest.dist_integrity):
             return None  # integrity-mismatch blocks it; the bytes could never be verified
-        integrity = pkg.integrity or manifest.dist_integrity
         url = pkg.resolved if (pkg.resolved or "").startswith(("https:", "http:")) else None
-        if integrity and (self.all_tarballs or content_matters(pkg, manifest, names)):
-            # where npm downloads it: replace-registry-host applies to either URL
-            url = url or manifest.dist_tarball
-            return integrity, self.config.fetched_from(url) if url else None
-        return None
+        # where npm downloads it: replace-registry-host applies to either URL
+        url = url or manifest.dist_tarball
+        return integrity, self.config.fetched_from(url) if url else None
 
     def _fetch_tarballs(
         self, targets: Sequence[tuple[LockedPackage, str, str | None]]

@@ -57,6 +57,8 @@ def earlier_publishers(facts: PackageFacts) -> list[str]:
     """The publishers of :func:`earlier_versions`, sorted (unknown ones left out)."""
     listed = facts.versions
     if isinstance(listed, VersionList):
+        if not listed.publishers_known():
+            return []  # no version names its publisher (mirrors drop ``_npmUser``)
         indexes = _earlier_indexes(facts, listed)
         if indexes is not None:
             return sorted(listed.publishers_at(indexes))
@@ -67,6 +69,8 @@ def earlier_maintainers(facts: PackageFacts) -> list[str]:
     """Everyone listed as a maintainer on one of :func:`earlier_versions`, sorted."""
     listed = facts.versions
     if isinstance(listed, VersionList):
+        if not listed.maintainers_known():
+            return []  # no version lists its maintainers
         indexes = _earlier_indexes(facts, listed)
         if indexes is not None:
             return sorted(listed.maintainers_at(indexes))
