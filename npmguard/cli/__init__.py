@@ -156,15 +156,17 @@ def entry() -> NoReturn:
     one by one and runs a last full garbage collection: ~60 ms of CPU on a 1,100-package
     tree, more than reading its facts. Once ``main`` has returned, the standard streams are
     flushed, the ``atexit`` functions run (logging's flush among them), and ``os._exit``
-    ends the process with main's exit code. When a flush fails (a closed pipe) or a thread
-    is still running, the usual exit runs instead, so nothing changes there."""
+    ends the process with main's exit code. When a flush fails (a closed pipe), a thread is
+    still running, or a tracer or profiler is on, the usual exit runs instead."""
     import atexit
     import os
     import threading
 
     code = main()
-    if threading.active_count() > 1:
-        sys.exit(code)  # the interpreter waits for non-daemon threads
+    if threading.active_count() > 1 or sys.gettrace() or sys.getprofile():
+        # the interpreter waits for non-daemon threads; a tracer or profiler (coverage,
+        # cProfile) writes its results at the usual exit
+        sys.exit(code)
     try:
         sys.stdout.flush()
         sys.stderr.flush()
