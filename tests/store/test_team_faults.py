@@ -240,11 +240,13 @@ def test_concurrent_cold_runners_fetch_each_package_once(
 
 def test_a_claim_lives_while_its_holder_does(redis_server: RedisServer) -> None:
     facts = RedisFacts(
-        SharedCache(redis_server.url, password=PASSWORD), format=4, ttl=TTL, lease_ms=300
+        SharedCache(redis_server.url, password=PASSWORD), format=4, ttl=TTL, lease_ms=1000
     )
     entry = facts.pkg_key(REG, "slow")
     assert facts.claim([entry]) == ([], [entry], [])
-    time.sleep(0.8)  # more than two lease lengths: renewed meanwhile
+    # more than two lease lengths: renewed meanwhile (a 300 ms lease lapsed once in CI when
+    # the renewing thread was not scheduled for that long on two busy cores)
+    time.sleep(2.5)
     lease = facts.lease_key(entry)
     assert redis_server.admin().exists(lease) == 1
     other = RedisFacts(SharedCache(redis_server.url, password=PASSWORD), format=4, ttl=TTL)
