@@ -340,6 +340,20 @@ class FakeRegistry:
         entry = self.packages[name].versions[version]
         return entry.tarball_url or self.url + _tarball_path(name, version)
 
+    def lockfile(self, names: list[str], version: str = "1.0.0") -> dict[str, Any]:
+        """A v3 package-lock.json document locking ``names`` at ``version`` (each added with
+        :meth:`add_version`), resolved and integrity as this registry serves them."""
+        packages: dict[str, Any] = {
+            "": {"name": "app", "version": "1.0.0", "dependencies": {n: version for n in names}}
+        }
+        for name in names:
+            packages[f"node_modules/{name}"] = {
+                "version": version,
+                "resolved": self.tarball_url(name, version),
+                "integrity": self.packages[name].versions[version].integrity,
+            }
+        return {"name": "app", "version": "1.0.0", "lockfileVersion": 3, "packages": packages}
+
     def packument(self, name: str) -> dict[str, Any] | None:
         pkg = self.packages.get(name)
         if pkg is None:

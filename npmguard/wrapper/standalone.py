@@ -48,6 +48,12 @@ _EXEC_ONLY = frozenset(
     "workspace workspaces yes".split()
 )
 _QUIET = ["--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
+# npx knows its cache holds a package by the `resolved` URL in the cache's lockfile; with
+# omit-lockfile-registry-resolved=true (in many user .npmrc files) it is left out, so an install
+# into the cache followed by a run with --yes=false fails: "npx canceled due to missing
+# packages". Every npx step runs with it off (found in review).
+_KEEP_RESOLVED = {"omit-lockfile-registry-resolved": "false"}
+_KEEP_RESOLVED_ARGS = [f"--{k}={v}" for k, v in _KEEP_RESOLVED.items()]
 
 
 @dataclass(frozen=True)
@@ -160,7 +166,7 @@ def _run_npx(cmd: NpmCommand, plan: ScriptPlan, lock: Path) -> int:
         root=None,
         root_scripts=False,
         verify={"cache": str(cmd.npx_cache), "expect": expect},
-        extra={"yes": "false", **_NPX_CACHE_KEEPS_RESOLVED},
+        extra={"yes": "false", **_KEEP_RESOLVED},
     )
 
 
@@ -202,19 +208,12 @@ def _resolve_missing(
     if (cmd.local_prefix / ".npmrc").is_file():  # npx reads the project's .npmrc
         shutil.copyfile(cmd.local_prefix / ".npmrc", resolved / ".npmrc")
     say(f"resolving {', '.join(missing)} as npx would install them")
-    keep = [f"--{k}={v}" for k, v in _NPX_CACHE_KEEPS_RESOLVED.items()]
-    argv = ["install", *cmd.options(drop=_EXEC_ONLY), "--package-lock-only", *keep, *_QUIET]
+    argv = ["install", *cmd.options(drop=_EXEC_ONLY), "--package-lock-only", *_KEEP_RESOLVED_ARGS]
+    argv += _QUIET
     code = resolve_tree([*argv, "--", *missing], cwd=resolved, what=", ".join(missing))
     if code != 0:
         return code
     return resolved / "package-lock.json"
-
-
-# npx knows its cache holds a package by the `resolved` URL in the cache's lockfile; with
-# omit-lockfile-registry-resolved=true (in many user .npmrc files) it is left out, so an install
-# into the cache followed by a run with --yes=false fails: "npx canceled due to missing
-# packages". Every npx step runs with it off (found in review).
-_NPX_CACHE_KEEPS_RESOLVED = {"omit-lockfile-registry-resolved": "false"}
 
 
 def _probe(cmd: NpmCommand, work: Path, options: list[str]) -> Probe:
@@ -230,8 +229,7 @@ def _probe(cmd: NpmCommand, work: Path, options: list[str]) -> Probe:
         encoding="utf-8",
     )
     shell.chmod(0o700)
-    keep = [f"--{k}={v}" for k, v in _NPX_CACHE_KEEPS_RESOLVED.items()]
-    argv = with_options(cmd.npm_argv, *options, *keep, f"--script-shell={shell}")
+    argv = with_options(cmd.npm_argv, *options, *_KEEP_RESOLVED_ARGS, f"--script-shell={shell}")
     err: list[bytes] = []
     # npx asks before it installs (on a terminal, without --yes): let it ask
     asks = cmd.values.get("yes") is None and sys.stdin.isatty() and "--yes=false" not in options

@@ -5,25 +5,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fakeregistry import FakeRegistry
 
 from npmguard.cli import main
-
-
-def _lock(reg: FakeRegistry, names: list[str]) -> dict[str, Any]:
-    packages: dict[str, Any] = {
-        "": {"name": "app", "version": "1.0.0", "dependencies": {n: "1.0.0" for n in names}}
-    }
-    for name in names:
-        packages[f"node_modules/{name}"] = {
-            "version": "1.0.0",
-            "resolved": reg.tarball_url(name, "1.0.0"),
-            "integrity": reg.packages[name].versions["1.0.0"].integrity,
-        }
-    return {"name": "app", "version": "1.0.0", "lockfileVersion": 3, "packages": packages}
 
 
 @pytest.fixture
@@ -35,9 +21,9 @@ def project(fake_registry: FakeRegistry, tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("NPM_CONFIG_USERCONFIG", str(tmp_path / "no-user-npmrc"))
     monkeypatch.chdir(tmp_path)
     lock = tmp_path / "package-lock.json"
-    lock.write_text(json.dumps(_lock(fake_registry, ["cached-a", "cached-b"])))
+    lock.write_text(json.dumps(fake_registry.lockfile(["cached-a", "cached-b"])))
     assert main(["check", "-q"]) == 0  # warms the cache
-    lock.write_text(json.dumps(_lock(fake_registry, ["cached-a", "cached-b", "uncached-c"])))
+    lock.write_text(json.dumps(fake_registry.lockfile(["cached-a", "cached-b", "uncached-c"])))
     return tmp_path
 
 

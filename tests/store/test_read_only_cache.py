@@ -63,19 +63,6 @@ def read_only(tmp_path: Path) -> Iterator[Any]:
         path.chmod(path.stat().st_mode | 0o200)
 
 
-def _lock(reg: FakeRegistry, names: list[str]) -> dict[str, Any]:
-    packages: dict[str, Any] = {
-        "": {"name": "app", "version": "1.0.0", "dependencies": {n: "1.0.0" for n in names}}
-    }
-    for name in names:
-        packages[f"node_modules/{name}"] = {
-            "version": "1.0.0",
-            "resolved": reg.tarball_url(name, "1.0.0"),
-            "integrity": reg.packages[name].versions["1.0.0"].integrity,
-        }
-    return {"name": "app", "version": "1.0.0", "lockfileVersion": 3, "packages": packages}
-
-
 @pytest.fixture
 def warm(fake_registry: FakeRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A cache folder warmed by a real check of two packages; returns the folder."""
@@ -85,7 +72,7 @@ def warm(fake_registry: FakeRegistry, tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("NPM_CONFIG_USERCONFIG", str(tmp_path / "no-user-npmrc"))
     monkeypatch.chdir(tmp_path)
     (tmp_path / "package-lock.json").write_text(
-        json.dumps(_lock(fake_registry, ["cached-a", "cached-b"]))
+        json.dumps(fake_registry.lockfile(["cached-a", "cached-b"]))
     )
     assert main(["check", "-q"]) == 0
     cache = Path(os.environ["NPMGUARD_CACHE_DIR"])
