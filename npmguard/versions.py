@@ -56,20 +56,20 @@ class VersionList(Sequence[VersionInfo]):
         self,
         names: list[str],
         times: list[int | None],
-        ranks: list[int],
+        ranks: Sequence[int],
         columns: tuple[str, str, str, str, str, str, str],
         tables: tuple[
             list[str],
             list[str],
-            list[tuple[str, ...]],
-            list[tuple[str, ...]],
-            list[tuple[str, ...]],
+            Sequence[tuple[str, ...]],
+            Sequence[tuple[str, ...]],
+            Sequence[tuple[str, ...]],
         ],
     ) -> None:
         self.names = names
         self.times = times
         self.ranks = ranks
-        self.timed = any(t is not None for t in times)  # any publish time known
+        self.timed = times.count(None) != len(times)  # any publish time known
         self._columns = columns
         self._tables = tables
         self._items: dict[int, VersionInfo] = {}
@@ -116,7 +116,7 @@ class VersionList(Sequence[VersionInfo]):
         return VersionList(
             [self.names[k] for k in indexes],
             [self.times[k] for k in indexes],
-            [self.ranks[k] for k in indexes],
+            [self.ranks[k] for k in indexes],  # a list: --as-of keeps a few
             (p, i, a, x, b, d, m),
             self._tables,
         )

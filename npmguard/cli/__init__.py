@@ -30,14 +30,6 @@ COMMANDS: dict[str, str] = {
 }
 COMMAND_MODULES: tuple[str, ...] = tuple(COMMANDS.values())
 
-# The cyclic garbage collector's thresholds during a run: far fewer collections than Python's
-# default (one per 700 net allocations). A run builds large acyclic structures (the tree,
-# every package's version columns) and frees them at exit; with the default thresholds the
-# collector walks them again and again: 10% of a warm check's CPU on 1,100 packages, 20% on
-# 8,000, growing faster than the tree. Peak memory is unchanged (benchmarks/bench_scale.py):
-# reference counting still frees at once everything that is not in a cycle.
-FEWER_COLLECTIONS = (50_000, 50, 100)
-
 DESCRIPTION = """\
 Checks every package of an npm dependency tree against a local reputation cache and a
 policy file your team commits, and blocks or warns before spam packages or hijacked
@@ -140,12 +132,21 @@ def print_usage(parser: argparse.ArgumentParser) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     import gc
 
-    thresholds = gc.get_threshold()
-    gc.set_threshold(*FEWER_COLLECTIONS)
+    # The cyclic garbage collector is off during a run. A run builds large acyclic structures
+    # (the tree, every package's facts) and frees them at exit; with Python's default thresholds
+    # the collector walked them again and again (10% of a warm check's CPU on 1,100 packages,
+    # 20% on 8,000), and even with 50,000 allocations between collections it still cost 7% of a
+    # warm check. Reference counting frees at once everything not in a cycle, and a run makes
+    # few cycles: a warm check of 1,100 packages leaves ~500 objects to collect at its end, and
+    # peak memory is the same with and without the collector (benchmarks/bench_scale.py, 8,000
+    # packages cold and warm). Parser worker processes keep their own collector.
+    enabled = gc.isenabled()
+    gc.disable()
     try:
         return _main(list(sys.argv[1:] if argv is None else argv))
     finally:
-        gc.set_threshold(*thresholds)  # as they were (main is also called in-process)
+        if enabled:
+            gc.enable()  # as it was (main is also called in-process)
 
 
 def entry() -> NoReturn:

@@ -93,16 +93,16 @@ def test_no_command_prints_the_usage_with_every_command(
     assert all(command in err for command in COMMANDS)
 
 
-def test_a_run_collects_less_often_and_restores_the_thresholds(
+def test_a_run_has_no_cyclic_collector_and_restores_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import gc
 
     from npmguard import cli
 
-    seen: list[tuple[int, ...]] = []
-    monkeypatch.setattr(cli, "_main", lambda argv: seen.append(gc.get_threshold()) or 0)
-    before = gc.get_threshold()
+    seen: list[bool] = []
+    monkeypatch.setattr(cli, "_main", lambda argv: seen.append(gc.isenabled()) or 0)
+    assert gc.isenabled()
     assert cli.main(["--version"]) == 0
-    assert seen == [cli.FEWER_COLLECTIONS]
-    assert gc.get_threshold() == before
+    assert seen == [False]
+    assert gc.isenabled()

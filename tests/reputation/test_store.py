@@ -176,13 +176,13 @@ def test_a_bad_page_found_mid_run_starts_the_cache_anew(
 
 
 def test_store_of_the_previous_format_is_fetched_again(tmp_path: Path) -> None:
-    """Format 6 added bundled packages' install scripts and bundleDependencies: a store
-    written by format 5 has none, and reading it as if it had would take them for "none";
-    it is emptied (fetched again) instead, as one of format 4 (no per-version maintainers)
-    and one from before manifests recorded their integrity and origin (schema 1xx; the
-    team cache, issue 16)."""
-    assert SCHEMA.version == 206
-    for older in (205, 204, 105, 104):
+    """Format 7 stores pictures in sections format 6 cannot read, and format 6 added bundled
+    packages' install scripts and bundleDependencies: a store written by format 5 has none,
+    and reading it as if it had would take them for "none"; it is emptied (fetched again)
+    instead, as one of format 4 (no per-version maintainers) and one from before manifests
+    recorded their integrity and origin (schema 1xx; the team cache, issue 16)."""
+    assert SCHEMA.version == 207
+    for older in (206, 205, 204, 105, 104):
         with FactsStore.in_dir(tmp_path) as store:
             store.save([pkg("a")])
         db = sqlite3.connect(tmp_path / FILE_NAME)
