@@ -145,10 +145,12 @@ class LockedPackage:
     dependents: tuple[str, ...] = ()  # keys (name@version) of packages that depend on this
     requires: tuple[str, ...] = ()  # keys (name@version) of the packages this one resolves to
     license: str | None = None
+    # ``name@version``: how findings, facts and policy refer to it (computed once: rules ask
+    # for it tens of thousands of times in a run)
+    key: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        return f"{self.name}@{self.version}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.name}@{self.version}")
 
     @property
     def scope(self) -> str | None:
