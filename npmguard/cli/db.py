@@ -139,7 +139,8 @@ def _share(shared: Any, source: str, *, quiet: bool) -> None:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from npmguard.feeds.store import default_path, open_feed_store
+    from npmguard.feeds import default_path
+    from npmguard.feeds.store import open_feed_store
 
     shared = _team_cache()
     team: list[Any] = []

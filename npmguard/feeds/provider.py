@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from npmguard.facts import Facts, Need
-from npmguard.feeds.store import FeedStore, default_path, open_feed_store
+from npmguard.feeds import default_path
 from npmguard.model import LockedPackage
 
 if TYPE_CHECKING:
+    from npmguard.feeds.store import FeedStore
     from npmguard.store.redis import SharedCache
 
 
@@ -38,7 +39,10 @@ class FeedProvider:
                 from npmguard.feeds.shared import sync
 
                 sync(self.shared, self.path)
-            self._store = open_feed_store(self.path)
+            if self.path.exists():  # else no feed was imported: nothing to import or open
+                from npmguard.feeds.store import open_feed_store
+
+                self._store = open_feed_store(self.path)
             self._opened = True
         return Facts(feed=self._store)
 

@@ -27,12 +27,12 @@ from typing import Any
 
 from npmguard.errors import FeedError
 from npmguard.facts import FeedMatch
+from npmguard.feeds import default_path as default_path  # its old home; cli/db imports it
 from npmguard.feeds.osv import OsvRecord, match_record, normalise_hashes, parse_record
 from npmguard.store.sqlite import Schema, StoreError, file_size, open_sqlite
 
 log = logging.getLogger(__name__)
 
-FEED_FILE = "feeds.sqlite"
 _BATCH = 5000
 
 _SQL = """
@@ -86,12 +86,6 @@ def location(source: str, kind: str, path: str) -> str:
     if kind == "directory":
         return f"{source.rstrip('/')}/{path}"
     return f"{source}!{path}"
-
-
-def default_path() -> Path:
-    from npmguard.paths import data_dir
-
-    return data_dir() / FEED_FILE
 
 
 @dataclass(frozen=True, slots=True)

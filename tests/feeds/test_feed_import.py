@@ -14,9 +14,9 @@ from feed_helpers import EVIL_SRI, FIXTURES, PLEX_SRI, tar_tree, zip_tree
 from staticserver import StaticServer
 
 from npmguard.errors import ExitCode, FeedError
-from npmguard.feeds import osv
+from npmguard.feeds import default_path, osv
 from npmguard.feeds.importer import FeedUnreachableError, import_feed
-from npmguard.feeds.store import FeedStore, create_feed_store, default_path, open_feed_store
+from npmguard.feeds.store import FeedStore, create_feed_store, open_feed_store
 
 
 @pytest.fixture
