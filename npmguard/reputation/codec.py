@@ -149,7 +149,7 @@ def _int_array(code: str, values: Sequence[int]) -> bytes:
     return out.tobytes()
 
 
-def _ints(code: str, blob: bytes) -> array[int]:
+def _ints(code: str, blob: bytes | memoryview) -> array[int]:
     out = array(code)
     out.frombytes(blob)  # ValueError when the length is not a multiple of the item size
     if sys.byteorder == "big":
@@ -208,14 +208,15 @@ def decode_picture(name: str, blob: bytes) -> PackagePicture:
         raise ValueError(f"{name}: stored picture too short") from e
     if magic != _PICTURE_MAGIC or _PICTURE.size + sum(sizes) != len(data):
         raise ValueError(f"{name}: stored picture is not in this format")
+    view = memoryview(data)  # sections read in place, not copied out first
     parts = []
     at = _PICTURE.size
     for size in sizes:
-        parts.append(data[at : at + size])
+        parts.append(view[at : at + size])
         at += size
-    doc = json.loads(parts[0].decode("utf-8", "surrogatepass"))
+    doc = json.loads(str(parts[0], "utf-8", "surrogatepass"))
     names: list[str] = (
-        doc["v"] if "v" in doc else _split(parts[1].decode("utf-8", "surrogatepass"), _NAME_SEP)
+        doc["v"] if "v" in doc else _split(str(parts[1], "utf-8", "surrogatepass"), _NAME_SEP)
     )
     size = len(names)
     # no times section: no time known
@@ -229,7 +230,7 @@ def decode_picture(name: str, blob: bytes) -> PackagePicture:
     if "D" in doc:
         deps: Sequence[tuple[str, ...]] = [tuple(d) for d in doc["D"]]
     else:
-        deps = DependencySets(parts[4].decode("utf-8", "surrogatepass"), doc["Dn"])
+        deps = DependencySets(str(parts[4], "utf-8", "surrogatepass"), doc["Dn"])
     bins = [tuple(b) for b in doc["B"]]
     people = [tuple(m) for m in doc["N"]]
     versions = VersionList(names, times, ranks, refs, (doc["P"], doc["X"], bins, deps, people))
