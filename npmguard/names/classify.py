@@ -510,18 +510,27 @@ def _handle_scope(scope: str, bare: str, lex: Lexicon) -> NameVerdict | None:
     return NameVerdict("handle-scope", 0.6, why)
 
 
+_GLUED = re.compile(r"^([a-z]{6,32})(\d{0,3})$")
+
+
 def _glued_full_name(bare: str, lex: Lexicon) -> NameVerdict | None:
-    """A given name glued to a surname: ``emilyjohnson``, ``budisantoso``."""
-    if not bare.isalpha() or not 8 <= len(bare) <= 24 or bare in lex.words:
+    """A given name glued to further given names or surnames: ``emilyjohnson``,
+    ``budisantoso``, ``mayacandra``, ``conorniamhkelly7``. Not when npm people use the word."""
+    m = _GLUED.match(bare)
+    if m is None or m.group(1) in lex.words:
         return None
+    word, num = m.groups()
     given = words.given_names()
-    for cut in range(3, len(bare) - 3):
-        first, last = bare[:cut], bare[cut:]
-        if first in given and last in words.surnames():
-            return NameVerdict(
-                "glued-full-name", 0.6, (f"given name {first!r}", f"surname {last!r}")
-            )
-    return None
+    glued = words.split_into(word, given | words.surnames())
+    if glued is None or len(glued) < 2 or glued[0] not in given:
+        return None
+    why = [
+        f"given name {glued[0]!r}",
+        *(f"{'given name' if p in given else 'surname'} {p!r}" for p in glued[1:]),
+    ]
+    if num:
+        why.append(f"digits {num!r}")
+    return NameVerdict("glued-full-name", 0.6, tuple(why))
 
 
 SHAPES: tuple[Callable[[str, Lexicon], NameVerdict | None], ...] = (
@@ -533,7 +542,6 @@ SHAPES: tuple[Callable[[str, Lexicon], NameVerdict | None], ...] = (
     _tea_farming,
     _glued_name_food,
     _unknown_words_digits,
-    _glued_full_name,
     _food_number,
 )
 
@@ -548,6 +556,7 @@ UNSCOPED_SHAPES: tuple[Callable[[str, Lexicon], NameVerdict | None], ...] = (
     _farming_suffix,
     _greek_mashup,
     _long_generated_word,
+    _glued_full_name,
 )
 
 
