@@ -533,6 +533,38 @@ def _glued_full_name(bare: str, lex: Lexicon) -> NameVerdict | None:
     return NameVerdict("glued-full-name", 0.6, tuple(why))
 
 
+# Username generators glue a sky word to a role noun ("stellarwatcher", "cometcrafter"):
+# the sky words are these and the longer names of the astronomy list
+_SKY_GLUE = _wordset(
+    "astro astral cosmic cosmo celestial stellar starry star lunar solar sky space orbit galaxy "
+    "nebula nova comet meteor planet universe horizon zenith quantum moon moonlit sun eclipse "
+    "aurora milkyway"
+)
+_ROLE = _wordset(
+    "crafter hunter watcher observer seeker seer dreamer voyager navigator pathfinder explorer "
+    "wanderer traveler traveller rider strider walker sage oracle guide keeper guardian weaver "
+    "smith sculptor carver envoy nomad scribe mystic wizard knight ranger scout pilot captain "
+    "sailor chaser catcher gazer drifter rover pioneer builder maker forger architect alchemist "
+    "bard poet adventurer champion warrior"
+)
+
+
+def _sky_role(bare: str, lex: Lexicon) -> NameVerdict | None:
+    """A sky word glued to a role noun, as username generators make them: ``stellarwatcher``,
+    ``lunarpathfinder``. Not when npm people use the word (``skywalker``-like names)."""
+    m = _GLUED.match(bare)
+    if m is None or m.group(1) in lex.words:
+        return None
+    word = m.group(1)
+    for cut in range(3, len(word) - 3):
+        sky, role = word[:cut], word[cut:]
+        if role in _ROLE and (
+            sky in _SKY_GLUE or (len(sky) >= 4 and sky in words.astronomy())
+        ):
+            return NameVerdict("sky-role", 0.6, (f"sky word {sky!r}", f"role {role!r}"))
+    return None
+
+
 SHAPES: tuple[Callable[[str, Lexicon], NameVerdict | None], ...] = (
     _first_food,
     _first_number,
@@ -557,6 +589,7 @@ UNSCOPED_SHAPES: tuple[Callable[[str, Lexicon], NameVerdict | None], ...] = (
     _greek_mashup,
     _long_generated_word,
     _glued_full_name,
+    _sky_role,
 )
 
 
