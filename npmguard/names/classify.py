@@ -486,17 +486,36 @@ _HANDLE = re.compile(r"^[a-z]+[0-9]+$")
 HANDLE_LEAN = 0.0
 
 
+def _handle_noise(scope: str, bare: str, npm_words: Container[str]) -> list[str]:
+    """The parts of ``bare`` with generator noise: digits inside letters (``r2seads``,
+    ``g1mphser``) that are not the handle's own number (``@bitrix24/b24ui``), with no word npm
+    people use around them (``rancher2api``)."""
+    own = re.sub(r"[a-z]+", "", scope)
+    return [
+        p
+        for p in parts(bare)
+        if _is_noise(p, npm_words)
+        and own not in re.findall(r"\d+", p)
+        and not any(len(r) >= 3 and r in npm_words for r in re.findall(r"[a-z]+", p))
+    ]
+
+
 def _handle_scope(scope: str, bare: str, lex: Lexicon) -> NameVerdict | None:
     """A personal handle as scope (letters then digits, no popular package in it) holding a
-    name made only of words npm never uses that read like generated syllables:
-    ``@user12/kavudasi``. Scopes npm people use (``@babel``) are never judged."""
+    name made only of words npm never uses that read like generated syllables
+    (``@user12/kavudasi``), or a generated word with digits inside (``@user12/g1mphser``).
+    Scopes npm people use (``@babel``) are never judged."""
     if not _HANDLE.match(scope):
         return None
 
     if lex.names.scope_known(scope):
         return None
-    runs = re.findall(r"[a-z]+", bare)
     npm_words = lex.words
+    noise = _handle_noise(scope, bare, npm_words)
+    if noise:
+        why = (f"handle scope '@{scope}'", *(f"digits inside {p!r}" for p in noise))
+        return NameVerdict("handle-scope", 0.6, why)
+    runs = re.findall(r"[a-z]+", bare)
     if sum(map(len, runs)) < 4 or any(r in npm_words for r in runs):
         return None
     lean = sum(campaign_lean(r) for r in runs)
