@@ -515,7 +515,8 @@ def _handle_scope(scope: str, bare: str, lex: Lexicon) -> NameVerdict | None:
     if noise:
         why = (f"handle scope '@{scope}'", *(f"digits inside {p!r}" for p in noise))
         return NameVerdict("handle-scope", 0.6, why)
-    runs = re.findall(r"[a-z]+", bare)
+    # one- and two-letter runs (``ad-``, ``-1r``) say nothing, unless a suffix like ``ui``
+    runs = [r for r in re.findall(r"[a-z]+", bare) if len(r) > 2 or r in _TECH_SUFFIX]
     if sum(map(len, runs)) < 4 or any(r in npm_words for r in runs):
         return None
     lean = sum(campaign_lean(r) for r in runs)
