@@ -578,9 +578,7 @@ def _sky_role(bare: str, lex: Lexicon) -> NameVerdict | None:
     word = m.group(1)
     for cut in range(3, len(word) - 3):
         sky, role = word[:cut], word[cut:]
-        if role in _ROLE and (
-            sky in _SKY_GLUE or (len(sky) >= 4 and sky in words.astronomy())
-        ):
+        if role in _ROLE and (sky in _SKY_GLUE or (len(sky) >= 4 and sky in words.astronomy())):
             return NameVerdict("sky-role", 0.6, (f"sky word {sky!r}", f"role {role!r}"))
     return None
 
