@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/rule_rates.py            # offline, ~30 s
     .venv/bin/python benchmarks/rule_rates.py --online-top 1000  # by hand, online: all rules
+    .venv/bin/python benchmarks/rule_rates.py --part train --show-fp 200  # while designing
 
 Hit rate: share of the campaign names in ``../shared/data/campaign/`` the rule flags, on the
 fixed train / holdout split of ``campaign_split.py`` (train: what the grammar and word lists
@@ -47,8 +48,11 @@ class Corpus:
     campaign: list[CampaignName]
     legit: list[tuple[str, int | None]]  # most downloaded first
     typosquats: list[str] = field(default_factory=list)
+    only: str | None = None  # one part of the split (``--part train``): the others are not read
 
     def campaign_parts(self) -> dict[str, list[str]]:
+        if self.only is not None:
+            return {self.only: [c.name for c in self.campaign if c.part == self.only]}
         parts = {p: [c.name for c in self.campaign if c.part == p] for p in PARTS}
         return {**parts, "all": [c.name for c in self.campaign]}
 
@@ -209,12 +213,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rule", action="append", help="only these measurers (repeatable)")
     parser.add_argument("--show-fp", type=int, default=0, help="list this many flagged names")
     parser.add_argument(
+        "--part",
+        choices=PARTS,
+        help="hit rates on this part of the campaign split only (design on `train` without"
+        " seeing the holdout figures)",
+    )
+    parser.add_argument(
         "--online-top", type=int, default=0, help="by hand, online: run every rule on the top N"
     )
     args = parser.parse_args(argv)
     if args.online_top:
         return online_top(args.online_top)
-    corpus = Corpus(campaign_names(), legit_names(), known_typosquats())
+    corpus = Corpus(campaign_names(), legit_names(), known_typosquats(), only=args.part)
     chosen = args.rule or list(MEASURERS)
     results = [MEASURERS[r](corpus) for r in chosen]
     print(markdown(results))

@@ -486,17 +486,37 @@ _HANDLE = re.compile(r"^[a-z]+[0-9]+$")
 HANDLE_LEAN = 0.0
 
 
+def _handle_noise(scope: str, bare: str, npm_words: Container[str]) -> list[str]:
+    """The parts of ``bare`` with generator noise: digits inside letters (``r2seads``,
+    ``g1mphser``) that are not the handle's own number (``@bitrix24/b24ui``), with no word npm
+    people use around them (``rancher2api``)."""
+    own = re.sub(r"[a-z]+", "", scope)
+    return [
+        p
+        for p in parts(bare)
+        if _is_noise(p, npm_words)
+        and own not in re.findall(r"\d+", p)
+        and not any(len(r) >= 3 and r in npm_words for r in re.findall(r"[a-z]+", p))
+    ]
+
+
 def _handle_scope(scope: str, bare: str, lex: Lexicon) -> NameVerdict | None:
     """A personal handle as scope (letters then digits, no popular package in it) holding a
-    name made only of words npm never uses that read like generated syllables:
-    ``@user12/kavudasi``. Scopes npm people use (``@babel``) are never judged."""
+    name made only of words npm never uses that read like generated syllables
+    (``@user12/kavudasi``), or a generated word with digits inside (``@user12/g1mphser``).
+    Scopes npm people use (``@babel``) are never judged."""
     if not _HANDLE.match(scope):
         return None
 
     if lex.names.scope_known(scope):
         return None
-    runs = re.findall(r"[a-z]+", bare)
     npm_words = lex.words
+    noise = _handle_noise(scope, bare, npm_words)
+    if noise:
+        why = (f"handle scope '@{scope}'", *(f"digits inside {p!r}" for p in noise))
+        return NameVerdict("handle-scope", 0.6, why)
+    # one- and two-letter runs (``ad-``, ``-1r``) say nothing, unless a suffix like ``ui``
+    runs = [r for r in re.findall(r"[a-z]+", bare) if len(r) > 2 or r in _TECH_SUFFIX]
     if sum(map(len, runs)) < 4 or any(r in npm_words for r in runs):
         return None
     lean = sum(campaign_lean(r) for r in runs)
@@ -510,17 +530,56 @@ def _handle_scope(scope: str, bare: str, lex: Lexicon) -> NameVerdict | None:
     return NameVerdict("handle-scope", 0.6, why)
 
 
+_GLUED = re.compile(r"^([a-z]{6,32})(\d{0,3})$")
+
+
 def _glued_full_name(bare: str, lex: Lexicon) -> NameVerdict | None:
-    """A given name glued to a surname: ``emilyjohnson``, ``budisantoso``."""
-    if not bare.isalpha() or not 8 <= len(bare) <= 24 or bare in lex.words:
+    """A given name glued to further given names or surnames: ``emilyjohnson``,
+    ``budisantoso``, ``mayacandra``, ``conorniamhkelly7``. Not when npm people use the word."""
+    m = _GLUED.match(bare)
+    if m is None or m.group(1) in lex.words:
         return None
+    word, num = m.groups()
     given = words.given_names()
-    for cut in range(3, len(bare) - 3):
-        first, last = bare[:cut], bare[cut:]
-        if first in given and last in words.surnames():
-            return NameVerdict(
-                "glued-full-name", 0.6, (f"given name {first!r}", f"surname {last!r}")
-            )
+    glued = words.split_into(word, given | words.surnames())
+    if glued is None or len(glued) < 2 or glued[0] not in given:
+        return None
+    why = [
+        f"given name {glued[0]!r}",
+        *(f"{'given name' if p in given else 'surname'} {p!r}" for p in glued[1:]),
+    ]
+    if num:
+        why.append(f"digits {num!r}")
+    return NameVerdict("glued-full-name", 0.6, tuple(why))
+
+
+# Username generators glue a sky word to a role noun ("stellarwatcher", "cometcrafter"):
+# the sky words are these and the longer names of the astronomy list
+_SKY_GLUE = _wordset(
+    "astro astral cosmic cosmo celestial stellar starry star lunar solar sky space orbit galaxy "
+    "nebula nova comet meteor planet universe horizon zenith quantum moon moonlit sun eclipse "
+    "aurora milkyway"
+)
+_ROLE = _wordset(
+    "crafter hunter watcher observer seeker seer dreamer voyager navigator pathfinder explorer "
+    "wanderer traveler traveller rider strider walker sage oracle guide keeper guardian weaver "
+    "smith sculptor carver envoy nomad scribe mystic wizard knight ranger scout pilot captain "
+    "sailor chaser catcher gazer drifter rover pioneer builder maker forger architect alchemist "
+    "bard poet adventurer champion warrior"
+)
+
+
+def _sky_role(bare: str, lex: Lexicon) -> NameVerdict | None:
+    """A sky word glued to a role noun, as username generators make them: ``stellarwatcher``,
+    ``lunarpathfinder``. Not when npm people use the word (``skywalker``-like names)."""
+    m = _GLUED.match(bare)
+    if m is None or m.group(1) in lex.words:
+        return None
+    word = m.group(1)
+    for cut in range(3, len(word) - 3):
+        sky, role = word[:cut], word[cut:]
+        if role in _ROLE and (sky in _SKY_GLUE or (len(sky) >= 4 and sky in words.astronomy())):
+            return NameVerdict("sky-role", 0.6, (f"sky word {sky!r}", f"role {role!r}"))
     return None
 
 
@@ -533,7 +592,6 @@ SHAPES: tuple[Callable[[str, Lexicon], NameVerdict | None], ...] = (
     _tea_farming,
     _glued_name_food,
     _unknown_words_digits,
-    _glued_full_name,
     _food_number,
 )
 
@@ -548,6 +606,8 @@ UNSCOPED_SHAPES: tuple[Callable[[str, Lexicon], NameVerdict | None], ...] = (
     _farming_suffix,
     _greek_mashup,
     _long_generated_word,
+    _glued_full_name,
+    _sky_role,
 )
 
 

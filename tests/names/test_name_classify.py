@@ -183,3 +183,42 @@ def test_generated_names_of_unseen_shapes(name: str, decides: str) -> None:
 )
 def test_handle_scopes_and_inner_digits_leave_look_alikes_alone(name: str) -> None:
     assert flagged(name) is None, classify(name, shipped_names())
+
+
+@pytest.mark.parametrize(
+    ("name", "decides"),
+    [
+        # glued runs of given names and surnames from many traditions (issue 19, fourth round)
+        ("rohannadia", "given name 'rohan' + given name 'nadia'"),
+        ("aoifeciaranbyrne", "surname 'byrne'"),
+        ("kavitamittal", "surname 'mittal'"),
+        ("thiagocunha7", "digits '7'"),
+        # a sky word glued to a role noun, as username generators make them
+        ("nebulawanderer", "role 'wanderer'"),
+        ("cometgazer", "sky word 'comet'"),
+        # a personal handle's scope: digits inside a generated word, short runs say nothing
+        ("@tavira42/k3vudr", "digits inside 'k3vudr'"),
+        ("@kelana7/ad-vobatusa", "handle scope '@kelana7'"),
+    ],
+)
+def test_glued_names_sky_roles_and_handle_noise(name: str, decides: str) -> None:
+    verdict = flagged(name)
+    assert verdict is not None, classify(name, shipped_names())
+    assert decides in verdict.explanation
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "@sofie-automation/sorensen",  # in a scope, a glued name is the owner's business
+        "@avo-hq/marksmith",
+        "hallmark",  # a surname first is no generated full name
+        "pagewalker",
+        "startserver",  # not a sky word + role
+        "@bitrix24/b24jssdk",  # the handle's own number inside the word
+        "@parameter1/rancher2api",  # words npm people use around the digits
+        "@sweet5/uview-ui",  # a short suffix npm people use still counts as a word
+    ],
+)
+def test_glued_names_and_handle_noise_leave_look_alikes_alone(name: str) -> None:
+    assert flagged(name) is None, classify(name, shipped_names())
