@@ -130,23 +130,10 @@ def print_usage(parser: argparse.ArgumentParser) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import gc
+    from npmguard.gcpolicy import paused
 
-    # The cyclic garbage collector is off during a run. A run builds large acyclic structures
-    # (the tree, every package's facts) and frees them at exit; with Python's default thresholds
-    # the collector walked them again and again (10% of a warm check's CPU on 1,100 packages,
-    # 20% on 8,000), and even with 50,000 allocations between collections it still cost 7% of a
-    # warm check. Reference counting frees at once everything not in a cycle, and a run makes
-    # few cycles: a warm check of 1,100 packages leaves ~500 objects to collect at its end, and
-    # peak memory is the same with and without the collector (benchmarks/bench_scale.py, 8,000
-    # packages cold and warm). Parser worker processes keep their own collector.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused():  # see npmguard.gcpolicy
         return _main(list(sys.argv[1:] if argv is None else argv))
-    finally:
-        if enabled:
-            gc.enable()  # as it was (main is also called in-process)
 
 
 def entry() -> NoReturn:

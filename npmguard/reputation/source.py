@@ -51,6 +51,7 @@ from npmguard.facts import (
     TarballFacts,
     VersionInfo,
 )
+from npmguard.gcpolicy import collecting
 from npmguard.jsontext import loads
 from npmguard.model import LockedPackage
 from npmguard.reputation import codec
@@ -248,7 +249,8 @@ class ReputationSource:
                 to_fetch.append(name)
         self.fetched = to_fetch
         if to_fetch:
-            self._fetch(to_fetch, versions, known, rows)
+            with collecting():  # downloads make cycles (responses, futures and callbacks)
+                self._fetch(to_fetch, versions, known, rows)
         self._check_unknown(known)
         return known
 

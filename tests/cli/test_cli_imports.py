@@ -106,3 +106,21 @@ def test_a_run_has_no_cyclic_collector_and_restores_it(
     assert cli.main(["--version"]) == 0
     assert seen == [False]
     assert gc.isenabled()
+
+
+def test_downloads_run_the_cyclic_collector_and_restore_its_state() -> None:
+    """A run pauses the collector, downloads turn it back on (fewer passes) and leave it as
+    they found it."""
+    import gc
+
+    from npmguard.gcpolicy import FEWER_COLLECTIONS, collecting, paused
+
+    before = gc.get_threshold()
+    with paused():
+        assert not gc.isenabled()
+        with collecting():
+            assert gc.isenabled()
+            assert gc.get_threshold() == FEWER_COLLECTIONS
+        assert not gc.isenabled()
+        assert gc.get_threshold() == before
+    assert gc.isenabled()
