@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from npmguard.errors import ExitCode, UsageError
-from npmguard.model import Level, LockedPackage, Lockfile, Report, Verdict
+from npmguard.model import Level, Lockfile, Report, Verdict
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -282,49 +282,18 @@ def project_dir(lockfile: Lockfile) -> Path:
 
 def changed_entries(lockfiles: Sequence[Lockfile], rev: str) -> set[str]:
     """name@version keys added or changed since git revision ``rev``; the old file is read by
-    the reader its name picks (any format).
-
-    A change is anything the lockfile says of an entry that a rule or the policy's scope could
-    read: its source, integrity or checksum, its Arborist flags (an entry that stops being
-    ``dev`` or ``inBundle`` comes into scope), Yarn's ``conditions``, whether it has install
-    scripts, its dependencies or license. Only the folder it sits in and its line do not
-    count: a copy that only moved (hoisting) is not a change."""
-    from dataclasses import fields
-    from operator import attrgetter
-
+    the reader its name picks (any format). What counts as a change:
+    :mod:`npmguard.lockfile.changes` (not the folder an entry sits in, nor its line)."""
     from npmguard.gitutil import file_at_revision
-    from npmguard.lockfile import parse_lockfile_text
-    from npmguard.model import Occurrence
-
-    # what an occurrence says apart from its folder and line: the fields its equality
-    # compares (a tuple of them, far cheaper than a copy of the dataclass to compare)
-    said = attrgetter(
-        *(f.name for f in fields(Occurrence) if f.compare and f.name not in ("path", "line"))
-    )
-
-    def sources(packages: Iterable[LockedPackage]) -> set[tuple[object, ...]]:
-        # every occurrence counts: a tampered nested copy of a known name@version is a change
-        out: set[tuple[object, ...]] = set()
-        for p in packages:
-            head = (
-                p.key,
-                p.source,
-                p.has_install_script,
-                tuple(sorted(p.dependencies.items())),
-                p.license,
-            )
-            out.update((*head, said(o)) for o in p.occurrences)
-        return out
+    from npmguard.lockfile.changes import changed_keys, said
 
     keys: set[str] = set()
     for lockfile in lockfiles:
         old_bytes = file_at_revision(lockfile.path, rev)
-        old = (
-            set()
-            if old_bytes is None
-            else sources(parse_lockfile_text(old_bytes, lockfile.path, lines=False).packages)
-        )
-        keys |= {str(changed[0]) for changed in sources(lockfile.packages) - old}
+        if old_bytes is None:  # a new file: every entry is new
+            keys |= {str(changed[0]) for changed in said(lockfile.packages)}
+        else:
+            keys |= changed_keys(lockfile, old_bytes)
     return keys
 
 

@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any, ClassVar
 
 from npmguard.facts import Detail, FeedLookup, NameLookup, Need, PackageFacts, RegistryLookup
@@ -108,6 +109,15 @@ class CheckContext:
     def facts_for(self, pkg: LockedPackage) -> PackageFacts | None:
         return self.facts.get(pkg.key)
 
+    @cached_property
+    def focus(self) -> tuple[LockedPackage, ...]:
+        """The packages whose findings are wanted, in the lockfile's order: those ``only``
+        names, else every one (worked out once per context, not once per rule)."""
+        if self.only is None:
+            return self.lockfile.packages
+        only = self.only
+        return tuple(p for p in self.lockfile.packages if p.key in only)
+
 
 class Rule(ABC):
     """One check. Subclasses set the class attributes and implement ``check``."""
@@ -141,10 +151,8 @@ class PackageRule(Rule):
     """A rule that looks at one package at a time."""
 
     def check(self, ctx: CheckContext) -> Iterator[Finding]:
-        only = ctx.only
-        for pkg in ctx.lockfile.packages:
-            if only is None or pkg.key in only:
-                yield from self.check_package(pkg, ctx)
+        for pkg in ctx.focus:
+            yield from self.check_package(pkg, ctx)
 
     @abstractmethod
     def check_package(

@@ -3,7 +3,9 @@
 The reference lockfiles are committed, then edited several ways at once (a version moved, an
 integrity swapped, a registry host changed, a tampered nested copy, new entries); the report
 of ``check --changed-since HEAD`` must equal the full check's report restricted to the entries
-that changed: same findings (every field), same packages with the same verdicts.
+that changed: same findings (every field), same packages with the same verdicts. Package rules
+look at the changed entries only (``CheckContext.focus``); the rules whose findings others read
+still see the whole tree.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from hook_repo import commit_all, fake_integrity, init_repo
 
 from npmguard.cli import main
 from npmguard.cli.check import changed_entries
+from npmguard.gitutil import file_at_revision
 from npmguard.lockfile import load_lockfile
+from npmguard.lockfile.changes import _npm_quick, changed_keys
 
 
 def _references(shared: Path) -> list[Path]:
@@ -102,6 +106,12 @@ def test_changed_since_equals_the_full_check_on_the_changed_entries(
 
     changed = changed_entries([load_lockfile(lock)], "HEAD")
     assert changed == expected
+    # the hook's quick comparison answered, as the full read of the old file does
+    old = file_at_revision(lock, "HEAD")
+    assert old is not None
+    assert _npm_quick(load_lockfile(lock), old) == changed_keys(
+        load_lockfile(lock), old, quick=False
+    )
 
     full = _report(lock, capsys)
     partial = _report(lock, capsys, "--changed-since", "HEAD")
