@@ -43,6 +43,7 @@ from npmguard.rules.takeover import (
 )
 
 INSTALL_SCRIPTS = ("preinstall", "install", "postinstall")
+_INSTALL_SCRIPTS = frozenset(INSTALL_SCRIPTS)
 # a new bin with one of these names shadows a command people and scripts run all the time
 SHADOWED_COMMANDS = frozenset(
     "node npm npx yarn pnpm git sh bash zsh ls cp mv rm cat curl wget ssh sudo python python3 "
@@ -58,9 +59,11 @@ def _added_since_previous(
     """Names (bins, dependencies) the locked version has and its previous version had not,
     with that previous version; None when either side is unknown or nothing was added."""
     current = _names_now(facts, from_manifest, from_info)
+    if not current:
+        return None  # nothing to compare: the previous version is not looked up
     prev = previous_version(facts)
     before = from_info(prev) if prev is not None else None
-    if not current or prev is None or before is None:
+    if prev is None or before is None:
         return None
     added = sorted(current - set(before))
     return (added, prev) if added else None
@@ -81,7 +84,12 @@ def _names_now(
 def _install_scripts(facts: PackageFacts) -> dict[str, str] | None:
     """This version's install-time scripts: {} for none, None when unknown."""
     if facts.manifest is not None:
-        found = {k: v for k, v in facts.manifest.scripts.items() if k in INSTALL_SCRIPTS}
+        declared = facts.manifest.scripts
+        found = (
+            {}
+            if _INSTALL_SCRIPTS.isdisjoint(declared)  # most packages have none
+            else {k: v for k, v in declared.items() if k in INSTALL_SCRIPTS}
+        )
         if facts.manifest.gyp_file and not ({"install", "preinstall"} & found.keys()):
             found["install"] = "node-gyp rebuild (implicit: gypfile)"
         return found
@@ -117,8 +125,10 @@ class NewInstallScript(PackageRule):
         if facts is None:
             return
         scripts = _install_scripts(facts)
+        if not scripts:
+            return
         prev = previous_version(facts)
-        if not scripts or prev is None or prev.has_install_script is not False:
+        if prev is None or prev.has_install_script is not False:
             return
         evidence = [Evidence(f"script {k}", v, "registry") for k, v in scripts.items()]
         evidence.append(

@@ -15,6 +15,7 @@ a publisher change or a wake-up alone is routine, so ``publisher-change`` and
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import timedelta
 from typing import ClassVar
@@ -34,9 +35,11 @@ from npmguard.rules.handover import (
 from npmguard.rules.history import (
     allow_entry,
     day,
+    has_publish_times,
     newest,
     previous_version,
 )
+from npmguard.semver import satisfies
 
 FAMILY = "dormant trap / takeover"
 PACKUMENT = frozenset({Need.PACKUMENT})
@@ -130,6 +133,8 @@ def dormant_gap(
     facts: PackageFacts, ctx: CheckContext, rule: type[DormantWake] | DormantWake = DormantWake
 ) -> Wake | None:
     """The wake-up (last release before, gap) when the locked version is one, else None."""
+    if not has_publish_times(facts):
+        return None  # no time known: not a wake-up (the options are not even read)
     return wake_up(
         facts,
         ctx.now,
@@ -289,10 +294,6 @@ class TooNew(PackageRule):
 def _excluded(pkg: LockedPackage, patterns: Iterable[str]) -> bool:
     """Whether a cool-down exclusion (``name``, ``@scope/*``, ``name@range``) covers ``pkg``:
     the name as a glob, the range as npm reads ranges (pnpm's ``1.0.0||1.0.1`` is one)."""
-    import fnmatch
-
-    from npmguard.semver import satisfies
-
     for pattern in patterns:
         at = pattern.find("@", 1)
         name, version = (pattern[:at], pattern[at + 1 :]) if at > 0 else (pattern, "")
