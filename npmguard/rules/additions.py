@@ -37,7 +37,6 @@ from npmguard.rules.takeover import (
     FAMILY,
     PACKUMENT,
     pin_hint,
-    registry_facts,
     release_signals,
     shifted,
 )
@@ -121,7 +120,7 @@ class NewInstallScript(PackageRule):
     needs = PACKUMENT
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
-        facts = registry_facts(pkg, ctx)
+        facts = ctx.history_for(pkg)
         if facts is None:
             return
         scripts = _install_scripts(facts)
@@ -162,7 +161,7 @@ class NewBin(PackageRule):
     needs = PACKUMENT
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
-        facts = registry_facts(pkg, ctx)
+        facts = ctx.history_for(pkg)
         if facts is None:
             return
         found = _added_since_previous(facts, lambda m: m.bin, lambda v: v.bin_names)
@@ -221,7 +220,7 @@ class NewDependency(PackageRule):
     }
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
-        facts = registry_facts(pkg, ctx)
+        facts = ctx.history_for(pkg)
         if facts is None:
             return
         found = _added_since_previous(facts, lambda m: m.dependencies, lambda v: v.dependency_names)

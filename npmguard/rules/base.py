@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any, ClassVar
 
 from npmguard.facts import Detail, FeedLookup, NameLookup, Need, PackageFacts, RegistryLookup
@@ -107,6 +108,16 @@ class CheckContext:
 
     def facts_for(self, pkg: LockedPackage) -> PackageFacts | None:
         return self.facts.get(pkg.key)
+
+    def history_for(self, pkg: LockedPackage) -> PackageFacts | None:
+        """``pkg``'s facts when it comes from a registry whose package document lists
+        versions (what the rules that read a release history judge), else None."""
+        return self._listed.get(pkg.key) if pkg.on_registry else None
+
+    @cached_property
+    def _listed(self) -> Mapping[str, PackageFacts]:
+        # several rules ask it of every package: sorted out once per context
+        return {key: found for key, found in self.facts.items() if found.versions}
 
 
 class Rule(ABC):

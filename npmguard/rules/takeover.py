@@ -50,13 +50,6 @@ def shifted(rule: PackageRule, by: int) -> Level:
     return Level(max(Level.INFO, min(Level.BLOCK, int(rule.level) + by)))
 
 
-def registry_facts(pkg: LockedPackage, ctx: CheckContext) -> PackageFacts | None:
-    if not pkg.on_registry:
-        return None
-    facts = ctx.facts_for(pkg)
-    return facts if facts is not None and facts.versions else None
-
-
 def pin_hint(facts: PackageFacts, prev: VersionInfo | None, what: str, rule: str) -> str:
     if prev is not None:
         return (
@@ -106,7 +99,7 @@ class DormantWake(PackageRule):
     }
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
-        facts = registry_facts(pkg, ctx)
+        facts = ctx.history_for(pkg)
         if facts is None:
             return
         wake = dormant_gap(facts, ctx, self)
@@ -166,7 +159,7 @@ class PublisherChange(PackageRule):
     details = frozenset({Detail.PUBLISHERS})
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
-        facts = registry_facts(pkg, ctx)
+        facts = ctx.history_for(pkg)
         if facts is None:
             return
         history = publisher_history(facts, ctx.facts)
@@ -215,7 +208,7 @@ class ProvenanceLost(PackageRule):
     details = frozenset({Detail.PROVENANCE})
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
-        facts = registry_facts(pkg, ctx)
+        facts = ctx.history_for(pkg)
         if facts is None:
             return
         lost = provenance_lost(facts)
@@ -263,7 +256,7 @@ class TooNew(PackageRule):
     }
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
-        facts = registry_facts(pkg, ctx)
+        facts = ctx.history_for(pkg)
         if facts is None or _excluded(pkg, ctx.option(self, "exclude")):
             return
         when = published(facts)
