@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from npmguard.facts import Detail, Facts, FactsStatus, Need
+from npmguard.facts import Detail, Facts, FactsStatus, Need, PackageFacts
 from npmguard.model import Gap, LockedPackage, SourceKind
 from npmguard.rules.base import Rule
 from npmguard.rules.lockfile_integrity import NoIntegrity, yarn_platform_unpinned
@@ -51,63 +51,67 @@ def coverage(
     packages: Sequence[LockedPackage], facts: Facts, rules: Sequence[Rule], now: datetime
 ) -> tuple[Gap, ...]:
     """The gaps for ``packages`` (those a run gave verdicts on) under ``rules``."""
-    registry = [r.id for r in rules if r.needs & {Need.PACKUMENT, Need.TARBALL}]
-    tarball = [r.id for r in rules if Need.TARBALL in r.needs]
-    by_detail = {d: [r.id for r in rules if d in r.details and r.id in registry] for d in Detail}
-    feed = [r.id for r in rules if Need.FEED in r.needs]
+    registry = tuple(r.id for r in rules if r.needs & {Need.PACKUMENT, Need.TARBALL})
+    tarball = tuple(r.id for r in rules if Need.TARBALL in r.needs)
+    feed = tuple(r.id for r in rules if Need.FEED in r.needs)
     groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
 
-    def add(reason: str, rule_ids: Sequence[str], key: str) -> None:
-        if rule_ids:
-            groups.setdefault((reason, tuple(rule_ids)), []).append(key)
+    def group(reason: str, rule_ids: tuple[str, ...]) -> list[str]:
+        return groups.setdefault((reason, rule_ids), [])
 
-    judged = [p for p in packages if p.source is not SourceKind.LINK]  # the project's own code
-    unpinned = [NoIntegrity.id] if any(r.id == NoIntegrity.id for r in rules) else []
-    for pkg in judged:
-        if unpinned and yarn_platform_unpinned(pkg):
-            add(YARN_UNPINNED, unpinned, pkg.key)
+    # each detail's gap, for the details some registry rule cannot judge without
+    by_detail = [
+        (d, group(f"the registry gives no {DETAIL_WORDS.get(d, d)}", ids))
+        for d in Detail
+        if (ids := tuple(r.id for r in rules if d in r.details and r.id in registry))
+    ]
+    pinning = any(r.id == NoIntegrity.id for r in rules)
+    unpinned = group(YARN_UNPINNED, (NoIntegrity.id,)) if pinning else None
+    undated = group(AS_OF_UNDATED, registry) if registry else None
+    not_read = group(TARBALL_NOT_READ, tarball) if tarball else None
+    known_facts = facts.packages
+    on_registry: list[str] = []
+    for pkg in packages:
+        if pkg.source is SourceKind.LINK:
+            continue  # the project's own code
+        key = pkg.key
+        if unpinned is not None and yarn_platform_unpinned(pkg):
+            unpinned.append(key)
         if not pkg.on_registry:
-            add(
-                f"not from a registry ({pkg.source}): registry rules do not apply",
-                registry,
-                pkg.key,
-            )
+            if registry:
+                reason = f"not from a registry ({pkg.source}): registry rules do not apply"
+                group(reason, registry).append(key)
             continue
-        found = facts.packages.get(pkg.key)
+        on_registry.append(key)
+        if not registry:
+            continue
+        found = known_facts.get(key)
         if found is None or found.status is FactsStatus.UNKNOWN:
             why = found.error if found is not None and found.error else NO_FACTS
-            add(f"{NO_FACTS}: {why}", registry, pkg.key)
+            group(f"{NO_FACTS}: {why}", registry).append(key)
             continue
         if found.status is not FactsStatus.KNOWN:
             continue  # the registry answered (404, or a 403 refusal): known-bad rules judged that
-        for detail, rule_ids in by_detail.items():
-            if rule_ids and not detail.given_by(found):
-                add(f"the registry gives no {DETAIL_WORDS.get(detail, detail)}", rule_ids, pkg.key)
-        if found.as_of is not None and not Detail.PUBLISH_TIMES.given_by(found):
-            add(AS_OF_UNDATED, registry, pkg.key)
-        if tarball and found.tarball is None:
+        given = _details_given(found)
+        for detail, keys in by_detail:
+            if detail not in given:
+                keys.append(key)
+        if undated is not None and found.as_of is not None and Detail.PUBLISH_TIMES not in given:
+            undated.append(key)
+        if not_read is not None and found.tarball is None:
             problem = found.content_problem
-            add(
-                TARBALL_PROBLEM.get(problem.kind, TARBALL_NOT_READ)
-                if problem
-                else TARBALL_NOT_READ,
-                tarball,
-                pkg.key,
-            )
-    on_registry = [p.key for p in judged if p.on_registry]
+            if problem is None:
+                not_read.append(key)
+            else:
+                group(TARBALL_PROBLEM.get(problem.kind, TARBALL_NOT_READ), tarball).append(key)
     if feed and on_registry:
         imported = facts.feed.last_imported() if facts.feed is not None else None
         if facts.feed is None or imported is None:
-            for key in on_registry:
-                add(NO_FEED, feed, key)
+            group(NO_FEED, feed).extend(on_registry)
         elif (now - imported).days > FEED_STALE_DAYS:
             age = (now - imported).days
-            for key in on_registry:
-                add(
-                    f"the known-bad feed was last updated {age} days ago: run `npmguard db update`",
-                    feed,
-                    key,
-                )
+            reason = f"the known-bad feed was last updated {age} days ago: run `npmguard db update`"
+            group(reason, feed).extend(on_registry)
     gaps = [
         Gap(
             rules=rule_ids,
@@ -117,8 +121,18 @@ def coverage(
             keys=frozenset(keys),
         )
         for (reason, rule_ids), keys in groups.items()
+        if keys
     ]
     return tuple(sorted(gaps, key=lambda g: (-g.packages, g.reason)))
+
+
+def _details_given(found: PackageFacts) -> frozenset[Detail]:
+    """The details ``found`` carries, asked once for all (see :meth:`Detail.given_by`)."""
+    known = getattr(found.versions or (), "known_details", None)  # the store's lazy list
+    if known is not None:
+        given: frozenset[Detail] = known()
+        return given
+    return frozenset(d for d in Detail if d.given_by(found))
 
 
 LOCKFILE_ONLY = (

@@ -37,12 +37,12 @@ from npmguard.rules.takeover import (
     FAMILY,
     PACKUMENT,
     pin_hint,
-    registry_facts,
     release_signals,
     shifted,
 )
 
 INSTALL_SCRIPTS = ("preinstall", "install", "postinstall")
+_INSTALL_SCRIPTS = frozenset(INSTALL_SCRIPTS)
 # a new bin with one of these names shadows a command people and scripts run all the time
 SHADOWED_COMMANDS = frozenset(
     "node npm npx yarn pnpm git sh bash zsh ls cp mv rm cat curl wget ssh sudo python python3 "
@@ -58,9 +58,11 @@ def _added_since_previous(
     """Names (bins, dependencies) the locked version has and its previous version had not,
     with that previous version; None when either side is unknown or nothing was added."""
     current = _names_now(facts, from_manifest, from_info)
+    if not current:
+        return None  # nothing to compare: the previous version is not looked up
     prev = previous_version(facts)
     before = from_info(prev) if prev is not None else None
-    if not current or prev is None or before is None:
+    if prev is None or before is None:
         return None
     added = sorted(current - set(before))
     return (added, prev) if added else None
@@ -81,7 +83,12 @@ def _names_now(
 def _install_scripts(facts: PackageFacts) -> dict[str, str] | None:
     """This version's install-time scripts: {} for none, None when unknown."""
     if facts.manifest is not None:
-        found = {k: v for k, v in facts.manifest.scripts.items() if k in INSTALL_SCRIPTS}
+        declared = facts.manifest.scripts
+        found = (
+            {}
+            if _INSTALL_SCRIPTS.isdisjoint(declared)  # most packages have none
+            else {k: v for k, v in declared.items() if k in INSTALL_SCRIPTS}
+        )
         if facts.manifest.gyp_file and not ({"install", "preinstall"} & found.keys()):
             found["install"] = "node-gyp rebuild (implicit: gypfile)"
         return found
@@ -113,12 +120,14 @@ class NewInstallScript(PackageRule):
     needs = PACKUMENT
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
-        facts = registry_facts(pkg, ctx)
+        facts = ctx.history_for(pkg)
         if facts is None:
             return
         scripts = _install_scripts(facts)
+        if not scripts:
+            return
         prev = previous_version(facts)
-        if not scripts or prev is None or prev.has_install_script is not False:
+        if prev is None or prev.has_install_script is not False:
             return
         evidence = [Evidence(f"script {k}", v, "registry") for k, v in scripts.items()]
         evidence.append(
@@ -152,7 +161,7 @@ class NewBin(PackageRule):
     needs = PACKUMENT
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
-        facts = registry_facts(pkg, ctx)
+        facts = ctx.history_for(pkg)
         if facts is None:
             return
         found = _added_since_previous(facts, lambda m: m.bin, lambda v: v.bin_names)
@@ -211,7 +220,7 @@ class NewDependency(PackageRule):
     }
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
-        facts = registry_facts(pkg, ctx)
+        facts = ctx.history_for(pkg)
         if facts is None:
             return
         found = _added_since_previous(facts, lambda m: m.dependencies, lambda v: v.dependency_names)

@@ -118,6 +118,16 @@ class CheckContext:
         only = self.only
         return tuple(p for p in self.lockfile.packages if p.key in only)
 
+    def history_for(self, pkg: LockedPackage) -> PackageFacts | None:
+        """``pkg``'s facts when it comes from a registry whose package document lists
+        versions (what the rules that read a release history judge), else None."""
+        return self._listed.get(pkg.key) if pkg.on_registry else None
+
+    @cached_property
+    def _listed(self) -> Mapping[str, PackageFacts]:
+        # several rules ask it of every package: sorted out once per context
+        return {key: found for key, found in self.facts.items() if found.versions}
+
 
 class Rule(ABC):
     """One check. Subclasses set the class attributes and implement ``check``."""

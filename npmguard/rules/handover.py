@@ -120,8 +120,10 @@ def wake_up(
     """A :class:`Wake` when the locked version was published within ``recent`` of ``now``
     after at least ``quiet`` without a release; None otherwise or when times are unknown."""
     when = published(facts)
+    if when is None or now - when > recent:
+        return None  # before the search for the release before it: most releases are old
     prev = last_release_before(facts)
-    if when is None or prev is None or prev.published is None or now - when > recent:
+    if prev is None or prev.published is None:
         return None
     gap = when - prev.published
     return Wake(prev, gap) if gap >= quiet else None

@@ -150,7 +150,12 @@ def _previous_version(facts: PackageFacts) -> VersionInfo | None:
         if me is not None and not listed.timed:
             # semver order alone: the first listed of the highest rank below this one
             rank, ranks = listed.ranks[me], listed.ranks
-            top = max(filter(rank.__gt__, ranks), default=-1) if rank >= 0 else -1
+            if rank <= 0:
+                return None
+            try:  # stored ranks are dense: the rank just below is nearly always there
+                return listed.item(ranks.index(rank - 1))
+            except ValueError:  # a gap (a list --as-of cut back)
+                top = max(filter(rank.__gt__, ranks), default=-1)
             return listed.item(ranks.index(top)) if top >= 0 else None
         indexes = _earlier_indexes(facts, listed)
         if indexes is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from npmguard.facts import FactsStatus, Need, PackageFacts
+from npmguard.facts import SECURITY_VERSION, FactsStatus, Need, PackageFacts
 from npmguard.integrity import Integrity
 from npmguard.managers import manager_for
 from npmguard.model import Evidence, Finding, Level, LockedPackage
@@ -69,9 +69,8 @@ def _holder_description(text: str | None) -> bool:
 
 
 def is_security_version(version: str) -> bool:
-    from npmguard.facts import SECURITY_VERSION
-
-    return SECURITY_VERSION.match(version) is not None
+    # the substring test first: asked of every locked version and dist-tag
+    return "-security" in version and SECURITY_VERSION.match(version) is not None
 
 
 @register
@@ -347,8 +346,13 @@ class IntegrityMismatch(PackageRule):
         manifest = facts.manifest if facts is not None else None
         if manifest is None:
             return
-        registry = _registry_integrity(manifest.dist_integrity, manifest.dist_shasum)
+        published = manifest.dist_integrity
+        registry: Integrity | None = None
         for occurrence in pkg.occurrences:
+            if occurrence.integrity == published:
+                continue  # the registry's own text: every hash in it is the registry's
+            if registry is None:
+                registry = _registry_integrity(published, manifest.dist_shasum)
             locked = Integrity.parse(occurrence.integrity)
             algo = locked.common_algorithm(registry)
             if algo is None or locked.matches(registry):

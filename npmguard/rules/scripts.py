@@ -33,6 +33,7 @@ from npmguard.scriptscan import (
 )
 
 FAMILY = "install scripts"
+_INSTALL_SCRIPTS = frozenset(INSTALL_SCRIPTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,9 @@ def install_scripts(pkg: LockedPackage, facts: PackageFacts | None) -> InstallSc
         bundled = facts.tarball.bundled_scripts
         source = "tarball"
     elif facts is not None and facts.manifest is not None:
-        scripts = {k: v for k, v in facts.manifest.scripts.items() if k in INSTALL_SCRIPTS}
+        declared = facts.manifest.scripts
+        if not _INSTALL_SCRIPTS.isdisjoint(declared):  # most packages have none
+            scripts = {k: v for k, v in declared.items() if k in INSTALL_SCRIPTS}
         source = "registry"
         # npm adds `install: node-gyp rebuild` for a binding.gyp when no install script is set
         if facts.manifest.gyp_file and not ({"install", "preinstall"} & scripts.keys()):

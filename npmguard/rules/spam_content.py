@@ -160,9 +160,8 @@ class NoCode(PackageRule):
         if facts is None or facts.tarball is None or pkg.name.startswith(TRUSTED_STUB_SCOPES):
             return
         tarball = facts.tarball
-        content = [f for f in tarball.files if not is_meta_file(f)]
         deprecated = facts.manifest.deprecated if facts.manifest is not None else None
-        if not content:
+        if all(map(is_meta_file, tarball.files)):  # stops at the first file with content
             yield self.finding(
                 pkg,
                 "nothing to run or import: only manifest, docs and config files",

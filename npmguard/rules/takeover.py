@@ -15,6 +15,7 @@ a publisher change or a wake-up alone is routine, so ``publisher-change`` and
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import timedelta
 from typing import ClassVar
@@ -34,9 +35,11 @@ from npmguard.rules.handover import (
 from npmguard.rules.history import (
     allow_entry,
     day,
+    has_publish_times,
     newest,
     previous_version,
 )
+from npmguard.semver import satisfies
 
 FAMILY = "dormant trap / takeover"
 PACKUMENT = frozenset({Need.PACKUMENT})
@@ -45,13 +48,6 @@ PACKUMENT = frozenset({Need.PACKUMENT})
 def shifted(rule: PackageRule, by: int) -> Level:
     """The rule's default level moved ``by`` steps, kept within info..block."""
     return Level(max(Level.INFO, min(Level.BLOCK, int(rule.level) + by)))
-
-
-def registry_facts(pkg: LockedPackage, ctx: CheckContext) -> PackageFacts | None:
-    if not pkg.on_registry:
-        return None
-    facts = ctx.facts_for(pkg)
-    return facts if facts is not None and facts.versions else None
 
 
 def pin_hint(facts: PackageFacts, prev: VersionInfo | None, what: str, rule: str) -> str:
@@ -103,7 +99,7 @@ class DormantWake(PackageRule):
     }
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
-        facts = registry_facts(pkg, ctx)
+        facts = ctx.history_for(pkg)
         if facts is None:
             return
         wake = dormant_gap(facts, ctx, self)
@@ -130,6 +126,8 @@ def dormant_gap(
     facts: PackageFacts, ctx: CheckContext, rule: type[DormantWake] | DormantWake = DormantWake
 ) -> Wake | None:
     """The wake-up (last release before, gap) when the locked version is one, else None."""
+    if not has_publish_times(facts):
+        return None  # no time known: not a wake-up (the options are not even read)
     return wake_up(
         facts,
         ctx.now,
@@ -161,7 +159,7 @@ class PublisherChange(PackageRule):
     details = frozenset({Detail.PUBLISHERS})
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
-        facts = registry_facts(pkg, ctx)
+        facts = ctx.history_for(pkg)
         if facts is None:
             return
         history = publisher_history(facts, ctx.facts)
@@ -210,7 +208,7 @@ class ProvenanceLost(PackageRule):
     details = frozenset({Detail.PROVENANCE})
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
-        facts = registry_facts(pkg, ctx)
+        facts = ctx.history_for(pkg)
         if facts is None:
             return
         lost = provenance_lost(facts)
@@ -258,7 +256,7 @@ class TooNew(PackageRule):
     }
 
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
-        facts = registry_facts(pkg, ctx)
+        facts = ctx.history_for(pkg)
         if facts is None or _excluded(pkg, ctx.option(self, "exclude")):
             return
         when = published(facts)
@@ -289,10 +287,6 @@ class TooNew(PackageRule):
 def _excluded(pkg: LockedPackage, patterns: Iterable[str]) -> bool:
     """Whether a cool-down exclusion (``name``, ``@scope/*``, ``name@range``) covers ``pkg``:
     the name as a glob, the range as npm reads ranges (pnpm's ``1.0.0||1.0.1`` is one)."""
-    import fnmatch
-
-    from npmguard.semver import satisfies
-
     for pattern in patterns:
         at = pattern.find("@", 1)
         name, version = (pattern[:at], pattern[at + 1 :]) if at > 0 else (pattern, "")
