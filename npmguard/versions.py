@@ -159,6 +159,21 @@ class VersionList(Sequence[VersionInfo]):
         refs = {ref_at(c, 0) for c in {column[i] for i in indexes}}
         return {name for r in refs if r >= 0 for name in table[r]}
 
+    def publisher_at(self, index: int) -> str | None:
+        """The publisher of the version at ``index`` (no object built)."""
+        ref = ref_at(self._columns[0], index)
+        return None if ref < 0 else self._tables[0][ref]
+
+    def provenance_at(self, index: int) -> bool | None:
+        """Whether the version at ``index`` carries a provenance attestation (None: unknown)."""
+        flag = ref_at(self._columns[2], index)
+        return None if flag < 0 else bool(flag)
+
+    def published_at(self, index: int) -> datetime | None:
+        """When the version at ``index`` was published (None: unknown)."""
+        ms = self.times[index]
+        return None if ms is None else datetime.fromtimestamp(ms / 1000, _UTC)
+
     def index_of(self, version: str) -> int | None:
         """The position of ``version`` (its first listing), or None."""
         found = self._found.get(version, -2)  # rules ask for the locked version many times

@@ -97,6 +97,15 @@ def test_history_answers_match_the_plain_tuple(timed: str) -> None:
             assert handover.provenance_lost(lazy) == handover.provenance_lost(plain)
             assert handover.publisher_history(lazy) == handover.publisher_history(plain)
             assert history.earlier_maintainers(plain) == history.earlier_maintainers(lazy)
+            assert handover.published(lazy) == handover.published(plain)
+            assert handover.has_provenance(lazy) == handover.has_provenance(plain)
+            assert handover.publisher_of(lazy) == handover.publisher_of(plain)
+            listed = lazy.versions
+            assert isinstance(listed, VersionList)
+            for i, info in enumerate(infos):  # the column answers are the objects' fields
+                assert listed.publisher_at(i) == info.publisher
+                assert listed.provenance_at(i) == info.has_provenance
+                assert listed.published_at(i) == info.published
 
 
 def test_version_list_is_a_sequence_equal_to_its_tuple() -> None:

@@ -76,22 +76,43 @@ class Wake:
     gap: timedelta
 
 
+def _locked_index(facts: PackageFacts) -> tuple[VersionList, int | None] | None:
+    """The stored list and the locked version's place in it (read from the columns, no
+    object built), or None when the versions are plain objects."""
+    listed = facts.versions
+    return (listed, listed.index_of(facts.version)) if isinstance(listed, VersionList) else None
+
+
 def published(facts: PackageFacts) -> datetime | None:
+    stored = _locked_index(facts)
+    if stored is not None:
+        listed, at = stored
+        return None if at is None else listed.published_at(at)
     info = facts.version_info()
     return None if info is None else info.published
 
 
 def has_provenance(facts: PackageFacts) -> bool | None:
-    info = facts.version_info()
-    has = info.has_provenance if info is not None else None
+    stored = _locked_index(facts)
+    if stored is not None:
+        listed, at = stored
+        has = None if at is None else listed.provenance_at(at)
+    else:
+        info = facts.version_info()
+        has = info.has_provenance if info is not None else None
     if has is None and facts.manifest is not None:
         has = facts.manifest.has_attestations
     return has
 
 
 def publisher_of(facts: PackageFacts) -> str | None:
-    info = facts.version_info()
-    publisher = info.publisher if info is not None else None
+    stored = _locked_index(facts)
+    if stored is not None:
+        listed, at = stored
+        publisher = None if at is None else listed.publisher_at(at)
+    else:
+        info = facts.version_info()
+        publisher = info.publisher if info is not None else None
     if publisher is None and facts.manifest is not None:
         publisher = facts.manifest.publisher
     return publisher
