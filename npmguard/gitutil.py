@@ -9,23 +9,54 @@ from pathlib import Path
 from npmguard.errors import UsageError
 
 
+class FileAtRevision:
+    """``path`` as committed at ``rev``, asked of git at once and answered by :meth:`result`
+    (the caller reads the working tree's copy meanwhile: git runs on the other core)."""
+
+    def __init__(self, path: Path, rev: str) -> None:
+        self.path, self.rev = path, rev
+        folder = path.resolve().parent
+        try:  # the common case in one git process: the file is there (``./``: from ``folder``)
+            self._show: subprocess.Popen[bytes] | None = subprocess.Popen(
+                ["git", "show", f"{rev}^{{commit}}:./{path.resolve().name}"],
+                cwd=folder,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except FileNotFoundError:
+            self._show = None  # reported by result()
+
+    def result(self) -> bytes | None:
+        """The committed bytes; None when the file did not exist at ``rev``.
+
+        Raises UsageError when the path is not in a git work tree, ``rev`` is unknown, or git
+        is missing."""
+        if self._show is None:
+            raise UsageError("git not found on PATH", hint="--changed-since needs git")
+        out, _ = self._show.communicate()
+        if self._show.returncode == 0:
+            return out
+        return _why_not(self.path, self.rev)
+
+    def close(self) -> None:
+        """Stop git if :meth:`result` was never asked for (an error came first)."""
+        if self._show is not None and self._show.returncode is None:
+            self._show.kill()
+            self._show.communicate()
+
+
 def file_at_revision(path: Path, rev: str) -> bytes | None:
     """``path`` as committed at ``rev``; None when the file did not exist there.
 
     Raises UsageError when ``path`` is not in a git work tree or ``rev`` is unknown.
     """
+    return FileAtRevision(path, rev).result()
+
+
+def _why_not(path: Path, rev: str) -> bytes | None:
+    """After ``git show`` failed: not a work tree, an unknown revision (or none yet), or a file
+    new since ``rev`` (None)."""
     folder = path.resolve().parent
-    try:  # the common case in one git process: the file is there (``./``: from ``folder``)
-        shown = subprocess.run(
-            ["git", "show", f"{rev}^{{commit}}:./{path.resolve().name}"],
-            cwd=folder,
-            capture_output=True,
-        )
-    except FileNotFoundError as e:
-        raise UsageError("git not found on PATH", hint="--changed-since needs git") from e
-    if shown.returncode == 0:
-        return shown.stdout
-    # else why not: not a work tree, an unknown revision (or none yet), a file new since rev
     try:
         top = subprocess.run(
             ["git", "rev-parse", "--show-toplevel"],

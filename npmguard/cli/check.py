@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from npmguard.app import Options
+    from npmguard.gitutil import FileAtRevision
 
 
 def register(sub: Any) -> None:
@@ -192,17 +194,25 @@ def run(args: argparse.Namespace) -> int:
             "-: a lockfile on stdin is checked alone and without --changed-since",
             hint="name the lockfile files instead",
         )
-    lockfiles = []
+    files = []
     for path in paths:
         if not is_stdin(path) and not path.exists():
             raise UsageError(f"{path}: no such file", hint="name a lockfile or its folder")
-        lockfiles.append(load_lockfile(find_lockfile(path) if path.is_dir() else path))
-        refuse_empty_lockfile(lockfiles[-1])
-    only = (
-        changed_entries(lockfiles, args.changed_since)
-        if args.changed_since and not args.all
-        else None
-    )
+        files.append(find_lockfile(path) if path.is_dir() else path)
+    with contextlib.ExitStack() as stack:
+        committed = None
+        if args.changed_since and not args.all:
+            # git shows each committed lockfile while the working copies load (another core)
+            from npmguard.gitutil import FileAtRevision
+
+            committed = [
+                stack.enter_context(_asked(FileAtRevision(f, args.changed_since))) for f in files
+            ]
+        lockfiles = []
+        for file in files:
+            lockfiles.append(load_lockfile(file))
+            refuse_empty_lockfile(lockfiles[-1])
+        only = None if committed is None else changed_entries(lockfiles, committed)
     # each project is checked with its own policy and .npmrc (a monorepo of separate apps)
     projects: dict[Path, list[Lockfile]] = {}
     for lockfile in lockfiles:
@@ -280,21 +290,34 @@ def project_dir(lockfile: Lockfile) -> Path:
     return folder.parent if folder.name == "node_modules" else folder
 
 
-def changed_entries(lockfiles: Sequence[Lockfile], rev: str) -> set[str]:
-    """name@version keys added or changed since git revision ``rev``; the old file is read by
-    the reader its name picks (any format). What counts as a change:
-    :mod:`npmguard.lockfile.changes` (not the folder an entry sits in, nor its line)."""
-    from npmguard.gitutil import file_at_revision
+def changed_entries(
+    lockfiles: Sequence[Lockfile], committed: str | Sequence[FileAtRevision]
+) -> set[str]:
+    """name@version keys added or changed since a git revision: ``committed`` names it, or
+    shows each lockfile at it (git asked already); the old file is read by the reader its name
+    picks (any format). What counts as a change: :mod:`npmguard.lockfile.changes` (not the
+    folder an entry sits in, nor its line)."""
+    from npmguard.gitutil import FileAtRevision
     from npmguard.lockfile.changes import changed_keys, said
 
+    if isinstance(committed, str):
+        committed = [FileAtRevision(lockfile.path, committed) for lockfile in lockfiles]
     keys: set[str] = set()
-    for lockfile in lockfiles:
-        old_bytes = file_at_revision(lockfile.path, rev)
+    for lockfile, shown in zip(lockfiles, committed, strict=True):
+        old_bytes = shown.result()
         if old_bytes is None:  # a new file: every entry is new
             keys |= {str(changed[0]) for changed in said(lockfile.packages)}
         else:
             keys |= changed_keys(lockfile, old_bytes)
     return keys
+
+
+@contextlib.contextmanager
+def _asked(shown: FileAtRevision) -> Iterator[FileAtRevision]:
+    try:
+        yield shown
+    finally:
+        shown.close()
 
 
 def exit_code(report: Report, fail_on: Level) -> ExitCode:
