@@ -169,6 +169,11 @@ class VersionList(Sequence[VersionInfo]):
         flag = ref_at(self._columns[2], index)
         return None if flag < 0 else bool(flag)
 
+    def deprecation_at(self, index: int) -> str | None:
+        """The deprecation message of the version at ``index`` (None: none known)."""
+        ref = ref_at(self._columns[3], index)
+        return None if ref < 0 else self._tables[1][ref]
+
     def published_at(self, index: int) -> datetime | None:
         """When the version at ``index`` was published (None: unknown)."""
         ms = self.times[index]

@@ -10,7 +10,7 @@ import pytest
 
 from npmguard.facts import PackageFacts, VersionInfo
 from npmguard.reputation import codec
-from npmguard.reputation.extract import PackagePicture
+from npmguard.reputation.picture import PackagePicture
 from npmguard.rules import handover, history
 from npmguard.versions import REF_BASE, VersionList, ref_at
 
@@ -106,6 +106,7 @@ def test_history_answers_match_the_plain_tuple(timed: str) -> None:
                 assert listed.publisher_at(i) == info.publisher
                 assert listed.provenance_at(i) == info.has_provenance
                 assert listed.published_at(i) == info.published
+                assert listed.deprecation_at(i) == info.deprecated
 
 
 def test_version_list_is_a_sequence_equal_to_its_tuple() -> None:

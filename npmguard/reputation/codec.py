@@ -20,7 +20,7 @@ from itertools import accumulate
 from typing import Any, overload
 
 from npmguard.facts import ContentProblem, ManifestFacts, ScanHit, TarballFacts
-from npmguard.reputation.extract import PackagePicture
+from npmguard.reputation.picture import PackagePicture
 from npmguard.scriptscan import scanner_key, tarball_scan
 from npmguard.semver import version_key
 from npmguard.versions import REF_BASE, VersionList

@@ -19,36 +19,19 @@ stripped document drops those too.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from npmguard.facts import ManifestFacts, VersionInfo
+from npmguard.reputation.picture import PackagePicture
 
 INSTALL_SCRIPTS = ("preinstall", "install", "postinstall")
 _TEA = re.compile(r"\btea[ ._-]?(protocol|xyz|\.yaml|constitution)\b|\bteaxyz\b", re.I)
 
 
 _TIME_KEYS = frozenset({"created", "modified", "unpublished"})  # not versions
-
-
-@dataclass(frozen=True, slots=True)
-class PackagePicture:
-    """The package-level facts of one packument (what refreshes on a TTL)."""
-
-    name: str
-    versions: Sequence[VersionInfo]  # a tuple when parsed, a lazy VersionList when stored
-    dist_tags: Mapping[str, str] | None
-    created: datetime | None
-    modified: datetime | None
-    unpublished: datetime | None
-    maintainers: tuple[str, ...] | None
-    package_deprecated: bool | None
-    times_trusted: bool  # publish times come from a full registry document
-    # versions the ``time`` map lists that ``versions`` does not (published, then removed);
-    # None: unknown (no ``time`` map, or a picture stored before this was kept)
-    removed: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

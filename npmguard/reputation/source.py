@@ -55,7 +55,7 @@ from npmguard.gcpolicy import collecting
 from npmguard.jsontext import loads
 from npmguard.model import LockedPackage
 from npmguard.reputation import codec
-from npmguard.reputation.extract import PackagePicture
+from npmguard.reputation.picture import PackagePicture
 from npmguard.reputation.store import DEFAULT_TTL, NewPackage, StoredPackage
 from npmguard.store.base import FactsBackend
 from npmguard.versions import VersionList

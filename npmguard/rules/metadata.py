@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from npmguard.facts import Need
+from npmguard.facts import Need, PackageFacts
 from npmguard.model import Evidence, Finding, Level, LockedPackage
 from npmguard.rules.base import CheckContext, PackageRule, register
 from npmguard.rules.history import day, newest
+from npmguard.versions import VersionList
 
 FAMILY = "metadata"
 
@@ -29,12 +30,12 @@ class Deprecated(PackageRule):
         facts = ctx.facts_for(pkg) if pkg.on_registry else None
         if facts is None:
             return
-        info = facts.version_info()
         message = facts.manifest.deprecated if facts.manifest is not None else None
-        if not message and info is not None:
-            message = info.deprecated
+        if not message:
+            message = _deprecation(facts)
         if not message:
             return
+        info = facts.version_info()
         # versions never flagged deprecated; a version with unknown state is not proof
         fine = newest(
             v for v in facts.versions or () if v.deprecated is None and v.version != pkg.version
@@ -54,3 +55,14 @@ class Deprecated(PackageRule):
             evidence=(Evidence("deprecation message", message, "registry"),),
             hint=hint,
         )
+
+
+def _deprecation(facts: PackageFacts) -> str | None:
+    """The locked version's deprecation message from the version history (read from the
+    stored column: no object built for the many versions that have none)."""
+    listed = facts.versions
+    if isinstance(listed, VersionList):
+        at = listed.index_of(facts.version)
+        return None if at is None else listed.deprecation_at(at)
+    info = facts.version_info()
+    return None if info is None else info.deprecated

@@ -11,7 +11,7 @@ import pytest
 
 from npmguard.facts import ManifestFacts, VersionInfo
 from npmguard.reputation import codec
-from npmguard.reputation.extract import PackagePicture
+from npmguard.reputation.picture import PackagePicture
 
 START = datetime(2021, 3, 1, tzinfo=timezone.utc)
 
