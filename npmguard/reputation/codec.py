@@ -318,29 +318,35 @@ def _checked_fields(doc: dict[str, Any], fields: frozenset[str]) -> dict[str, An
 _MANIFEST_FIELDS = tuple(ManifestFacts.__dataclass_fields__)
 # the scan is stored under its own key, with the scanner it came from
 _TARBALL_FIELDS = tuple(f for f in TarballFacts.__dataclass_fields__ if f != "install_scan")
-_MANIFEST_SET = frozenset(_MANIFEST_FIELDS)
 _TARBALL_SET = frozenset(_TARBALL_FIELDS)
 
 
 def encode_manifest(manifest: ManifestFacts) -> bytes:
-    """JSON after its CRC-32 (4 bytes, little-endian), not compressed: a warm run reads one
-    per locked version, and inflating them cost a third of their decoding for half the bytes
-    saved. The checksum keeps what zlib's did: a damaged row is an error, never other facts."""
+    """A JSON array of the fields in :class:`ManifestFacts` order (format 7) after its CRC-32
+    (4 bytes, little-endian), not compressed: a warm run reads one per locked version, and
+    inflating them, and their field names, cost half of their decoding. The checksum keeps
+    what zlib's did: a damaged row is an error, never other facts."""
     doc = _fields(manifest, _MANIFEST_FIELDS)
-    text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps([doc[f] for f in _MANIFEST_FIELDS], separators=(",", ":"), ensure_ascii=False)
     data = text.encode("utf-8", "surrogatepass")
     return _CRC.pack(zlib.crc32(data)) + data
 
 
 def decode_manifest(blob: bytes) -> ManifestFacts:
-    """Raises ValueError (or TypeError) on a damaged row."""
-    text = blob[_CRC.size :]
+    """Raises ValueError on a damaged row."""
+    text = memoryview(blob)[_CRC.size :]
     if len(blob) < _CRC.size or _CRC.unpack_from(blob)[0] != zlib.crc32(text):
         raise ValueError("stored manifest fails its checksum")
-    doc = json.loads(text.decode("utf-8", "surrogatepass"))
-    return ManifestFacts(**_checked_fields(doc, _MANIFEST_SET))
+    values = json.loads(str(text, "utf-8", "surrogatepass"))
+    if not isinstance(values, list) or len(values) != len(_MANIFEST_FIELDS):
+        raise ValueError("stored manifest has other fields than this npmguard's")
+    for at in _MANIFEST_TUPLES:
+        if isinstance(values[at], list):  # bundle_dependencies may be True
+            values[at] = tuple(values[at])
+    return ManifestFacts(*values)
 
 
+_MANIFEST_TUPLES = tuple(i for i, f in enumerate(_MANIFEST_FIELDS) if f in _TUPLE_FIELDS)
 _CRC = struct.Struct("<I")
 
 
