@@ -231,14 +231,14 @@ def decode_picture(name: str, blob: bytes) -> PackagePicture:
     )
     ranks = _ints("i", parts[3])  # an array: no int object per version until one is read
     refs = (doc["p"], doc["i"], doc["a"], doc["x"], doc["b"], doc["d"], doc["n"])
-    if any(len(c) != size for c in (times, ranks, *refs)):
+    if set(map(len, (times, ranks, *refs))) != {size}:
         raise ValueError(f"{name}: stored picture columns differ in length")
     if "D" in doc:
         deps: Sequence[tuple[str, ...]] = [tuple(d) for d in doc["D"]]
     else:
         deps = DependencySets(str(parts[4], "utf-8", "surrogatepass"), doc["Dn"])
-    bins = [tuple(b) for b in doc["B"]]
-    people = [tuple(m) for m in doc["N"]]
+    bins = list(map(tuple, doc["B"]))
+    people = list(map(tuple, doc["N"]))
     versions = VersionList(names, times, ranks, refs, (doc["P"], doc["X"], bins, deps, people))
     return PackagePicture(
         name=name,
