@@ -40,6 +40,7 @@ from npmguard.rules.history import (
     previous_version,
 )
 from npmguard.semver import satisfies
+from npmguard.versions import VersionList
 
 FAMILY = "dormant trap / takeover"
 PACKUMENT = frozenset({Need.PACKUMENT})
@@ -162,6 +163,8 @@ class PublisherChange(PackageRule):
         facts = ctx.history_for(pkg)
         if facts is None:
             return
+        if isinstance(facts.versions, VersionList) and not facts.versions.publishers_known():
+            return  # no earlier publisher known (a mirror drops them): never a new hand
         history = publisher_history(facts, ctx.facts)
         if history.kind is not PublisherKind.NEW_HAND:
             return
