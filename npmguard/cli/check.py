@@ -127,6 +127,7 @@ def add_check_options(p: argparse.ArgumentParser, *, tree: bool = True) -> None:
     group.add_argument(
         "--changed-since",
         metavar="REV",
+        type=_revision,
         help=(
             "check only the entries added or changed since git revision REV "
             "(pre-commit: HEAD; CI: origin/main)"
@@ -169,6 +170,14 @@ def options_from_args(args: argparse.Namespace) -> Options:
         as_of=getattr(args, "as_of", None),
         cache_url=os.environ.get("NPMGUARD_CACHE_URL", "").strip() or None,
     )
+
+
+def _revision(text: str) -> str:
+    """A git revision for ``--changed-since``; one that git would read as an option is refused
+    (it reaches ``git show`` as an argument)."""
+    if not text or text.startswith("-"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a git revision")
+    return text
 
 
 def _as_of(text: str) -> datetime:
@@ -308,7 +317,7 @@ def changed_entries(
         if old_bytes is None:  # a new file: every entry is new
             keys |= {str(changed[0]) for changed in said(lockfile.packages)}
         else:
-            keys |= changed_keys(lockfile, old_bytes)
+            keys |= changed_keys(lockfile, old_bytes, shown=f"{lockfile.path} at {shown.rev}")
     return keys
 
 

@@ -48,17 +48,20 @@ _NUMBER_VALUE = re.compile(rb":\s*[-0-9]")
 _OPTIONAL_FIELDS = tuple(f for f in DEPENDENCY_FIELDS if f != "dependencies")
 
 
-def changed_keys(lockfile: Lockfile, old: bytes, *, quick: bool = True) -> set[str]:
+def changed_keys(
+    lockfile: Lockfile, old: bytes, *, quick: bool = True, shown: str | None = None
+) -> set[str]:
     """name@version keys of ``lockfile`` that are new or changed against ``old`` (the bytes
-    of an older copy of the same file). ``quick=False`` always reads the whole old file (the
-    reference the quick comparison is tested against).
+    of an older copy of the same file, named ``shown`` in errors: ``package-lock.json at
+    HEAD``). ``quick=False`` always reads the whole old file (the reference the quick
+    comparison is tested against).
 
     Raises :class:`~npmguard.errors.LockfileError` when the old copy cannot be read."""
     if quick:
         found = _npm_quick(lockfile, old)
         if found is not None:
             return found
-    before = said(parse_lockfile_text(old, lockfile.path, lines=False).packages)
+    before = said(parse_lockfile_text(old, lockfile.path, display_name=shown, lines=False).packages)
     return {str(changed[0]) for changed in said(lockfile.packages) - before}
 
 

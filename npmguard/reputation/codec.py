@@ -28,8 +28,9 @@ from npmguard.versions import REF_BASE, VersionList
 FORMAT = 7  # bump when an encoding changes; the store's schema version follows it
 # 5: per-version maintainers (column "n", table "N")
 # 6: manifests' bundle_dependencies, tarballs' bundled_scripts (rows re-read, not defaulted)
-# 7: pictures as sections: version names and dependency sets as joined text, times and
-#    ranks as little-endian int64 arrays, times absolute (no deltas to add up)
+# 7: pictures as checksummed sections, not compressed: version names and dependency sets as
+#    joined text, int64 time deltas, int32 ranks (little-endian); manifests as checksummed
+#    JSON arrays in field order, led by a signature of the field names
 
 
 def _pack(doc: Any) -> bytes:
@@ -322,12 +323,14 @@ _TARBALL_SET = frozenset(_TARBALL_FIELDS)
 
 
 def encode_manifest(manifest: ManifestFacts) -> bytes:
-    """A JSON array of the fields in :class:`ManifestFacts` order (format 7) after its CRC-32
-    (4 bytes, little-endian), not compressed: a warm run reads one per locked version, and
-    inflating them, and their field names, cost half of their decoding. The checksum keeps
-    what zlib's did: a damaged row is an error, never other facts."""
+    """A JSON array (a signature of the field names, then the fields in :class:`ManifestFacts`
+    order; format 7) after its CRC-32 (4 bytes, little-endian), not compressed: a warm run
+    reads one per locked version, and inflating them, and their field names, cost half of
+    their decoding. The checksum keeps what zlib's did: a damaged row is an error, never
+    other facts."""
     doc = _fields(manifest, _MANIFEST_FIELDS)
-    text = json.dumps([doc[f] for f in _MANIFEST_FIELDS], separators=(",", ":"), ensure_ascii=False)
+    values = [_MANIFEST_SIGNATURE, *(doc[f] for f in _MANIFEST_FIELDS)]
+    text = json.dumps(values, separators=(",", ":"), ensure_ascii=False)
     data = text.encode("utf-8", "surrogatepass")
     return _CRC.pack(zlib.crc32(data)) + data
 
@@ -338,7 +341,10 @@ def decode_manifest(blob: bytes) -> ManifestFacts:
     if len(blob) < _CRC.size or _CRC.unpack_from(blob)[0] != zlib.crc32(text):
         raise ValueError("stored manifest fails its checksum")
     values = json.loads(str(text, "utf-8", "surrogatepass"))
-    if not isinstance(values, list) or len(values) != len(_MANIFEST_FIELDS):
+    if not isinstance(values, list) or not values or values[0] != _MANIFEST_SIGNATURE:
+        raise ValueError("stored manifest has other fields than this npmguard's")
+    del values[0]
+    if len(values) != len(_MANIFEST_FIELDS):
         raise ValueError("stored manifest has other fields than this npmguard's")
     for at in _MANIFEST_TUPLES:
         if isinstance(values[at], list):  # bundle_dependencies may be True
@@ -347,6 +353,10 @@ def decode_manifest(blob: bytes) -> ManifestFacts:
 
 
 _MANIFEST_TUPLES = tuple(i for i, f in enumerate(_MANIFEST_FIELDS) if f in _TUPLE_FIELDS)
+# the field names and their order, stored first in every manifest row: a row written by an
+# npmguard whose ManifestFacts differ is an error (fetched again), never fields read in the
+# wrong places, even where FORMAT was not bumped (a team cache shared by two builds)
+_MANIFEST_SIGNATURE = zlib.crc32(",".join(_MANIFEST_FIELDS).encode())
 _CRC = struct.Struct("<I")
 
 

@@ -203,3 +203,30 @@ def test_cli_changed_since_blocks_a_changed_entry(repo: Path) -> None:
     done = _check(repo, "--changed-since", "HEAD", "package-lock.json")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "a@1.0.0" in done.stdout or "a 1.0.0" in done.stdout
+
+
+def test_a_broken_committed_copy_is_named_as_such(repo: Path) -> None:
+    """Review: when the committed lockfile cannot be read, the error names it ("... at HEAD"),
+    not the working copy, which is fine."""
+    from npmguard.errors import LockfileError
+
+    lock = repo / "package-lock.json"
+    lock.write_text('{"lockfileVersion": 3, "packages": {"": {}, "node_modules/a": 1}}\n')
+    commit_all(repo)
+    lock.write_text(lockfile_text({"a": "1.0.0"}))
+    with pytest.raises(LockfileError, match="at HEAD"):
+        _changed(lock)
+
+
+@pytest.mark.parametrize("rev", ["--output=/tmp/x", "-p", ""])
+def test_a_revision_git_would_read_as_an_option_is_refused(repo: Path, rev: str) -> None:
+    lock = repo / "package-lock.json"
+    lock.write_text(lockfile_text({"a": "1.0.0"}))
+    commit_all(repo)
+    done = subprocess.run(
+        [sys.executable, "-m", "npmguard", "check", f"--changed-since={rev}", str(lock)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "not a git revision" in done.stderr

@@ -3,6 +3,7 @@ it was written, and a damaged row is an error, never a different picture."""
 
 from __future__ import annotations
 
+import json
 import struct
 import zlib
 from datetime import datetime, timedelta, timezone
@@ -105,3 +106,19 @@ def test_a_damaged_manifest_is_an_error() -> None:
         codec.decode_manifest(flipped)
     with pytest.raises(ValueError):
         codec.decode_manifest(blob[:3])
+
+
+def test_a_manifest_stored_with_other_fields_is_an_error() -> None:
+    """Manifests are positional (format 7): a row written by an npmguard whose ManifestFacts
+    has other fields, or the same number in another order, is refused by the signature it
+    carries, not read with values in the wrong fields (review: a team cache shared by two
+    builds of the same format)."""
+    blob = codec.encode_manifest(ManifestFacts(description="d", main="index.js"))
+    values = json.loads(blob[4:])
+    values[0] += 1  # another field list's signature
+    forged = json.dumps(values).encode()
+    with pytest.raises(ValueError, match="other fields"):
+        codec.decode_manifest(struct.pack("<I", zlib.crc32(forged)) + forged)
+    without = json.dumps(values[1:]).encode()  # a row of the same count with no signature
+    with pytest.raises(ValueError, match="other fields"):
+        codec.decode_manifest(struct.pack("<I", zlib.crc32(without)) + without)
