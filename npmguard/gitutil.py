@@ -13,12 +13,22 @@ class FileAtRevision:
     """``path`` as committed at ``rev``, asked of git at once and answered by :meth:`result`
     (the caller reads the working tree's copy meanwhile: git runs on the other core)."""
 
-    def __init__(self, path: Path, rev: str) -> None:
+    def __init__(self, path: Path, rev: str, *, start: bool = True) -> None:
         self.path, self.rev = path, rev
-        folder = path.resolve().parent
+        self._show: subprocess.Popen[bytes] | None = None
+        self._started = False
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Ask git now (once); :meth:`result` asks itself when this was not called."""
+        if self._started:
+            return
+        self._started = True
+        folder = self.path.resolve().parent
         try:  # the common case in one git process: the file is there (``./``: from ``folder``)
-            self._show: subprocess.Popen[bytes] | None = subprocess.Popen(
-                ["git", "show", f"{rev}^{{commit}}:./{path.resolve().name}"],
+            self._show = subprocess.Popen(
+                ["git", "show", f"{self.rev}^{{commit}}:./{self.path.resolve().name}"],
                 cwd=folder,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
@@ -31,6 +41,7 @@ class FileAtRevision:
 
         Raises UsageError when the path is not in a git work tree, ``rev`` is unknown, or git
         is missing."""
+        self.start()
         if self._show is None:
             raise UsageError("git not found on PATH", hint="--changed-since needs git")
         out, _ = self._show.communicate()
