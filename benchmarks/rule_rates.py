@@ -11,6 +11,12 @@ accounts never looked at while designing). False positives: share of the ~227k n
 ``npm-names-downloads.tsv.gz`` flagged (nearly all legitimate), overall and among the 1,000 /
 10,000 most downloaded. Each rule is run through its real ``check`` with default options.
 
+Dictionary words (``--words PATH`` or env ``NPMGUARD_WORDS_LIST``; the column is left out
+without it): share of an English word list flagged, one word a line; legitimate packages
+are often named by one ordinary word. The list used in docs/measurements.md is the 218k
+words of the ``english-words`` npm package (``npm pack english-words``, then ``words.txt``
+from the tarball); it is not shipped.
+
 Other rules plug in with ``@measurer("rule-id")``: a function from the ``Corpus`` to
 ``RuleRates``. ``name_rule_rates`` measures any name-only rule.
 """
@@ -18,6 +24,7 @@ Other rules plug in with ``@measurer("rule-id")``: a function from the ``Corpus`
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -43,11 +50,18 @@ def known_typosquats(path: Path = TYPOSQUATS) -> list[str]:
     return [line.split("\t")[0] for line in lines if line.strip() and not line.startswith("#")]
 
 
+def dictionary_words(path: Path) -> list[str]:
+    """The words of a word list, one a line (blank lines and ``#`` comments skipped)."""
+    lines = Path(path).read_text("utf-8").splitlines()
+    return [w.strip() for w in lines if w.strip() and not w.startswith("#")]
+
+
 @dataclass(frozen=True)
 class Corpus:
     campaign: list[CampaignName]
     legit: list[tuple[str, int | None]]  # most downloaded first
     typosquats: list[str] = field(default_factory=list)
+    dictionary: list[str] = field(default_factory=list)  # English words; empty: not measured
     only: str | None = None  # one part of the split (``--part train``): the others are not read
 
     def campaign_parts(self) -> dict[str, list[str]]:
@@ -61,7 +75,7 @@ class Corpus:
 class RuleRates:
     rule: str
     hits: Mapping[str, tuple[int, int]]  # part -> (flagged, total); "all" included
-    false_positives: Mapping[str, tuple[int, int]]  # "all", "top 1,000", "top 10,000"
+    false_positives: Mapping[str, tuple[int, int]]  # "all", "top 1,000", "top 10,000", "words"
     seconds: float
     per_name_us: float
     flagged_legit: tuple[str, ...] = ()
@@ -120,13 +134,15 @@ def name_rule_rates(
         hits[part] = (sum(1 for n in names if flagged(n)), len(names))
     bad = [n for n, _ in corpus.legit if flagged(n)]
     seconds = time.perf_counter() - start
+    total = sum(len(v) for v in sets.values()) + len(corpus.legit)
     rank = {n: i for i, (n, _) in enumerate(corpus.legit)}
     fps = {
         "all": (len(bad), len(corpus.legit)),
         "top 1,000": (sum(1 for n in bad if rank[n] < 1000), 1000),
         "top 10,000": (sum(1 for n in bad if rank[n] < 10_000), 10_000),
     }
-    total = sum(len(v) for v in sets.values()) + len(corpus.legit)
+    if corpus.dictionary:  # not timed: the per-name time stays comparable without it
+        fps["words"] = (sum(1 for w in corpus.dictionary if flagged(w)), len(corpus.dictionary))
     return RuleRates(label or rule_id, hits, fps, seconds, seconds / total * 1e6, tuple(bad))
 
 
@@ -151,15 +167,22 @@ def _pct(pair: tuple[int, int]) -> str:
 
 
 def markdown(rates: Iterable[RuleRates]) -> str:
+    rates = list(rates)
+    fp_keys = ["all", "top 1,000", "top 10,000"]
+    fp_heads = ["FP all names", "FP top 1,000", "FP top 10,000"]
+    if any("words" in r.false_positives for r in rates):
+        fp_keys.append("words")
+        fp_heads.append("FP dictionary words")
     rows = [
         "| rule | "
         + "".join(f"hit {c} | " for c in HIT_COLUMNS)
-        + "FP all names | FP top 1,000 | FP top 10,000 | time |",
-        "|---|" + "---|" * (len(HIT_COLUMNS) + 4),
+        + "".join(f"{h} | " for h in fp_heads)
+        + "time |",
+        "|---|" + "---|" * (len(HIT_COLUMNS) + len(fp_heads) + 1),
     ]
     for r in rates:
         hit = [_pct(r.hits[p]) if p in r.hits else "-" for p in HIT_COLUMNS]
-        fp = [_pct(r.false_positives[k]) for k in ("all", "top 1,000", "top 10,000")]
+        fp = [_pct(r.false_positives[k]) if k in r.false_positives else "-" for k in fp_keys]
         rows.append(
             f"| {r.rule} | "
             + " | ".join(hit + fp)
@@ -219,12 +242,20 @@ def main(argv: list[str] | None = None) -> int:
         " seeing the holdout figures)",
     )
     parser.add_argument(
+        "--words",
+        type=Path,
+        default=os.environ.get("NPMGUARD_WORDS_LIST") or None,
+        help="an English word list, one word a line: adds a false-positive column for it"
+        " (default: env NPMGUARD_WORDS_LIST; left out when neither is given)",
+    )
+    parser.add_argument(
         "--online-top", type=int, default=0, help="by hand, online: run every rule on the top N"
     )
     args = parser.parse_args(argv)
     if args.online_top:
         return online_top(args.online_top)
-    corpus = Corpus(campaign_names(), legit_names(), known_typosquats(), only=args.part)
+    dictionary = dictionary_words(args.words) if args.words else []
+    corpus = Corpus(campaign_names(), legit_names(), known_typosquats(), dictionary, only=args.part)
     chosen = args.rule or list(MEASURERS)
     results = [MEASURERS[r](corpus) for r in chosen]
     print(markdown(results))

@@ -532,17 +532,48 @@ def _handle_scope(scope: str, bare: str, lex: Lexicon) -> NameVerdict | None:
 
 _GLUED = re.compile(r"^([a-z]{6,32})(\d{0,3})$")
 
+# Ordinary words are built like glued names: a name and a suffix (``jacobian``, ``albania``,
+# ``jacksonia``, ``oscarella``) or a name-like word and a compound head that is also a surname
+# (``hollywood``, ``rosehill``; ``emmastone`` is a full name). Such a run reads as one word.
+_WORD_SUFFIXES = ("ian", "ia", "ella", "ina", "ana", "ette", "ine", "ism", "ist", "ite")
+_COMPOUND_HEADS = _wordset("wood stone hill ward ford field brook land berg")
+
+
+def _reads_as_one_word(word: str, glued: tuple[str, ...], names: frozenset[str]) -> str | None:
+    """Why a run of names ``glued`` (spelling ``word``) is more likely one ordinary word, or
+    None: a short given name after the first piece reads as a suffix (``roman+ian``,
+    ``alba+nia``; short surnames like ``lee`` or ``rao`` still count), a single name takes
+    a word suffix (``jackson+ia``), a given name that is also a word takes a compound head
+    (``holly+wood``; not ``emma+stone``), or a piece repeats (``bella+bella``)."""
+    short = [p for p in glued[1:] if len(p) < 4 and p not in words.surnames()]
+    if short:
+        return f"suffix-like {short[0]!r}"
+    for suffix in _WORD_SUFFIXES:
+        if word.endswith(suffix) and word[: -len(suffix)] in names:
+            return f"name + suffix {suffix!r}"
+    if glued[-1] in _COMPOUND_HEADS and glued[-2] in words.word_given_names():
+        return f"compound head {glued[-1]!r}"
+    if len(set(glued)) < len(glued):
+        return "repeated name"
+    return None
+
 
 def _glued_full_name(bare: str, lex: Lexicon) -> NameVerdict | None:
     """A given name glued to further given names or surnames: ``emilyjohnson``,
-    ``budisantoso``, ``mayacandra``, ``conorniamhkelly7``. Not when npm people use the word."""
+    ``budisantoso``, ``mayacandra``, ``conorniamhkelly7``. Not when npm people use the word,
+    when the whole word is one name or a word that reads like names (``rosemary``,
+    ``belladonna``: the ``name-words`` list), nor when it is built like an ordinary word
+    (``jacobian``, ``hollywood``: see ``_reads_as_one_word``)."""
     m = _GLUED.match(bare)
-    if m is None or m.group(1) in lex.words:
+    if m is None or m.group(1) in lex.words or m.group(1) in words.name_words():
         return None
     word, num = m.groups()
     given = words.given_names()
-    glued = words.split_into(word, given | words.surnames())
+    names = given | words.surnames()
+    glued = words.split_into(word, names)
     if glued is None or len(glued) < 2 or glued[0] not in given:
+        return None
+    if _reads_as_one_word(word, glued, names) is not None:
         return None
     why = [
         f"given name {glued[0]!r}",
@@ -567,19 +598,23 @@ _ROLE = _wordset(
     "sailor chaser catcher gazer drifter rover pioneer builder maker forger architect alchemist "
     "bard poet adventurer champion warrior"
 )
+SKY_ROLE_ALONE = 0.45
 
 
 def _sky_role(bare: str, lex: Lexicon) -> NameVerdict | None:
-    """A sky word glued to a role noun, as username generators make them: ``stellarwatcher``,
-    ``lunarpathfinder``. Not when npm people use the word (``skywalker``-like names)."""
+    """A sky word glued to a role noun, as username generators make them: ``stellarwatcher7``,
+    ``lunarpathfinder42``. English makes the same compounds (``skywalker``, ``stargazer``,
+    ``moonwalker``), so without a counter glued on the shape alone scores ``SKY_ROLE_ALONE``,
+    under the default threshold. Not when npm people use the word."""
     m = _GLUED.match(bare)
     if m is None or m.group(1) in lex.words:
         return None
-    word = m.group(1)
+    word, num = m.groups()
     for cut in range(3, len(word) - 3):
         sky, role = word[:cut], word[cut:]
         if role in _ROLE and (sky in _SKY_GLUE or (len(sky) >= 4 and sky in words.astronomy())):
-            return NameVerdict("sky-role", 0.6, (f"sky word {sky!r}", f"role {role!r}"))
+            why = (f"sky word {sky!r}", f"role {role!r}", *([f"digits {num!r}"] if num else []))
+            return NameVerdict("sky-role", 0.6 if num else SKY_ROLE_ALONE, why)
     return None
 
 

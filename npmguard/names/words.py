@@ -15,6 +15,8 @@ LISTS = (
     "animals",
     "colours",
     "astronomy",
+    "name-words",
+    "word-given-names",
 )
 
 
@@ -66,6 +68,16 @@ def colours() -> frozenset[str]:
 
 def astronomy() -> frozenset[str]:
     return word_list("astronomy")
+
+
+def name_words() -> frozenset[str]:
+    """Given names and ordinary words that read as a glued run of shorter names."""
+    return word_list("name-words")
+
+
+def word_given_names() -> frozenset[str]:
+    """Given names that are also ordinary English words (``holly``, ``grace``)."""
+    return word_list("word-given-names")
 
 
 def split_into(word: str, vocabulary: frozenset[str], min_part: int = 3) -> tuple[str, ...] | None:

@@ -193,9 +193,9 @@ def test_handle_scopes_and_inner_digits_leave_look_alikes_alone(name: str) -> No
         ("aoifeciaranbyrne", "surname 'byrne'"),
         ("kavitamittal", "surname 'mittal'"),
         ("thiagocunha7", "digits '7'"),
-        # a sky word glued to a role noun, as username generators make them
-        ("nebulawanderer", "role 'wanderer'"),
-        ("cometgazer", "sky word 'comet'"),
+        # a sky word glued to a role noun and a counter, as username generators make them
+        ("nebulawanderer7", "role 'wanderer'"),
+        ("cometgazer42", "sky word 'comet'"),
         # a personal handle's scope: digits inside a generated word, short runs say nothing
         ("@tavira42/k3vudr", "digits inside 'k3vudr'"),
         ("@kelana7/ad-vobatusa", "handle scope '@kelana7'"),
@@ -215,6 +215,7 @@ def test_glued_names_sky_roles_and_handle_noise(name: str, decides: str) -> None
         "hallmark",  # a surname first is no generated full name
         "pagewalker",
         "startserver",  # not a sky word + role
+        "nebulawanderer",  # a sky word + role alone: English makes these (``stargazer``)
         "@bitrix24/b24jssdk",  # the handle's own number inside the word
         "@parameter1/rancher2api",  # words npm people use around the digits
         "@sweet5/uview-ui",  # a short suffix npm people use still counts as a word
