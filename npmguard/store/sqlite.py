@@ -221,7 +221,7 @@ def _connect(path: Path, schema: Schema, mode: Mode, busy: float) -> sqlite3.Con
                     hint=schema.hint,
                 )
             return db
-        db.execute("PRAGMA journal_mode = WAL")
+        _retrying(db, "PRAGMA journal_mode = WAL", busy)
         db.execute("PRAGMA synchronous = NORMAL")  # a cache: not worth an fsync per commit
         if found != schema.version:
             _migrate(db, path, schema, found)
@@ -229,6 +229,22 @@ def _connect(path: Path, schema: Schema, mode: Mode, busy: float) -> sqlite3.Con
         db.close()
         raise
     return db
+
+
+def _retrying(db: sqlite3.Connection, sql: str, busy: float) -> None:
+    """Run ``sql``, retrying for up to ``busy`` seconds while another process holds the
+    database. Switching to WAL needs the database to itself, and SQLite may answer "locked"
+    at once instead of waiting (its busy handler is skipped where waiting could deadlock):
+    two runs opening a new cache together met that (found in CI)."""
+    deadline = time.monotonic() + busy
+    while True:
+        try:
+            db.execute(sql)
+            return
+        except sqlite3.OperationalError as e:
+            if not is_busy(e) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _open_read_only(path: Path) -> sqlite3.Connection:
