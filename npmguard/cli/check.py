@@ -306,19 +306,39 @@ def changed_entries(
     """name@version keys added or changed since a git revision: ``committed`` names it, or
     shows each lockfile at it (git asked already); the old file is read by the reader its name
     picks (any format). What counts as a change: :mod:`npmguard.lockfile.changes` (not the
-    folder an entry sits in, nor its line)."""
+    folder an entry sits in, nor its line). A committed copy that cannot be read counts as no
+    copy (every entry is checked, with a warning): a damaged lockfile once committed must not
+    block the commit that repairs it."""
     from npmguard.gitutil import FileAtRevision
+
+    if not isinstance(committed, str):
+        return _changed(lockfiles, committed)
+    with contextlib.ExitStack() as stack:  # git asked one file at a time, stopped on errors
+        asked = [
+            stack.enter_context(_asked(FileAtRevision(lockfile.path, committed, start=False)))
+            for lockfile in lockfiles
+        ]
+        return _changed(lockfiles, asked)
+
+
+def _changed(lockfiles: Sequence[Lockfile], committed: Sequence[FileAtRevision]) -> set[str]:
+    import logging
+
+    from npmguard.errors import LockfileError
     from npmguard.lockfile.changes import changed_keys, said
 
-    if isinstance(committed, str):
-        committed = [FileAtRevision(lockfile.path, committed) for lockfile in lockfiles]
     keys: set[str] = set()
     for lockfile, shown in zip(lockfiles, committed, strict=True):
         old_bytes = shown.result()
-        if old_bytes is None:  # a new file: every entry is new
-            keys |= {str(changed[0]) for changed in said(lockfile.packages)}
-        else:
-            keys |= changed_keys(lockfile, old_bytes, shown=f"{lockfile.path} at {shown.rev}")
+        if old_bytes is not None:
+            try:
+                keys |= changed_keys(lockfile, old_bytes, shown=f"{lockfile.path} at {shown.rev}")
+                continue
+            except LockfileError as e:
+                logging.getLogger(__name__).warning(
+                    "%s; checking every entry of %s, as for a new file", e, lockfile.path
+                )
+        keys |= {str(changed[0]) for changed in said(lockfile.packages)}  # all new
     return keys
 
 

@@ -205,17 +205,20 @@ def test_cli_changed_since_blocks_a_changed_entry(repo: Path) -> None:
     assert "a@1.0.0" in done.stdout or "a 1.0.0" in done.stdout
 
 
-def test_a_broken_committed_copy_is_named_as_such(repo: Path) -> None:
-    """Review: when the committed lockfile cannot be read, the error names it ("... at HEAD"),
-    not the working copy, which is fine."""
-    from npmguard.errors import LockfileError
-
+def test_a_broken_committed_copy_counts_as_none(
+    repo: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review: a damaged lockfile once committed (``--no-verify``) must not block the commit
+    that repairs it: every entry is checked, as for a new file, and the warning names the
+    committed copy ("... at HEAD"), not the working copy, which is fine."""
     lock = repo / "package-lock.json"
     lock.write_text('{"lockfileVersion": 3, "packages": {"": {}, "node_modules/a": 1}}\n')
     commit_all(repo)
-    lock.write_text(lockfile_text({"a": "1.0.0"}))
-    with pytest.raises(LockfileError, match="at HEAD"):
-        _changed(lock)
+    lock.write_text(lockfile_text({"a": "1.0.0", "b": "2.0.0"}))
+    with caplog.at_level("WARNING"):
+        assert _changed(lock) == {"a@1.0.0", "b@2.0.0"}
+    assert "package-lock.json at HEAD" in caplog.text
+    assert "checking every entry" in caplog.text
 
 
 @pytest.mark.parametrize("rev", ["--output=/tmp/x", "-p", ""])

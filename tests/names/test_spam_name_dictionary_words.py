@@ -56,6 +56,14 @@ def test_dictionary_words_are_not_campaign_names(name: str) -> None:
         ("emmastone", "surname 'stone'"),  # a compound head after a plain given name
         ("oliverwood", "surname 'wood'"),
         ("cometgazer42", "digits '42'"),  # sky word + role + a counter
+        # a counter after the names: never an ordinary word (second review: these had lost
+        # their flag to the one-word exemptions)
+        ("rinaeko12", "given name 'eko'"),  # a short given name, not a suffix
+        ("putriayu7", "given name 'ayu'"),
+        ("rohanella7", "digits '7'"),  # not "rohan" + the suffix -ella
+        ("taylorhill42", "surname 'hill'"),  # not a compound word
+        ("budibudi7", "digits '7'"),
+        ("joshuasmithjoshuasmith", "surname 'smith'"),  # a full name twice, no digits
     ],
 )
 def test_glued_names_like_words_still_count(name: str, decides: str) -> None:
