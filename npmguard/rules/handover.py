@@ -28,6 +28,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from operator import attrgetter
 
 from npmguard.facts import PackageFacts, VersionInfo
 from npmguard.model import Evidence
@@ -36,6 +37,7 @@ from npmguard.rules.history import (
     earlier_publishers,
     earlier_versions,
     last_release_before,
+    locked_detail,
     newest,
     previous_version,
 )
@@ -76,43 +78,19 @@ class Wake:
     gap: timedelta
 
 
-def _locked_index(facts: PackageFacts) -> tuple[VersionList, int | None] | None:
-    """The stored list and the locked version's place in it (read from the columns, no
-    object built), or None when the versions are plain objects."""
-    listed = facts.versions
-    return (listed, listed.index_of(facts.version)) if isinstance(listed, VersionList) else None
-
-
 def published(facts: PackageFacts) -> datetime | None:
-    stored = _locked_index(facts)
-    if stored is not None:
-        listed, at = stored
-        return None if at is None else listed.published_at(at)
-    info = facts.version_info()
-    return None if info is None else info.published
+    return locked_detail(facts, VersionList.published_at, attrgetter("published"))
 
 
 def has_provenance(facts: PackageFacts) -> bool | None:
-    stored = _locked_index(facts)
-    if stored is not None:
-        listed, at = stored
-        has = None if at is None else listed.provenance_at(at)
-    else:
-        info = facts.version_info()
-        has = info.has_provenance if info is not None else None
+    has = locked_detail(facts, VersionList.provenance_at, attrgetter("has_provenance"))
     if has is None and facts.manifest is not None:
         has = facts.manifest.has_attestations
     return has
 
 
 def publisher_of(facts: PackageFacts) -> str | None:
-    stored = _locked_index(facts)
-    if stored is not None:
-        listed, at = stored
-        publisher = None if at is None else listed.publisher_at(at)
-    else:
-        info = facts.version_info()
-        publisher = info.publisher if info is not None else None
+    publisher = locked_detail(facts, VersionList.publisher_at, attrgetter("publisher"))
     if publisher is None and facts.manifest is not None:
         publisher = facts.manifest.publisher
     return publisher

@@ -15,12 +15,31 @@ returned.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import TypeVar
 
 from npmguard.facts import PackageFacts, VersionInfo
 from npmguard.semver import compare, sort_versions, valid_version, version_key
 from npmguard.versions import VersionList
+
+T = TypeVar("T")
+
+
+def locked_detail(
+    facts: PackageFacts,
+    from_column: Callable[[VersionList, int], T | None],
+    from_info: Callable[[VersionInfo], T | None],
+) -> T | None:
+    """One detail of the locked version (its publisher, publish time, ...): read from the
+    stored columns when the versions are a :class:`VersionList` (no object built), else from
+    its :class:`VersionInfo`; None when the version is not listed or the detail unknown."""
+    listed = facts.versions
+    if isinstance(listed, VersionList):
+        at = listed.index_of(facts.version)
+        return None if at is None else from_column(listed, at)
+    info = facts.version_info()
+    return None if info is None else from_info(info)
 
 
 def _is_prerelease(version: str) -> bool:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from operator import attrgetter
 
-from npmguard.facts import Need, PackageFacts
+from npmguard.facts import Need
 from npmguard.model import Evidence, Finding, Level, LockedPackage
 from npmguard.rules.base import CheckContext, PackageRule, register
-from npmguard.rules.history import day, newest
+from npmguard.rules.history import day, locked_detail, newest
 from npmguard.versions import VersionList
 
 FAMILY = "metadata"
@@ -32,7 +33,7 @@ class Deprecated(PackageRule):
             return
         message = facts.manifest.deprecated if facts.manifest is not None else None
         if not message:
-            message = _deprecation(facts)
+            message = locked_detail(facts, VersionList.deprecation_at, attrgetter("deprecated"))
         if not message:
             return
         info = facts.version_info()
@@ -55,14 +56,3 @@ class Deprecated(PackageRule):
             evidence=(Evidence("deprecation message", message, "registry"),),
             hint=hint,
         )
-
-
-def _deprecation(facts: PackageFacts) -> str | None:
-    """The locked version's deprecation message from the version history (read from the
-    stored column: no object built for the many versions that have none)."""
-    listed = facts.versions
-    if isinstance(listed, VersionList):
-        at = listed.index_of(facts.version)
-        return None if at is None else listed.deprecation_at(at)
-    info = facts.version_info()
-    return None if info is None else info.deprecated
