@@ -148,9 +148,13 @@ class LockedPackage:
     # ``name@version``: how findings, facts and policy refer to it (computed once: rules ask
     # for it tens of thousands of times in a run)
     key: str = field(init=False, repr=False, compare=False)
+    # whether a registry can be asked about this package (never for links/workspaces);
+    # computed once, as ``key``
+    on_registry: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", f"{self.name}@{self.version}")
+        object.__setattr__(self, "on_registry", self.source is SourceKind.REGISTRY)
 
     @property
     def scope(self) -> str | None:
@@ -206,11 +210,6 @@ class LockedPackage:
     @property
     def aliases(self) -> tuple[str, ...]:
         return tuple(sorted({o.installed_as for o in self.occurrences} - {self.name}))
-
-    @property
-    def on_registry(self) -> bool:
-        """Whether a registry can be asked about this package (never for links/workspaces)."""
-        return self.source is SourceKind.REGISTRY
 
 
 @dataclass(frozen=True, slots=True)
