@@ -55,6 +55,12 @@ class FileAtRevision:
             self._show.kill()
             self._show.communicate()
 
+    def __enter__(self) -> FileAtRevision:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def file_at_revision(path: Path, rev: str) -> bytes | None:
     """``path`` as committed at ``rev``; None when the file did not exist there.

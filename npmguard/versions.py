@@ -79,16 +79,15 @@ class VersionList(Sequence[VersionInfo]):
     def item(self, index: int) -> VersionInfo:
         got = self._items.get(index)
         if got is None:
-            ms = self.times[index]
-            p, i, a, x, b, d, m = (ref_at(column, index) for column in self._columns)
-            publishers, messages, bins, deps, people = self._tables
+            _, i, _, _, b, d, m = (ref_at(column, index) for column in self._columns)
+            _, _, bins, deps, people = self._tables
             got = VersionInfo(
                 self.names[index],
-                None if ms is None else datetime.fromtimestamp(ms / 1000, _UTC),
-                None if p < 0 else publishers[p],
+                self.published_at(index),
+                self.publisher_at(index),
                 None if i < 0 else bool(i),
-                None if a < 0 else bool(a),
-                None if x < 0 else messages[x],
+                self.provenance_at(index),
+                self.deprecation_at(index),
                 None if b < 0 else bins[b],
                 None if d < 0 else deps[d],
                 None if m < 0 else people[m],

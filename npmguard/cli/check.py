@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -215,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
             from npmguard.gitutil import FileAtRevision
 
             committed = [
-                stack.enter_context(_asked(FileAtRevision(f, args.changed_since, start=i < 4)))
+                stack.enter_context(FileAtRevision(f, args.changed_since, start=i < 4))
                 for i, f in enumerate(files)  # a few at once: a monorepo may name hundreds
             ]
         lockfiles = []
@@ -315,7 +315,7 @@ def changed_entries(
         return _changed(lockfiles, committed)
     with contextlib.ExitStack() as stack:  # git asked one file at a time, stopped on errors
         asked = [
-            stack.enter_context(_asked(FileAtRevision(lockfile.path, committed, start=False)))
+            stack.enter_context(FileAtRevision(lockfile.path, committed, start=False))
             for lockfile in lockfiles
         ]
         return _changed(lockfiles, asked)
@@ -340,14 +340,6 @@ def _changed(lockfiles: Sequence[Lockfile], committed: Sequence[FileAtRevision])
                 )
         keys |= {str(changed[0]) for changed in said(lockfile.packages)}  # all new
     return keys
-
-
-@contextlib.contextmanager
-def _asked(shown: FileAtRevision) -> Iterator[FileAtRevision]:
-    try:
-        yield shown
-    finally:
-        shown.close()
 
 
 def exit_code(report: Report, fail_on: Level) -> ExitCode:

@@ -27,7 +27,7 @@ from typing import Any
 
 from npmguard.errors import FeedError
 from npmguard.facts import FeedMatch
-from npmguard.feeds import default_path as default_path  # its old home; cli/db imports it
+from npmguard.feeds import default_path
 from npmguard.feeds.osv import OsvRecord, match_record, normalise_hashes, parse_record
 from npmguard.store.sqlite import Schema, StoreError, file_size, open_sqlite
 

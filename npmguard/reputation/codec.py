@@ -164,8 +164,9 @@ def _ints(code: str, blob: bytes | memoryview) -> array[int]:
 
 
 def _deltas(versions: Sequence[Any]) -> list[int]:
-    """Publish times as milliseconds since the previous known one (``_NO_TIME``: unknown):
-    small, repetitive numbers that compress well (versions come in publish order)."""
+    """Publish times as milliseconds since the previous known one (``_NO_TIME``: unknown),
+    added up again on reading with :func:`itertools.accumulate` (versions come in publish
+    order)."""
     out: list[int] = []
     previous = 0
     for info in versions:
@@ -290,7 +291,7 @@ class DependencySets(Sequence[tuple[str, ...]]):
         return got
 
 
-# -- manifests and tarballs: field by field, so a renamed field fails loudly in tests ---------
+# -- manifests (positional, signed by their field names) and tarballs (field by field) -------
 
 _TUPLE_FIELDS = {"keywords", "files", "bundle_dependencies"}
 
