@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -290,6 +290,9 @@ class NameLookup(Protocol):
 
     def downloads(self, name: str) -> int | None:
         """Approximate monthly downloads of a name the snapshot lists, else None."""
+
+    def downloads_of(self, names: Iterable[str]) -> Mapping[str, int | None]:
+        """:meth:`downloads` of each of ``names``, looked up together."""
 
     def is_word(self, word: str) -> bool:
         """Whether ``word`` is a letter run of some popular name."""

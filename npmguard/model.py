@@ -7,10 +7,11 @@ name@version -> ``Finding`` per package -> ``PackageVerdict`` / ``Report``.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Protocol
 
 from npmguard.facts import PackageFacts
 
@@ -212,6 +213,21 @@ class LockedPackage:
         return tuple(sorted({o.installed_as for o in self.occurrences} - {self.name}))
 
 
+class KeptReading(Protocol):
+    """What a reader kept of a lockfile it read without lines (``lines_later``), for the
+    steps that follow with ``--changed-since``: :func:`npmguard.lockfile.with_lines` finds
+    the changed entries' lines, :mod:`npmguard.lockfile.changes` compares the document with
+    the committed copy's."""
+
+    @property
+    def document(self) -> Mapping[str, Any]:
+        """The top-level JSON object, as the reader read it."""
+
+    def lines(self, paths: Collection[str]) -> Mapping[str, int]:
+        """The lines of the entries at these occurrence paths (those that have one): the
+        lines a read with lines gives."""
+
+
 @dataclass(frozen=True, slots=True)
 class Lockfile:
     """A parsed lockfile: the packages in it and where it was read from."""
@@ -222,6 +238,8 @@ class Lockfile:
     packages: tuple[LockedPackage, ...]
     root_name: str | None = None
     root_version: str | None = None
+    # read with ``lines_later`` by a reader that can find lines later: what it kept
+    kept: KeptReading | None = field(default=None, compare=False, repr=False)
 
     def by_key(self) -> dict[str, LockedPackage]:
         return {p.key: p for p in self.packages}

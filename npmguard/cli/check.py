@@ -192,7 +192,7 @@ def _as_of(text: str) -> datetime:
 def run(args: argparse.Namespace) -> int:
     from npmguard.app import build
     from npmguard.engine import combine
-    from npmguard.lockfile import find_lockfile, is_stdin, load_lockfile
+    from npmguard.lockfile import find_lockfile, is_stdin, load_lockfile, with_lines
     from npmguard.project import refuse_empty_lockfile
 
     paths = list(args.lockfiles) or [Path.cwd() if args.recursive else _here()]
@@ -219,10 +219,12 @@ def run(args: argparse.Namespace) -> int:
                 for i, f in enumerate(files)  # a few at once: a monorepo may name hundreds
             ]
         lockfiles = []
-        for file in files:
-            lockfiles.append(load_lockfile(file))
+        for file in files:  # with --changed-since, only the changed entries' lines are found
+            lockfiles.append(load_lockfile(file, lines_later=committed is not None))
             refuse_empty_lockfile(lockfiles[-1])
         only = None if committed is None else changed_entries(lockfiles, committed)
+    if only is not None:
+        lockfiles = [with_lines(lockfile, only) for lockfile in lockfiles]
     # each project is checked with its own policy and .npmrc (a monorepo of separate apps)
     projects: dict[Path, list[Lockfile]] = {}
     for lockfile in lockfiles:

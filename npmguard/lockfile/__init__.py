@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO, cast
 
@@ -192,9 +193,15 @@ def declared_package_manager(directory: Path) -> str | None:
     return field.split("@", 1)[0].strip() or None
 
 
-def load_lockfile(path: Path, *, display_name: str | None = None) -> Lockfile:
+def load_lockfile(
+    path: Path, *, display_name: str | None = None, lines_later: bool = False
+) -> Lockfile:
     """Parse the lockfile at ``path`` (a folder: the one :func:`find_lockfile` picks; ``-``:
-    standard input). Errors name the file and the place in it."""
+    standard input). Errors name the file and the place in it.
+
+    ``lines_later``: only a few entries' lines will be wanted (``--changed-since`` reports
+    the changed ones): a reader that can find them later (npm's) reads none now, and
+    :func:`with_lines` finds those."""
     if is_stdin(path):
         import sys
 
@@ -202,7 +209,9 @@ def load_lockfile(path: Path, *, display_name: str | None = None) -> Lockfile:
             data = _read_bounded(sys.stdin.buffer, "(stdin)")
         except OSError as e:
             raise LockfileError(f"(stdin): cannot read: {e.strerror}") from e
-        return parse_lockfile_text(data, path, display_name=display_name or "(stdin)")
+        return parse_lockfile_text(
+            data, path, display_name=display_name or "(stdin)", lines_later=lines_later
+        )
     if not path.exists():
         raise UsageError(f"{path}: no such file")
     if path.is_dir():
@@ -213,16 +222,43 @@ def load_lockfile(path: Path, *, display_name: str | None = None) -> Lockfile:
             data = _read_bounded(fh, display_name or str(path))
     except OSError as e:
         raise LockfileError(f"{path}: cannot read: {e.strerror}") from e
-    return parse_lockfile_text(data, path, display_name=display_name)
+    return parse_lockfile_text(data, path, display_name=display_name, lines_later=lines_later)
 
 
 def parse_lockfile_text(
-    data: bytes, path: Path, *, display_name: str | None = None, lines: bool = True
+    data: bytes,
+    path: Path,
+    *,
+    display_name: str | None = None,
+    lines: bool = True,
+    lines_later: bool = False,
 ) -> Lockfile:
     """Parse lockfile bytes; the reader is chosen by ``path``'s file name, else by sniffing.
-    ``lines=False``: the entries' lines are not wanted (a lockfile only compared with)."""
+    ``lines=False``: the entries' lines are not wanted (a lockfile only compared with);
+    ``lines_later``: as in :func:`load_lockfile`."""
     reader = _reader(path.name, data, display_name or str(path))
+    if lines_later and reader.FINDS_LINES_LATER:
+        lines = False
     return reader.parse(data, path, display_name=display_name, lines=lines)
+
+
+def with_lines(lockfile: Lockfile, keys: Collection[str]) -> Lockfile:
+    """``lockfile`` with the lines of every occurrence of the packages ``keys`` names
+    (name@version) found, when it was read without lines by a reader that can find them
+    later (``lines_later``); else ``lockfile`` itself. The lines are those a read with
+    lines gives."""
+    if lockfile.kept is None or not keys:
+        return lockfile
+    lines = lockfile.kept.lines(
+        [o.path for p in lockfile.packages if p.key in keys for o in p.occurrences]
+    )
+    packages = tuple(
+        replace(p, occurrences=tuple(replace(o, line=lines.get(o.path)) for o in p.occurrences))
+        if p.key in keys
+        else p
+        for p in lockfile.packages
+    )
+    return replace(lockfile, packages=packages)
 
 
 def _reader(file_name: str, data: bytes | None, shown: str) -> ReaderModule:
@@ -273,4 +309,5 @@ __all__ = [
     "load_lockfile",
     "parse_lockfile_text",
     "readable_names",
+    "with_lines",
 ]

@@ -25,7 +25,11 @@ from npmguard.model import Lockfile
 
 
 class ReaderModule(Protocol):
-    """The two functions a reader module defines (see the module docs)."""
+    """The two functions a reader module defines (see the module docs), and whether its
+    ``parse(lines=False)`` leaves a way to find some entries' lines later
+    (``Lockfile.kept``)."""
+
+    FINDS_LINES_LATER: bool
 
     def sniff(self, data: bytes) -> bool: ...
 

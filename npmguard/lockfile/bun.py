@@ -48,6 +48,9 @@ _ROOT_FIELDS = (
 )
 
 
+FINDS_LINES_LATER = False  # its lines come with reading it
+
+
 def sniff(data: bytes) -> bool:
     """Whether ``data`` looks like a bun lockfile: the text one, or the binary ``bun.lockb``."""
     if data.startswith(BINARY_MAGIC[:18]):

@@ -87,10 +87,15 @@ def _npm_quick(lockfile: Lockfile, old: bytes) -> set[str] | None:
     spec = spec_for_name(lockfile.path.name)
     if spec is None or spec.tool != "npm" or not lockfile.format.startswith("npm-"):
         return None
-    try:  # the working-tree copy again: the Lockfile keeps no raw entries
-        before, after = _load(old), _load(lockfile.path.read_bytes())
-    except OSError:
-        return None
+    after: Mapping[str, Any] | None
+    if lockfile.kept is not None:  # read with lines_later: the document it was read from
+        after = lockfile.kept.document
+    else:
+        try:  # the working-tree copy again
+            after = _load(lockfile.path.read_bytes())
+        except OSError:
+            return None
+    before = _load(old)
     if before is None or after is None:
         return None  # the full read says what is wrong with the old copy
     po, pn = before.get("packages"), after.get("packages")

@@ -3,9 +3,10 @@ the type checks npmguard makes on each entry before it trusts a field."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from npmguard.errors import LockfileError
@@ -149,6 +150,52 @@ class KeyLines:
             self._lines = self._scan(self._data.decode("utf-8", errors="replace"))
         return self._lines.get(keys)
 
+    def lines_for(self, wanted: Collection[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
+        """What :meth:`line` gives for each of the ``wanted`` key paths that has a line,
+        without the pass over every key when few are wanted (the entries a commit changed).
+
+        A path's line is that of the first key line whose path it is; every such line opens
+        an object under the path's last key, so only the key lines indented less than the
+        deepest of those candidates can be its parents (deeper lines never pop a shallower
+        one off the stack): those and the candidates give exactly :meth:`line`'s answer. A
+        text with escapes (a key could be written ``\\u0061``), or many paths, takes the
+        whole pass."""
+        if self._lines is not None or len(wanted) > _FEW_PATHS or b"\\" in self._data:
+            return {p: n for p in wanted if (n := self.line(*p)) is not None}
+        text = self._data.decode("utf-8", errors="replace")
+        candidates: dict[int, tuple[int, str]] = {}  # position -> (indent, key)
+        for key in {p[-1] for p in wanted if p}:
+            quoted = f'"{key}"'
+            at = text.find(quoted)
+            while at != -1:
+                start = text.rfind("\n", 0, at) + 1
+                m = _OBJECT_KEY.match(text, start)
+                if m is not None and m.start(2) == at + 1 and m.group(2) == key:
+                    candidates[start] = (len(m.group(1)), key)
+                at = text.find(quoted, at + 1)
+        if not candidates:
+            return {}
+        deepest = max(indent for indent, _ in candidates.values())
+        shallow = {  # a match starts at the newline before its line
+            m.start() + 1: (len(m.group(1)), m.group(2))
+            for m in _shallow_keys(deepest).finditer(text)
+        }
+        first = _OBJECT_KEY.match(text)
+        if first is not None and len(first.group(1)) < deepest:
+            shallow[0] = (len(first.group(1)), first.group(2))
+        found: dict[tuple[str, ...], int] = {}
+        stack: list[tuple[int, str]] = []
+        for start in sorted(shallow.keys() | candidates.keys()):
+            indent, key = shallow.get(start) or candidates[start]
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+            stack.append((indent, key))
+            if start in candidates:
+                path = tuple(k for _, k in stack)
+                if path in wanted and path not in found:
+                    found[path] = text.count("\n", 0, start) + 1
+        return found
+
     @staticmethod
     def _scan(text: str) -> dict[tuple[str, ...], int]:
         found: dict[tuple[str, ...], int] = {}
@@ -165,6 +212,19 @@ class KeyLines:
             stack.append((indent, key))
             found.setdefault(tuple(k for _, k in stack), line)
         return found
+
+
+_FEW_PATHS = 64  # more wanted paths than this: one pass over every key is cheaper
+
+
+@functools.lru_cache(maxsize=4)
+def _shallow_keys(below: int) -> re.Pattern[str]:
+    """:data:`_OBJECT_KEY` for key lines but the first indented by fewer than ``below``
+    spaces or tabs, each match starting at the newline before its line (a search for the
+    newline is many times faster than trying ``^`` at every character)."""
+    if below == 0:
+        return re.compile(r"(?!)")  # nothing is indented less than nothing
+    return re.compile(rf'\n([ \t]{{0,{below - 1}}}+)"((?:[^"\\\n]|\\.)*)"[ \t]*:[ \t]*\{{')
 
 
 def _key(raw: str) -> str:

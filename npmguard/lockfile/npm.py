@@ -27,7 +27,7 @@ import json
 import posixpath
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,19 +78,22 @@ def parse(
                 else "regenerate it with `npm install --package-lock-only`"
             ),
         )
-    key_lines = KeyLines(data) if lines else None
+    key_lines = KeyLines(data)
 
     def line(*keys: str) -> int | None:
-        return key_lines.line(*keys) if key_lines is not None else None
+        return key_lines.line(*keys) if lines else None
 
     reader = _Reader(name)
     root: dict[str, Any] = {}
+    kept = None
     if "packages" in doc:  # npm reads `packages` whenever it is there (v1 files included)
         packages = as_object(doc["packages"], name, "packages")
         for key, raw in packages.items():
             check_entry(as_object(raw, name, _where(key)), name, _where(key))
         root = packages.get("") or {}
         reader.read(packages, lambda key: line("packages", key), _where, _workspaces(root))
+        if not lines:
+            kept = _Kept(doc, key_lines, lambda key: ("packages", key))
     elif doc.get("dependencies") is not None:
         check_v1_tree(doc["dependencies"], name)
         migrated = migrate(doc["dependencies"])
@@ -101,6 +104,8 @@ def parse(
             (),
             records_scripts=False,
         )
+        if not lines:
+            kept = _Kept(doc, key_lines, migrated.keys.get)
     return Lockfile(
         path=path,
         format=_format_name(path, version),
@@ -108,7 +113,23 @@ def parse(
         packages=reader.packages(),
         root_name=opt_str(root, "name") or opt_str(doc, "name"),
         root_version=opt_str(root, "version") or opt_str(doc, "version"),
+        kept=kept,
     )
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """What :func:`parse` without lines keeps (``Lockfile.kept``); ``keys_of`` gives an
+    entry's path of keys in the file (``packages``, or a migrated v1 tree's)."""
+
+    document: Mapping[str, Any]
+    key_lines: KeyLines
+    keys_of: Callable[[str], tuple[str, ...] | None]
+
+    def lines(self, paths: Collection[str]) -> dict[str, int]:
+        wanted = {path: keys for path in paths if (keys := self.keys_of(path)) is not None}
+        found = self.key_lines.lines_for(set(wanted.values()))
+        return {path: found[keys] for path, keys in wanted.items() if keys in found}
 
 
 def _where(key: str) -> str:
@@ -362,6 +383,9 @@ def _edges(entry: Mapping[str, Any]) -> tuple[dict[str, str], frozenset[str]]:
                 if fld != "dependencies":
                     optional.add(dep)
     return deps, frozenset(optional)
+
+
+FINDS_LINES_LATER = True  # one key's line is found without a pass over every key
 
 
 def sniff(data: bytes) -> bool:

@@ -45,6 +45,9 @@ _ENV_FIELDS = ("configDependencies", "packageManagerDependencies")
 _KEYED_SECTIONS = frozenset({"importers", "packages", "snapshots"})
 
 
+FINDS_LINES_LATER = False  # its lines come with reading it
+
+
 def sniff(data: bytes) -> bool:
     """Whether ``data`` looks like a pnpm lockfile: YAML opening with ``lockfileVersion``."""
     head = data[:512].lstrip(b"\xef\xbb\xbf-\r\n\t ")

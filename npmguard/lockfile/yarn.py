@@ -18,6 +18,9 @@ from npmguard.model import Lockfile
 _BERRY = re.compile(r'^"?__metadata"?:', re.MULTILINE)
 
 
+FINDS_LINES_LATER = False  # its lines come with reading it
+
+
 def sniff(data: bytes) -> bool:
     """Whether ``data`` looks like a yarn lockfile (either kind)."""
     head = data[:2048]

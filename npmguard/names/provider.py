@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from npmguard.facts import Facts, Need
@@ -31,6 +31,9 @@ class NamesProvider:
 
     def downloads(self, name: str) -> int | None:
         return self.lookup().downloads(name)
+
+    def downloads_of(self, names: Iterable[str]) -> Mapping[str, int | None]:
+        return self.lookup().downloads_of(names)
 
     def is_word(self, word: str) -> bool:
         return self.lookup().is_word(word)

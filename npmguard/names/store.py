@@ -31,7 +31,7 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 from npmguard.names.snapshot import parse_snapshot, shipped_snapshot, snapshot_key
@@ -118,6 +118,20 @@ class NameStore:
         value = None if row is None else int(row[0])
         self._downloads[name] = value
         return value
+
+    def downloads_of(self, names: Iterable[str]) -> dict[str, int | None]:
+        """:meth:`downloads` of many names, those not asked before looked up together (one
+        query per :data:`_CHUNK` names instead of one per name)."""
+        wanted = list(dict.fromkeys(names))
+        missing = [n for n in wanted if n not in self._downloads]
+        for start in range(0, len(missing), _CHUNK):
+            chunk = missing[start : start + _CHUNK]
+            self._downloads.update(dict.fromkeys(chunk))
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT name, downloads FROM popular WHERE name IN ({marks})"
+            for name, downloads in self._conn.execute(query, chunk):
+                self._downloads[name] = int(downloads)
+        return {n: self._downloads[n] for n in wanted}
 
     def is_word(self, word: str) -> bool:
         """Whether ``word`` is a letter run of some popular name."""

@@ -512,6 +512,9 @@ class ReputationSource:
     ) -> dict[str, TarballFacts | ContentProblem]:
         """Tarball facts (or why they could not be read) by name@version, from the store or
         fetched (online only)."""
+        packages = tuple(packages)
+        if self.names is not None:  # the popularity of every name in one look-up
+            self.names.downloads_of(p.name for p in packages if p.on_registry)
         targets: dict[str, tuple[LockedPackage, str, str | None]] = {}
         for pkg in packages:
             manifest = manifests.get((pkg.name, pkg.version))
@@ -683,12 +686,16 @@ class _Popularity(Protocol):
     def downloads(self, name: str) -> int | None: ...
 
 
+class _ManyPopularities(Protocol):
+    def downloads_of(self, names: Iterable[str]) -> Mapping[str, int | None]: ...
+
+
 class _Downloads:
     """Monthly downloads of some names, looked up at once in the calling thread (the names
     store's connection stays in the thread that opened it)."""
 
-    def __init__(self, names: _Popularity, wanted: Iterable[str]) -> None:
-        self._by_name = {n: names.downloads(n) for n in wanted}
+    def __init__(self, names: _ManyPopularities, wanted: Iterable[str]) -> None:
+        self._by_name = names.downloads_of(wanted)
 
     def downloads(self, name: str) -> int | None:
         return self._by_name.get(name)

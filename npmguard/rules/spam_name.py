@@ -48,13 +48,18 @@ class SpamName(PackageRule):
         ),
     }
 
+    def check(self, ctx: CheckContext) -> Iterator[Finding]:
+        if ctx.names is not None and ctx.option(self, "popular-downloads"):
+            # most of a real tree is popular: one look-up for every name settles those
+            ctx.names.downloads_of(p.name for p in ctx.focus if p.on_registry)
+        yield from super().check(ctx)
+
     def check_package(self, pkg: LockedPackage, ctx: CheckContext) -> Iterator[Finding]:
         names = ctx.names
         if names is None or not pkg.on_registry:
             # no name data gathered, or not a registry package (a link, folder, git or URL
             # is not fetched by its name): nothing to judge
             return
-        # most of a real tree is popular: one indexed look-up settles those packages
         guard = int(ctx.option(self, "popular-downloads"))
         if guard:
             monthly = names.downloads(pkg.name)

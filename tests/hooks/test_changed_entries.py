@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -233,3 +234,37 @@ def test_a_revision_git_would_read_as_an_option_is_refused(repo: Path, rev: str)
     )
     assert done.returncode == 2
     assert "not a git revision" in done.stderr
+
+
+def test_committed_bytes_larger_than_the_pipe_and_odd_folder_names(tmp_path: Path) -> None:
+    """git's output is read whole whatever its size (more than the 1 MB pipe), from a folder
+    whose name git could read as an option, and through a symlink to the lockfile."""
+
+    repo = init_repo(tmp_path / "-C x")
+    lock = repo / "package-lock.json"
+    big = b"".join(b"%08d " % i + b"x" * 90 + b"\n" for i in range(30_000))  # ~3 MB
+    lock.write_bytes(big)
+    commit_all(repo)
+    lock.write_text("edited\n")
+    assert file_at_revision(lock, "HEAD") == big
+    link = tmp_path / "elsewhere.json"
+    link.symlink_to(lock)
+    assert file_at_revision(link, "HEAD") == big
+
+
+def test_git_missing_or_stopped_early(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from npmguard.gitutil import FileAtRevision
+
+    lock = repo / "package-lock.json"
+    lock.write_bytes(b"x" * 3_000_000)
+    commit_all(repo)
+    shown = FileAtRevision(lock, "HEAD")  # git started, then an error: stopped, reaped
+    pid = shown._pid
+    assert pid is not None
+    shown.close()
+    assert shown._pid is None and shown._out is None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # nothing left to reap
+    monkeypatch.setenv("PATH", str(repo / "no-such-folder"))
+    with pytest.raises(UsageError, match="git not found on PATH"):
+        FileAtRevision(lock, "HEAD").result()

@@ -29,6 +29,23 @@ def test_built_once_into_a_content_named_file(built: store_module.NameStore) -> 
     assert again.downloads("lodash") == popular_names()["lodash"]
 
 
+def test_many_downloads_at_once_are_the_one_by_one_answers(tmp_path: Path) -> None:
+    """``downloads_of`` (spam-name asks it for every name of a tree) answers as ``downloads``
+    does, across several queries' worth of names, known and unknown, repeated."""
+    names = popular_names()
+    known = sorted(names)[:: max(1, len(names) // 1000)]
+    asked = [*known, *(f"surely-not-popular-{i}" for i in range(300)), *known[:50]]
+    assert len(set(asked)) > 2 * store_module._CHUNK
+    one_by_one = open_store(tmp_path / "a")
+    at_once = open_store(tmp_path / "b")
+    at_once.downloads("lodash")  # one answer memoised before
+    found = at_once.downloads_of(asked)
+    assert list(found) == list(dict.fromkeys(asked))
+    assert found == {n: one_by_one.downloads(n) for n in asked}
+    assert all(found[n] == names[n] for n in known)
+    assert at_once.downloads_of([]) == {}
+
+
 def test_lookups_match_the_snapshot(built: store_module.NameStore) -> None:
     names = popular_names()
     for name in ("lodash", "@types/node", "react-dom", "express"):
