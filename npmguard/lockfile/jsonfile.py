@@ -168,10 +168,13 @@ class KeyLines:
             quoted = f'"{key}"'
             at = text.find(quoted)
             while at != -1:
-                start = text.rfind("\n", 0, at) + 1
-                m = _OBJECT_KEY.match(text, start)
-                if m is not None and m.start(2) == at + 1 and m.group(2) == key:
-                    candidates[start] = (len(m.group(1)), key)
+                start = at  # a key line has only spaces and tabs before the key: no search
+                while start and text[start - 1] in " \t":  # back to the line's start
+                    start -= 1
+                if not start or text[start - 1] == "\n":
+                    m = _OBJECT_KEY.match(text, start)
+                    if m is not None and m.start(2) == at + 1 and m.group(2) == key:
+                        candidates[start] = (len(m.group(1)), key)
                 at = text.find(quoted, at + 1)
         if not candidates:
             return {}
@@ -185,6 +188,7 @@ class KeyLines:
             shallow[0] = (len(first.group(1)), first.group(2))
         found: dict[tuple[str, ...], int] = {}
         stack: list[tuple[int, str]] = []
+        line, counted = 1, 0  # the line at ``counted``: newlines counted once, in order
         for start in sorted(shallow.keys() | candidates.keys()):
             indent, key = shallow.get(start) or candidates[start]
             while stack and stack[-1][0] >= indent:
@@ -193,7 +197,9 @@ class KeyLines:
             if start in candidates:
                 path = tuple(k for _, k in stack)
                 if path in wanted and path not in found:
-                    found[path] = text.count("\n", 0, start) + 1
+                    line += text.count("\n", counted, start)
+                    counted = start
+                    found[path] = line
         return found
 
     @staticmethod

@@ -99,6 +99,18 @@ def test_a_lockfile_read_with_lines_is_left_as_it_is(shared_data: Path) -> None:
 _KEYS = st.sampled_from(["packages", "", "node_modules/a", "node_modules/b", "a"])
 
 
+# the key after other text on its line (minified), in a value, lines ended by CRLF or CR
+_SHAPES = ('"K": {', '"K": {', '"K" :{ "x": 1', '"K": "v",', "}")
+_ODD = (
+    '"x": {"K": {',
+    '"x": "K", "K": {',
+    '{"K": {"K": {',
+    '"K": {\r',
+    '"K": {\r"K": {',
+    '\f"K": {',
+)
+
+
 @st.composite
 def _key_texts(draw: st.DrawFn) -> str:
     """JSON-like text laid out every which way: objects opened under keys at random indents
@@ -107,7 +119,7 @@ def _key_texts(draw: st.DrawFn) -> str:
     for _ in range(draw(st.integers(0, 40))):
         indent = " " * draw(st.integers(0, 8)) + draw(st.sampled_from(["", "", "", "\t"]))
         key = draw(_KEYS)
-        shape = draw(st.sampled_from(['"K": {', '"K": {', '"K" :{ "x": 1', '"K": "v",', "}"]))
+        shape = draw(st.sampled_from([*_SHAPES, *_ODD]))
         out.append(indent + shape.replace("K", key))
     out.append("}")
     return "\n".join(out)
