@@ -245,10 +245,13 @@ def parse_lockfile_text(
 def with_lines(lockfile: Lockfile, keys: Collection[str]) -> Lockfile:
     """``lockfile`` with the lines of every occurrence of the packages ``keys`` names
     (name@version) found, when it was read without lines by a reader that can find them
-    later (``lines_later``); else ``lockfile`` itself. The lines are those a read with
-    lines gives."""
-    if lockfile.kept is None or not keys:
+    later (``lines_later``), and without what that reader kept (the document: freed for the
+    rest of the run); else ``lockfile`` itself. The lines are those a read with lines
+    gives."""
+    if lockfile.kept is None:
         return lockfile
+    if not keys:
+        return replace(lockfile, kept=None)
     lines = lockfile.kept.lines(
         [o.path for p in lockfile.packages if p.key in keys for o in p.occurrences]
     )
@@ -258,7 +261,7 @@ def with_lines(lockfile: Lockfile, keys: Collection[str]) -> Lockfile:
         else p
         for p in lockfile.packages
     )
-    return replace(lockfile, packages=packages)
+    return replace(lockfile, packages=packages, kept=None)
 
 
 def _reader(file_name: str, data: bytes | None, shown: str) -> ReaderModule:

@@ -86,6 +86,8 @@ def test_lines_found_later_are_the_lines_a_read_with_lines_gives(shared_data: Pa
                     want = lined[(p.key, o.path)] if p.key in keys else None
                     assert o.line == want, (row["path"], p.key, o.path)
         assert _without_lines(with_lines(later, keys)) == _without_lines(full)
+        # the document is not kept past the lines (it would stay alive for the whole check)
+        assert with_lines(later, keys).kept is None and with_lines(later, set()).kept is None
 
 
 def test_a_lockfile_read_with_lines_is_left_as_it_is(shared_data: Path) -> None:
