@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 from pathlib import Path
 
 from npmguard.errors import UsageError
 
 _PIPE_BYTES = 1 << 20  # Linux's default /proc/sys/fs/pipe-max-size
+# signals Python ignores, which a child would inherit ignored: git gets the default back
+_IGNORED_BY_PYTHON = (signal.SIGPIPE, signal.SIGXFSZ)
 
 
 class FileAtRevision:
@@ -48,6 +51,7 @@ class FileAtRevision:
                     (os.POSIX_SPAWN_DUP2, write_end, 1),
                     (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
                 ],
+                setsigdef=_IGNORED_BY_PYTHON,  # as subprocess's restore_signals
             )
             self._out = read_end
         except OSError as e:  # not on PATH, or not runnable: reported by result()
@@ -90,8 +94,6 @@ class FileAtRevision:
     def close(self) -> None:
         """Stop git if :meth:`result` was never asked for (an error came first)."""
         if self._pid is not None:
-            import signal
-
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self._pid, signal.SIGKILL)
             self._wait()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -268,3 +269,24 @@ def test_git_missing_or_stopped_early(repo: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("PATH", str(repo / "no-such-folder"))
     with pytest.raises(UsageError, match="git not found on PATH"):
         FileAtRevision(lock, "HEAD").result()
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_git_runs_with_the_signals_python_ignores_restored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python ignores SIGPIPE and SIGXFSZ; git is started with them restored (as subprocess
+    does), so a git whose reader went away stops as it would from a shell."""
+    from npmguard.gitutil import FileAtRevision
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "git"
+    fake.write_text("#!/bin/sh\nexec grep SigIgn /proc/self/status\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    shown = FileAtRevision(tmp_path / "package-lock.json", "HEAD").result()
+    assert shown is not None
+    ignored = int(shown.split()[-1], 16)
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ):
+        assert not ignored & (1 << (sig - 1)), sig
