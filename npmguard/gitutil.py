@@ -12,7 +12,7 @@ from npmguard.errors import UsageError
 
 _PIPE_BYTES = 1 << 20  # Linux's default /proc/sys/fs/pipe-max-size
 # signals Python ignores, which a child would inherit ignored: git gets the default back
-_IGNORED_BY_PYTHON = (signal.SIGPIPE, signal.SIGXFSZ)
+_IGNORED_BY_PYTHON = tuple(getattr(signal, n) for n in ("SIGPIPE", "SIGXFSZ") if hasattr(signal, n))
 
 
 class FileAtRevision:
@@ -37,6 +37,8 @@ class FileAtRevision:
         if self._started:
             return
         self._started = True
+        if not hasattr(os, "posix_spawnp"):  # Windows: result() asks git step by step
+            return
         real = self.path.resolve()
         # the common case in one git process: the file is there (``./``: from its folder)
         argv = ["git", "-C", str(real.parent), "show", f"{self.rev}^{{commit}}:./{real.name}"]
@@ -72,14 +74,16 @@ class FileAtRevision:
             raise UsageError(
                 f"git could not be run: {self._failed}", hint="--changed-since needs git"
             )
-        assert self._out is not None and self._pid is not None
+        if self._pid is None:  # never started (Windows)
+            return _step_by_step(self.path, self.rev)
+        assert self._out is not None
         chunks = []
         while chunk := os.read(self._out, _PIPE_BYTES):
             chunks.append(chunk)
         code = self._wait()
         if code == 0:
             return b"".join(chunks)
-        return _why_not(self.path, self.rev)
+        return _step_by_step(self.path, self.rev)  # says why not
 
     def _wait(self) -> int:
         """Reap git (its exit code) and close the pipe."""
@@ -123,9 +127,10 @@ def file_at_revision(path: Path, rev: str) -> bytes | None:
     return FileAtRevision(path, rev).result()
 
 
-def _why_not(path: Path, rev: str) -> bytes | None:
-    """After ``git show`` failed: not a work tree, an unknown revision (or none yet), or a file
-    new since ``rev`` (None)."""
+def _step_by_step(path: Path, rev: str) -> bytes | None:
+    """``path`` at ``rev`` asked of git one question at a time, each failure said: not a work
+    tree, an unknown revision (or none yet), or a file new since ``rev`` (None). What
+    :class:`FileAtRevision` falls back on when its one ``git show`` failed."""
     import subprocess
 
     folder = path.resolve().parent

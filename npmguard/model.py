@@ -238,7 +238,8 @@ class Lockfile:
     packages: tuple[LockedPackage, ...]
     root_name: str | None = None
     root_version: str | None = None
-    # read with ``lines_later`` by a reader that can find lines later: what it kept
+    # read without lines by a reader that can find some later (npm's): what it kept, until
+    # :func:`npmguard.lockfile.with_lines` finds the lines wanted and drops it
     kept: KeptReading | None = field(default=None, compare=False, repr=False)
 
     def by_key(self) -> dict[str, LockedPackage]:

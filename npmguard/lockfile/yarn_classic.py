@@ -18,13 +18,13 @@ production and ``has_install_script`` is unknown.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from npmguard.errors import LockfileError
+from npmguard.jsontext import loads
 from npmguard.lockfile.descriptors import (
     classify_url,
     is_git_spec,
@@ -99,7 +99,8 @@ def _token(text: str, pos: int, name: str, number: int) -> tuple[str, int]:
         if m is None:
             raise LockfileError(f"{name}: line {number}: unterminated string", hint=HINT)
         try:
-            return json.loads(m.group(0)), m.end()
+            value: str = loads(m.group(0))  # a lone surrogate escape becomes U+FFFD
+            return value, m.end()
         except ValueError as e:
             raise LockfileError(f"{name}: line {number}: bad string escape", hint=HINT) from e
     m = _UNQUOTED.match(text, pos)

@@ -126,11 +126,11 @@ class NameStore:
         missing = [n for n in wanted if n not in self._downloads]
         for start in range(0, len(missing), _CHUNK):
             chunk = missing[start : start + _CHUNK]
-            self._downloads.update(dict.fromkeys(chunk))
             marks = ",".join("?" * len(chunk))
             query = f"SELECT name, downloads FROM popular WHERE name IN ({marks})"
-            for name, downloads in self._conn.execute(query, chunk):
-                self._downloads[name] = int(downloads)
+            found: dict[str, int | None] = dict.fromkeys(chunk)
+            found.update((name, int(n)) for name, n in self._conn.execute(query, chunk))
+            self._downloads.update(found)  # remembered only once the query answered
         return {n: self._downloads[n] for n in wanted}
 
     def is_word(self, word: str) -> bool:

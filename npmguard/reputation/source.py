@@ -513,14 +513,17 @@ class ReputationSource:
         """Tarball facts (or why they could not be read) by name@version, from the store or
         fetched (online only)."""
         packages = tuple(packages)
-        if self.names is not None:  # the popularity of every name in one look-up
-            self.names.downloads_of(p.name for p in packages if p.on_registry)
+        names = (  # the popularity of every name, looked up at once
+            _Downloads(self.names, {p.name for p in packages if p.on_registry})
+            if self.names is not None
+            else None
+        )
         targets: dict[str, tuple[LockedPackage, str, str | None]] = {}
         for pkg in packages:
             manifest = manifests.get((pkg.name, pkg.version))
             if known[pkg.name].status != "ok" or manifest is None:
                 continue
-            found = self.tarball_target(pkg, manifest, self.names)
+            found = self.tarball_target(pkg, manifest, names)
             if found is not None:
                 targets[pkg.key] = (pkg, *found)
         stored = self.store.tarballs(t[1] for t in targets.values())

@@ -290,3 +290,19 @@ def test_git_runs_with_the_signals_python_ignores_restored(
     ignored = int(shown.split()[-1], 16)
     for sig in (signal.SIGPIPE, signal.SIGXFSZ):
         assert not ignored & (1 << (sig - 1)), sig
+
+
+def test_without_posix_spawn_git_is_asked_step_by_step(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where ``os.posix_spawnp`` is missing (Windows), the committed copy is still read."""
+    from npmguard.gitutil import FileAtRevision
+
+    lock = repo / "package-lock.json"
+    lock.write_text("committed\n")
+    commit_all(repo)
+    lock.write_text("edited\n")
+    monkeypatch.delattr(os, "posix_spawnp")
+    assert FileAtRevision(lock, "HEAD").result() == b"committed\n"
+    with pytest.raises(UsageError, match="unknown revision"):
+        FileAtRevision(lock, "nope").result()

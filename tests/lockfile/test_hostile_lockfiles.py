@@ -116,3 +116,20 @@ def test_secrets_in_resolved_urls_never_reach_a_report(tmp_path: Path, fmt: str)
     assert "https://***@mirror.example.com/userinfo/-/userinfo-1.0.0.tgz" in out
     code, out, err = run_cli("ls", str(lock))
     assert code == 0 and not [s for s in SECRETS if s in out + err]
+
+
+def test_a_yarn_classic_name_with_a_lone_surrogate_is_no_crash(tmp_path: Path) -> None:
+    """yarn.lock's quoted strings are JSON strings: ``"a\\ud800@1.0.0"`` is read with U+FFFD
+    in its place (as the npm and bun readers do), not kept to crash the names store."""
+    lock = tmp_path / "yarn.lock"
+    lock.write_text(
+        "# yarn lockfile v1\n\n\n"
+        '"x\\ud800@^1.0.0":\n'
+        '  version "1.0.0"\n'
+        '  resolved "https://registry.yarnpkg.com/x/-/x-1.0.0.tgz#abc"\n'
+        '  integrity "sha512-' + "A" * 86 + '=="\n',
+        encoding="utf-8",
+    )
+    code, out, err = run_cli("check", str(lock), "--lockfile-only", "--format", "json")
+    assert code in (0, 1), err
+    assert [p["name"] for p in json.loads(out)["packages"]] == ["x\ufffd"]

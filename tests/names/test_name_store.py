@@ -46,6 +46,14 @@ def test_many_downloads_at_once_are_the_one_by_one_answers(tmp_path: Path) -> No
     assert at_once.downloads_of([]) == {}
 
 
+def test_a_failed_look_up_remembers_nothing(tmp_path: Path) -> None:
+    """A query that fails (a name SQLite cannot take) leaves no name remembered as unknown."""
+    store = open_store(tmp_path)
+    with pytest.raises(UnicodeEncodeError):
+        store.downloads_of(["lodash", "x\ud800"])
+    assert store.downloads("lodash") == popular_names()["lodash"]
+
+
 def test_lookups_match_the_snapshot(built: store_module.NameStore) -> None:
     names = popular_names()
     for name in ("lodash", "@types/node", "react-dom", "express"):
