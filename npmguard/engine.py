@@ -138,8 +138,11 @@ class Engine:
 
         ``only``: name@version keys to gather facts for and give verdicts on (``--changed-since``:
         the changed entries); rules still see the whole tree, so a new package that depends on
-        (or clones) an existing spam package is still caught. ``skip``: rules with any of these
-        needs do not run (``explain`` of a name no lockfile has skips the lockfile-field rules).
+        an existing package with a spam name is still caught. Facts are gathered for ``only``
+        alone: what other packages' facts would add (their content, their publish times: a
+        clone, a ring held together by weak signals) is for a full run. ``skip``: rules with
+        any of these needs do not run (``explain`` of a name no lockfile has skips the
+        lockfile-field rules).
         """
         try:
             return self._run(lockfiles, only, skip)
