@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 import zlib
+from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -322,20 +323,13 @@ class ReputationSource:
                     progress.advance(done, len(names), "package documents")
             return got
 
-        try:
-            with ThreadPoolExecutor(max_workers=min(PACKUMENT_WORKERS, len(names))) as pool:
-                pending = dict(zip(names, pool.map(one, names), strict=True))
-            results = {
-                name: got.result() if isinstance(got, Future) else got
-                for name, got in pending.items()
-            }
-        finally:
-            parser.close()
         now = self._now()
         new: list[NewPackage] = []
         stale_used: list[str] = []
         refused: dict[str, _Fetched] = {}
-        for name, got in results.items():
+
+        def settle(name: str, got: _Fetched) -> None:
+            """What one document's outcome tells ``known``, and the rows it adds."""
             item = known[name]
             if got.status == "ok" and got.picture is not None:
                 present = _names(got.picture.versions)
@@ -353,12 +347,41 @@ class ReputationSource:
                 new.append(NewPackage(item.registry, name, "not-found", None, {}))
             elif got.status == "refused":
                 refused[name] = got
-                continue
             elif (item.registry, name) in rows:
                 stale_used.append(name)  # keep the older facts: better than none
             else:
                 item.error = got.error or "registry error"
                 item.unreachable = got.unreachable
+
+        # outcomes are settled as they come, and their rows written every SAVE_EVERY
+        # packages: the encoded rows (~4 KB a package) do not pile up until the last document
+        parsed: deque[str] = deque()  # names whose document was parsed (appended by callbacks)
+
+        def noting(name: str) -> Callable[[Future[_Fetched]], None]:
+            def note(_: Future[_Fetched]) -> None:
+                parsed.append(name)
+
+            return note
+
+        try:
+            with ThreadPoolExecutor(max_workers=min(PACKUMENT_WORKERS, len(names))) as pool:
+                waiting: dict[str, Future[_Fetched]] = {}
+                for name, got in zip(names, pool.map(one, names), strict=True):
+                    if isinstance(got, Future):
+                        waiting[name] = got
+                        got.add_done_callback(noting(name))
+                    else:
+                        settle(name, got)
+                    while parsed:
+                        ready = parsed.popleft()
+                        settle(ready, waiting.pop(ready).result())
+                    if len(new) >= SAVE_EVERY:
+                        self.store.save(new, now=now)
+                        new.clear()
+            for name, future in waiting.items():  # parsed after the last download
+                settle(name, future.result())
+        finally:
+            parser.close()
         self._refusals(refused, known, now)
         if stale_used:
             log.warning(
@@ -682,6 +705,7 @@ T = TypeVar("T")
 
 PROCESS_MIN = 64  # documents to fetch before parsing moves to worker processes
 WARM_NAMES = True  # have a worker build the popular-names store meanwhile (none built yet)
+SAVE_EVERY = 256  # fetched packages whose rows are written together, while the rest download
 PARSE_BACKLOG = 48 * 1024 * 1024  # downloaded bytes waiting to be parsed before downloads wait
 
 
