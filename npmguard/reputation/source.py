@@ -353,6 +353,11 @@ class ReputationSource:
                 item.error = got.error or "registry error"
                 item.unreachable = got.unreachable
 
+        def written() -> None:
+            if len(new) >= SAVE_EVERY:
+                self.store.save(new, now=now)
+                new.clear()
+
         # outcomes are settled as they come, and their rows written every SAVE_EVERY
         # packages: the encoded rows (~4 KB a package) do not pile up until the last document
         parsed: deque[str] = deque()  # names whose document was parsed (appended by callbacks)
@@ -375,11 +380,10 @@ class ReputationSource:
                     while parsed:
                         ready = parsed.popleft()
                         settle(ready, waiting.pop(ready).result())
-                    if len(new) >= SAVE_EVERY:
-                        self.store.save(new, now=now)
-                        new.clear()
+                    written()
             for name, future in waiting.items():  # parsed after the last download
                 settle(name, future.result())
+                written()
         finally:
             parser.close()
         self._refusals(refused, known, now)

@@ -343,3 +343,39 @@ def test_tarballs_come_from_where_npm_downloads_them(tmp_path: Path) -> None:
         TARBALL_SRI,
         public,
     )
+
+
+def test_rows_are_written_while_documents_still_arrive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold run writes its rows every SAVE_EVERY packages (the encoded rows do not pile up
+    until the last document); every row is there at the end and reads back the same."""
+    import npmguard.reputation.source as source_module
+
+    monkeypatch.setattr(source_module, "SAVE_EVERY", 7)
+    docs = {}
+    for i in range(30):
+        doc = demo_doc()
+        doc["name"] = f"demo-{i}"
+        docs[f"demo-{i}"] = doc
+    client = FakeClient(docs)
+    pkgs = [locked(f"demo-{i}", "2.0.0") for i in range(30)] + [locked("gone", "1.0.0")]
+    batches: list[int] = []
+    save = FactsStore.save
+
+    def counting(self: FactsStore, packages: Any = (), *args: Any, **kw: Any) -> None:
+        packages = list(packages)
+        batches.append(len(packages))
+        save(self, packages, *args, **kw)
+
+    monkeypatch.setattr(FactsStore, "save", counting)
+    cold = source(tmp_path, client).facts_for(pkgs, PACKUMENT)
+    assert len(batches) >= 4 and sum(batches) == 31  # 30 documents and one 404
+    assert max(batches) <= 7 + 1
+    warm_src = source(tmp_path, now=1000.0 + DEFAULT_TTL - 1)
+    warm = warm_src.facts_for(pkgs, PACKUMENT)
+    assert warm_src.fetched == []
+    assert {k: (f.status, f.versions, f.manifest) for k, f in cold.items()} == {
+        k: (f.status, f.versions, f.manifest) for k, f in warm.items()
+    }
+    assert warm["gone@1.0.0"].status is FactsStatus.NOT_FOUND
