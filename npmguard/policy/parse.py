@@ -9,7 +9,6 @@ always could.
 
 from __future__ import annotations
 
-import difflib
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -78,6 +77,8 @@ class _Doc:
 
 
 def _suggest(word: str, choices: Sequence[str]) -> str:
+    import difflib  # only for a policy with a mistake in it
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f'; did you mean "{close[0]}"?' if close else ""
 
