@@ -145,11 +145,17 @@ def entry() -> NoReturn:
     tree, more than reading its facts. Once ``main`` has returned, the standard streams are
     flushed, the ``atexit`` functions run (logging's flush among them), and ``os._exit``
     ends the process with main's exit code. When a flush fails (a closed pipe), a thread is
-    still running, or a tracer or profiler is on, the usual exit runs instead."""
+    still running, or a tracer or profiler is on, the usual exit runs instead.
+
+    The cyclic garbage collector stays off to the end (:mod:`npmguard.gcpolicy` pauses it
+    for a run): turned back on after ``main``, it would walk every object the run made
+    once more before the exit frees them all (5-14 ms on a 1,040-package tree)."""
     import atexit
+    import gc
     import os
     import threading
 
+    gc.disable()
     code = main()
     if threading.active_count() > 1 or sys.gettrace() or sys.getprofile():
         # the interpreter waits for non-daemon threads; a tracer or profiler (coverage,
