@@ -263,20 +263,18 @@ def self_test(work: Path, names_from: Path | None = None) -> Result:
     """Block the shipped known-bad lockfile with the real engine, offline, in ``work`` (a
     fresh folder: its own cache, feed store and policy). ``names_from``: a cache folder whose
     popular-names index may be reused (building one takes a few seconds)."""
-    from importlib.resources import files
-
     from npmguard.app import Options, build
     from npmguard.feeds.importer import import_feed
     from npmguard.feeds.store import create_feed_store
+    from npmguard.fsutil import package_data
     from npmguard.lockfile import load_lockfile
 
-    data = files("npmguard") / "data" / SELFTEST
     project = work / "project"
     project.mkdir(parents=True)
     lock = project / "package-lock.json"
-    lock.write_bytes((data / "package-lock.json").read_bytes())
+    lock.write_bytes(package_data(f"data/{SELFTEST}/package-lock.json"))
     record = work / "MAL-0000-NPMGUARD-SELFTEST.json"
-    record.write_bytes((data / record.name).read_bytes())
+    record.write_bytes(package_data(f"data/{SELFTEST}/{record.name}"))
     # the built-in rules at their default levels, whatever the user's policy says; nothing
     # cached and no network: registry facts are unknown, never a failure
     policy = work / "npmguard.toml"

@@ -13,9 +13,9 @@ _SNAPSHOT = "data/popular-names.txt.gz"
 
 
 def shipped_snapshot() -> bytes:
-    from importlib import resources
+    from npmguard.fsutil import package_data
 
-    return resources.files("npmguard").joinpath(_SNAPSHOT).read_bytes()
+    return package_data(_SNAPSHOT)
 
 
 def snapshot_key() -> bytes:

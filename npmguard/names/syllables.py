@@ -36,9 +36,9 @@ class BigramModel:
 @functools.cache
 def models() -> tuple[BigramModel, BigramModel]:
     """(legit, campaign) bigram models from the shipped counts."""
-    from npmguard.names.words import _read
+    from npmguard.fsutil import package_data
 
-    text = _read("data/names/syllables.tsv")
+    text = package_data("data/names/syllables.tsv").decode("utf-8")
     tables: dict[str, dict[str, int]] = {"legit": {}, "campaign": {}}
     for line in text.splitlines():
         if line.startswith("#") or not line.strip():

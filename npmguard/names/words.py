@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
+
+from npmguard.fsutil import package_data
 
 LISTS = (
     "id-first-names",
@@ -20,24 +21,12 @@ LISTS = (
 )
 
 
-def _read(relative: str) -> str:
-    """A package data file: a plain read where the package is plain files (the usual case,
-    and it spares importing ``importlib.resources``), else through the resource loader."""
-    path = Path(__file__).resolve().parents[1] / relative
-    try:
-        return path.read_text("utf-8")
-    except OSError:
-        from importlib import resources
-
-        return resources.files("npmguard").joinpath(relative).read_text("utf-8")
-
-
 @functools.cache
 def word_list(name: str) -> frozenset[str]:
     """The words of ``npmguard/data/names/<name>.txt``: whitespace-separated, ``#`` comments."""
     if name not in LISTS:
         raise KeyError(name)
-    text = _read(f"data/names/{name}.txt")
+    text = package_data(f"data/names/{name}.txt").decode("utf-8")
     return frozenset(
         word
         for line in text.splitlines()

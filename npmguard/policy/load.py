@@ -127,10 +127,10 @@ def load_source(
 
 
 def builtin_text(name: str, where: str = "") -> str:
-    from importlib.resources import files
+    from npmguard.fsutil import package_data
 
     check_builtin(name, where)
-    return (files("npmguard") / "policies" / f"{name}.toml").read_text(encoding="utf-8")
+    return package_data(f"policies/{name}.toml").decode("utf-8")
 
 
 def check_builtin(name: str, where: str = "") -> None:

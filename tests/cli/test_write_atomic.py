@@ -80,3 +80,21 @@ def test_check_output_replaces_existing_report(
     assert json.loads(out.read_text())["summary"]["packages"] == 1
     assert capsys.readouterr().out == ""
     assert not list(tmp_path.glob("*.npmguard-tmp"))
+
+
+def test_package_data_reads_what_the_resource_loader_reads() -> None:
+    """Shipped data files are read as plain files (no ``importlib.resources`` import on a
+    run), the same bytes the resource loader gives; a missing one is an OSError."""
+    from importlib import resources
+
+    from npmguard.fsutil import package_data
+
+    for relative in (
+        "policies/default.toml",
+        "data/names/foods.txt",
+        "data/selftest/package-lock.json",
+    ):
+        expected = resources.files("npmguard").joinpath(relative).read_bytes()
+        assert package_data(relative) == expected
+    with pytest.raises(OSError):
+        package_data("policies/no-such-preset.toml")
