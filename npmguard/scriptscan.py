@@ -48,101 +48,107 @@ class Pattern:
     lead: int = 0  # characters before the match worth showing (the host's subdomain, say)
 
 
-PATTERNS: tuple[Pattern, ...] = (
-    Pattern(
-        "pipe-to-shell",
-        "downloads code and pipes it into a shell",
-        re.compile(
-            rf"{_FETCH}[^|;&\n]{{0,300}}\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b"
-            rf"|(?:ba)?sh\s+(?:-c\s+)?[\"']?(?:<\(|\$\(){_FETCH}",
-            re.I,
+@functools.cache
+def patterns() -> tuple[Pattern, ...]:
+    """The scanner's patterns, compiled on first use: a run that reads no tarball facts
+    (``--lockfile-only``, most pre-commit runs) never needs them, and compiling them took
+    ~1.7 ms of every run."""
+    return (
+        Pattern(
+            "pipe-to-shell",
+            "downloads code and pipes it into a shell",
+            re.compile(
+                rf"{_FETCH}[^|;&\n]{{0,300}}\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b"
+                rf"|(?:ba)?sh\s+(?:-c\s+)?[\"']?(?:<\(|\$\(){_FETCH}",
+                re.I,
+            ),
         ),
-    ),
-    Pattern(
-        "download-run",
-        "downloads a file from a raw address and makes it executable",
-        re.compile(
-            rf"{_FETCH}[^\n]{{0,200}}https?://\d{{1,3}}(?:\.\d{{1,3}}){{3}}[^\n]*"
-            r"[\s\S]{0,600}chmod\s+\+?[0-7]*x",
-            re.I,
+        Pattern(
+            "download-run",
+            "downloads a file from a raw address and makes it executable",
+            re.compile(
+                rf"{_FETCH}[^\n]{{0,200}}https?://\d{{1,3}}(?:\.\d{{1,3}}){{3}}[^\n]*"
+                r"[\s\S]{0,600}chmod\s+\+?[0-7]*x",
+                re.I,
+            ),
         ),
-    ),
-    Pattern(
-        "raw-ip-url",
-        "talks to a raw IP address",
-        re.compile(
-            r"https?://(?!127\.|0\.0\.0\.0|10\.|192\.168\.|localhost)"
-            r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?/",
-            re.I,
+        Pattern(
+            "raw-ip-url",
+            "talks to a raw IP address",
+            re.compile(
+                r"https?://(?!127\.|0\.0\.0\.0|10\.|192\.168\.|localhost)"
+                r"\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?/",
+                re.I,
+            ),
         ),
-    ),
-    Pattern(
-        "windows-download",
-        "downloads and runs code with Windows tools",
-        re.compile(
-            r"certutil(?:\.exe)?\s+-urlcache|bitsadmin\s+/transfer|"
-            r"(?:Invoke-WebRequest|iwr|DownloadFile|DownloadString)\b[^\n]{0,200}"
-            r"(?:Invoke-Expression|iex|Start-Process|\.exe)",
-            re.I,
+        Pattern(
+            "windows-download",
+            "downloads and runs code with Windows tools",
+            re.compile(
+                r"certutil(?:\.exe)?\s+-urlcache|bitsadmin\s+/transfer|"
+                r"(?:Invoke-WebRequest|iwr|DownloadFile|DownloadString)\b[^\n]{0,200}"
+                r"(?:Invoke-Expression|iex|Start-Process|\.exe)",
+                re.I,
+            ),
         ),
-    ),
-    Pattern(
-        "env-shell-exfil",
-        "sends host or environment details in a request",
-        re.compile(
-            rf"(?:{_FETCH}|nslookup|dig|ping)[^\n]{{0,300}}"
-            rf"(?:\$\(\s*{_HOSTINFO}\b|`\s*{_HOSTINFO}\b)"
-            rf"|(?:\benv|printenv)\s*\|\s*(?:curl|wget|nc|base64)",
-            re.I,
+        Pattern(
+            "env-shell-exfil",
+            "sends host or environment details in a request",
+            re.compile(
+                rf"(?:{_FETCH}|nslookup|dig|ping)[^\n]{{0,300}}"
+                rf"(?:\$\(\s*{_HOSTINFO}\b|`\s*{_HOSTINFO}\b)"
+                rf"|(?:\benv|printenv)\s*\|\s*(?:curl|wget|nc|base64)",
+                re.I,
+            ),
         ),
-    ),
-    Pattern(
-        "env-serialised",
-        "serialises the whole environment (process.env)",
-        re.compile(
-            r"(?:JSON(?:\.stringify|\[['\"]stringify['\"]\])|querystring\.stringify|"
-            r"encodeURIComponent|btoa|Buffer\.from)\(\s*(?:\{\s*\.\.\.)?\s*"
-            r"process(?:\.env|\[['\"]env['\"]\])?\s*[},)]"
-            r"|Object\.(?:entries|keys)\(\s*process\.env\s*\)[\s\S]{0,200}"
-            r"(?:request|fetch|\.write|\.send|dns\.)",
-            re.I,
+        Pattern(
+            "env-serialised",
+            "serialises the whole environment (process.env)",
+            re.compile(
+                r"(?:JSON(?:\.stringify|\[['\"]stringify['\"]\])|querystring\.stringify|"
+                r"encodeURIComponent|btoa|Buffer\.from)\(\s*(?:\{\s*\.\.\.)?\s*"
+                r"process(?:\.env|\[['\"]env['\"]\])?\s*[},)]"
+                r"|Object\.(?:entries|keys)\(\s*process\.env\s*\)[\s\S]{0,200}"
+                r"(?:request|fetch|\.write|\.send|dns\.)",
+                re.I,
+            ),
         ),
-    ),
-    Pattern(
-        "host-recon-send",
-        "collects host details (user, hostname, home, DNS servers) and sends them out",
-        re.compile(r"https?\.(?:request|get)\(|dns\.(?:lookup|resolve\w*)\(|\bfetch\(", re.I),
-        also=(
-            re.compile(r"os\.(?:userInfo|hostname)\(\)"),
-            re.compile(r"dns\.getServers\(\)|os\.homedir\(\)|os\.networkInterfaces\(\)"),
+        Pattern(
+            "host-recon-send",
+            "collects host details (user, hostname, home, DNS servers) and sends them out",
+            re.compile(r"https?\.(?:request|get)\(|dns\.(?:lookup|resolve\w*)\(|\bfetch\(", re.I),
+            also=(
+                re.compile(r"os\.(?:userInfo|hostname)\(\)"),
+                re.compile(r"dns\.getServers\(\)|os\.homedir\(\)|os\.networkInterfaces\(\)"),
+            ),
         ),
-    ),
-    Pattern(
-        "out-of-band-host",
-        "names an interaction-capture or exfiltration host",
-        re.compile(rf"(?:{_OOB_HOSTS})[\w./?=&%-]*", re.I),
-        lead=60,
-    ),
-    Pattern(
-        "base64-exec",
-        "decodes base64 and runs it",
-        re.compile(
-            r"(?:eval|Function|runInThisContext|runInNewContext|exec(?:Sync)?)\s*\(\s*"
-            r"(?:Buffer\.from|atob)\([^)]{0,5000}?(?:['\"]base64['\"])?\)"
-            r"|base64\s+(?:-d|--decode)[^\n|]{0,100}\|\s*(?:ba)?sh\b",
-            re.I,
+        Pattern(
+            "out-of-band-host",
+            "names an interaction-capture or exfiltration host",
+            re.compile(rf"(?:{_OOB_HOSTS})[\w./?=&%-]*", re.I),
+            lead=60,
         ),
-    ),
-    Pattern(
-        "dns-exfil",
-        "encodes data into DNS lookups",
-        re.compile(
-            r"dns\.(?:lookup|resolve\w*)\(\s*[^'\"\s)][^)]{0,120}\+\s*['\"]\.[\w-]+\."
-            r"|(?:nslookup|dig)\s+[^\n]{0,40}\$\(",
-            re.I,
+        Pattern(
+            "base64-exec",
+            "decodes base64 and runs it",
+            re.compile(
+                r"(?:eval|Function|runInThisContext|runInNewContext|exec(?:Sync)?)\s*\(\s*"
+                r"(?:Buffer\.from|atob)\([^)]{0,5000}?(?:['\"]base64['\"])?\)"
+                r"|base64\s+(?:-d|--decode)[^\n|]{0,100}\|\s*(?:ba)?sh\b",
+                re.I,
+            ),
         ),
-    ),
-)
+        Pattern(
+            "dns-exfil",
+            "encodes data into DNS lookups",
+            re.compile(
+                r"dns\.(?:lookup|resolve\w*)\(\s*[^'\"\s)][^)]{0,120}\+\s*['\"]\.[\w-]+\."
+                r"|(?:nslookup|dig)\s+[^\n]{0,40}\$\(",
+                re.I,
+            ),
+        ),
+    )
+
 
 _MAX_EXCERPT = 160
 
@@ -155,7 +161,7 @@ def _excerpt(text: str, start: int, end: int) -> str:
 def scan_text(text: str) -> list[tuple[Pattern, str]]:
     """Each pattern that matches ``text``, with the matching excerpt."""
     out = []
-    for pattern in PATTERNS:
+    for pattern in patterns():
         m = pattern.regex.search(text)
         if m is not None and all(extra.search(text) for extra in pattern.also):
             start = max(0, m.start() - pattern.lead)
@@ -246,7 +252,7 @@ def scanner_key() -> str:
     the excerpt limit, and the bytecode and constants of the scanning functions (and the
     Python version, whose ``re`` runs them)."""
     digest = hashlib.sha256(sys.version.encode())
-    for p in PATTERNS:
+    for p in patterns():
         also = [(a.pattern, int(a.flags)) for a in p.also]
         digest.update(
             repr((p.id, p.what, p.regex.pattern, int(p.regex.flags), also, p.lead)).encode()

@@ -23,7 +23,6 @@ from npmguard.scriptscan import (
     IMPLICIT_GYP,
     IMPLICIT_GYP_SCRIPT,
     INSTALL_SCRIPTS,
-    PATTERNS,
     Pattern,
     bundled_sources,
     install_time_texts,
@@ -238,7 +237,6 @@ def _scan(found: InstallScripts, facts: PackageFacts) -> tuple[ScanHit, ...]:
 __all__ = [
     "IMPLICIT_GYP",
     "INSTALL_SCRIPTS",
-    "PATTERNS",
     "InstallScripts",
     "Pattern",
     "install_scripts",
