@@ -565,10 +565,30 @@ class ReputationSource:
                 damaged_tarballs.append(target[1])
         if damaged_tarballs and not self.offline:
             self.store.forget(tarballs=damaged_tarballs)
+        self._rescan(out, targets)
         missing = [t for key, t in targets.items() if key not in out and t[2]]
         if missing and not self.offline:
             out.update(self._fetch_tarballs(missing))
         return out
+
+    def _rescan(
+        self,
+        found: dict[str, TarballFacts | ContentProblem],
+        targets: Mapping[str, tuple[LockedPackage, str, str | None]],
+    ) -> None:
+        """Tarball rows whose install-script scan an older scanner made (another
+        :func:`~npmguard.scriptscan.scanner_key`: the rule would scan them again on every
+        run) are scanned once now and written back in place: the same facts, this scanner's
+        scan."""
+        fresh: dict[str, bytes] = {}
+        for key, (_, integrity, _) in targets.items():
+            facts = found.get(key)
+            if isinstance(facts, TarballFacts) and facts.install_scan is None:
+                fresh[integrity] = codec.encode_tarball(facts)
+                found[key] = codec.decode_tarball_row(fresh[integrity])
+        if fresh:
+            self.store.forget(tarballs=fresh)
+            self.store.save(tarballs=fresh)
 
     def tarball_target(
         self, pkg: LockedPackage, manifest: ManifestFacts, names: _Popularity | None

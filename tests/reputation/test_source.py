@@ -379,3 +379,52 @@ def test_rows_are_written_while_documents_still_arrive(
         k: (f.status, f.versions, f.manifest) for k, f in warm.items()
     }
     assert warm["gone@1.0.0"].status is FactsStatus.NOT_FOUND
+
+
+def test_a_scan_made_by_an_older_scanner_is_made_again_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tarball row whose install-script scan another scanner made (an upgrade changed
+    ``scanner_key``) is scanned again on the next warm run and written back, so later runs
+    read the stored scan instead of scanning on every run."""
+    import npmguard.registry.tarball as tarball
+    from npmguard.reputation import codec
+
+    monkeypatch.setattr(
+        tarball,
+        "read_tarball",
+        lambda data, **kw: TarballFacts(
+            files=("package.json", "install.js"),
+            unpacked_size=10,
+            has_tea_yaml=False,
+            has_code=True,
+            texts={"package.json": '{"scripts": {"postinstall": "node install.js"}}'},
+        ),
+    )
+    doc = demo_doc()
+    for version in doc["versions"].values():
+        version["dist"]["integrity"] = TARBALL_SRI
+    pkgs = [locked("demo-cli", "1.0.0", TARBALL_SRI)]
+    both = frozenset({Need.PACKUMENT, Need.TARBALL})
+    with monkeypatch.context() as old:  # fetched and stored by another scanner
+        old.setattr(codec, "scanner_key", lambda: "an older scanner")
+        source(tmp_path, FakeClient({"demo-cli": doc})).facts_for(pkgs, both)
+    with FactsStore.in_dir(tmp_path) as store:
+        before = store.tarballs([TARBALL_SRI])[TARBALL_SRI]
+    assert codec.decode_tarball_row(before).install_scan is None  # stale for this scanner
+
+    encoded: list[int] = []
+    encode = codec.encode_tarball
+    monkeypatch.setattr(
+        codec,
+        "encode_tarball",
+        lambda t: encoded.append(1) or encode(t),  # type: ignore[func-returns-value]
+    )
+    warm = source(tmp_path, now=1001.0).facts_for(pkgs, both)  # no client: from the store
+    found = warm["demo-cli@1.0.0"].tarball
+    assert found is not None and found.install_scan is not None and encoded == [1]
+    with FactsStore.in_dir(tmp_path) as store:
+        after = store.tarballs([TARBALL_SRI])[TARBALL_SRI]
+    assert codec.decode_tarball_row(after) == found  # written back: the same facts, scanned
+    again = source(tmp_path, now=1002.0).facts_for(pkgs, both)
+    assert again["demo-cli@1.0.0"].tarball == found and encoded == [1]  # not scanned again
