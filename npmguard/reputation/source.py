@@ -6,7 +6,8 @@ is never imported, and versions stay columns until a rule asks for one
 (:class:`~npmguard.versions.VersionList`). Cold path: the missing or stale package
 documents are fetched concurrently, each parsed and reduced to compact facts as it arrives
 (never all held at once) by worker processes when there are many
-(:mod:`npmguard.reputation.workers`), else by one thread; then written in one transaction.
+(:mod:`npmguard.reputation.workers`), else by one thread; written in a transaction every
+:data:`SAVE_EVERY` packages while the rest download.
 Tarballs are fetched only when a rule
 needs their content (``Need.TARBALL``), checked against the lockfile's integrity, read in
 memory, and their facts kept for good under that integrity.
@@ -355,7 +356,7 @@ class ReputationSource:
 
         def written() -> None:
             if len(new) >= SAVE_EVERY:
-                self.store.save(new, now=now)
+                self.store.save(new, now=now, more=True)
                 new.clear()
 
         # outcomes are settled as they come, and their rows written every SAVE_EVERY
@@ -387,7 +388,9 @@ class ReputationSource:
         finally:
             parser.close()
         self._refusals(refused, known, now)
-        if stale_used:
+        if stale_used:  # named in the lockfile's order, whatever order they were parsed in
+            order = {n: i for i, n in enumerate(names)}
+            stale_used.sort(key=order.__getitem__)
             log.warning(
                 "the registry did not answer for %d package(s) (%s); using cached facts",
                 len(stale_used),

@@ -15,10 +15,11 @@
 
 Values are zlib-compressed JSON (:mod:`npmguard.reputation.codec`). The file is opened by
 :func:`npmguard.store.sqlite.open_sqlite`: WAL mode with a busy timeout, so several npmguard
-processes (parallel pre-commit hooks, CI jobs) read and write it at once; writes are one short
-transaction per run. A file written by another format, or that is not a readable database, is
-started anew (with a warning): it is a cache. A write that fails because the disk is full or
-another process holds the lock costs a warning, never the cached facts.
+processes (parallel pre-commit hooks, CI jobs) read and write it at once; writes are short
+transactions (a cold run writes a batch every 256 packages). A file written by another
+format, or that is not a readable database, is started anew (with a warning): it is a cache.
+A write that fails because the disk is full or another process holds the lock costs a run
+one warning (and one wait for the lock), never the cached facts.
 
 A cache this process may read but not write (a CI cache mounted read-only, a folder owned by
 another user) is opened read-only by :meth:`FactsStore.in_dir`: checks use the facts it holds;
@@ -100,6 +101,7 @@ class FactsStore:
         self._path = path
         self.read_only = read_only
         self._told = False  # the read-only warning was given
+        self._unsaved = False  # a write failed (full, busy): said once, not waited for again
         db = open_sqlite(path, SCHEMA, mode="read-only" if read_only else "write", busy=busy)
         if db is None:  # read-only and no file: nothing cached, nothing to keep
             db = sqlite3.connect(":memory:", isolation_level=None)
@@ -241,6 +243,7 @@ class FactsStore:
         tarballs: Mapping[str, bytes] | None = None,
         *,
         now: float | None = None,
+        more: bool = False,
     ) -> None:
         """Write what a run learned in one transaction (versions and tarballs: insert only,
         the first facts seen stay; a damaged row is dropped first, see :meth:`forget`)."""
@@ -265,8 +268,12 @@ class FactsStore:
                 self._start_anew(e)
                 return
             # full, busy or an I/O error: what was fetched still serves this run, and the
-            # cache keeps what it had
-            log.warning("%s: could not save new facts to the cache (%s)", self.path, e)
+            # cache keeps what it had. Said once; the run's later writes (a cold run saves
+            # every SAVE_EVERY packages) are still tried, without waiting for a lock again
+            if not self._unsaved:
+                self._unsaved = True
+                log.warning("%s: could not save new facts to the cache (%s)", self.path, e)
+                self._db.execute("PRAGMA busy_timeout = 0")
 
     def _write(
         self, pkgs: Sequence[NewPackage], tarballs: Mapping[str, bytes], stamp: float

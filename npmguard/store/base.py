@@ -108,8 +108,11 @@ class FactsBackend(Store, Protocol):
         tarballs: Mapping[str, bytes] | None = None,
         *,
         now: float | None = None,
+        more: bool = False,
     ) -> None:
-        """Write what a run learned (versions and tarballs: insert only, never replaced)."""
+        """Write what a run learned (versions and tarballs: insert only, never replaced).
+        ``more``: a batch of a run that is still fetching (the team layer keeps its claims
+        on what is not saved yet)."""
 
     def forget(
         self, versions: Iterable[tuple[str, str, str]] = (), tarballs: Iterable[str] = ()

@@ -158,16 +158,25 @@ class LayeredStore:
         tarballs: Mapping[str, bytes] | None = None,
         *,
         now: float | None = None,
+        more: bool = False,
     ) -> None:
         """Write to the local file (with what was read from Redis), then share what was
-        fetched, then drop this process's claims."""
+        fetched, then drop this process's claims (``more``: only those on what this save
+        wrote; the run is still fetching the rest)."""
         stamp = self._now() if now is None else now
         pkgs = list(packages)
         self._flush(pkgs, tarballs or {}, stamp)
         try:
             self.shared.save(pkgs, tarballs or {}, now=stamp)
         finally:
-            self.shared.release()
+            if more:
+                shared = self.shared
+                self.shared.release(
+                    [shared.pkg_key(p.registry, p.name) for p in pkgs if p.status is not None]
+                    + [shared.tar_key(i) for i in tarballs or {}]
+                )
+            else:
+                self.shared.release()
 
     def _flush(self, pkgs: list[NewPackage], tarballs: Mapping[str, bytes], stamp: float) -> None:
         # the registry's answers go last: for the same package they win over Redis's

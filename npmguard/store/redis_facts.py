@@ -344,14 +344,19 @@ class RedisFacts:
             waiting = still
         return got
 
-    def release(self) -> None:
-        """Drop the leases this process holds (after saving, or on the way out)."""
-        if self._renewing is not None:
+    def release(self, entries: Iterable[str] | None = None) -> None:
+        """Drop the leases this process holds (after saving, or on the way out): all of
+        them, or those of ``entries`` only (a batch saved while other fetches go on)."""
+        with self._lock:
+            if entries is None:
+                held = sorted(self._held)
+            else:
+                held = sorted(self._held & {self.lease_key(e) for e in entries})
+            self._held.difference_update(held)
+            idle = not self._held
+        if idle and self._renewing is not None:
             self._renewing.set()
             self._renewing = None
-        with self._lock:
-            held = sorted(self._held)
-            self._held.clear()
         for chunk in _chunks(held):
             self.cache.write(
                 "release claims",
