@@ -43,7 +43,7 @@ def package_data(relative: str) -> bytes:
     separated): a plain read where the package is plain files (the usual case; it spares
     importing :mod:`importlib.resources`, ~1 ms a run), else through the resource loader
     (a zipped install). Raises OSError when it is missing."""
-    path = Path(__file__).resolve().parent / relative
+    path = Path(__file__).parent / relative  # as the resource loader: no symlink followed
     try:
         return path.read_bytes()
     except OSError:
