@@ -378,10 +378,11 @@ class ReputationSource:
                         got.add_done_callback(noting(name))
                     else:
                         settle(name, got)
-                    while parsed:
+                        written()
+                    while parsed:  # written as they are settled: a batch is SAVE_EVERY rows
                         ready = parsed.popleft()
                         settle(ready, waiting.pop(ready).result())
-                    written()
+                        written()
             for name, future in waiting.items():  # parsed after the last download
                 settle(name, future.result())
                 written()
