@@ -330,7 +330,9 @@ class ReputationSource:
         refused: dict[str, _Fetched] = {}
 
         def settle(name: str, got: _Fetched) -> None:
-            """What one document's outcome tells ``known``, and the rows it adds."""
+            """What one document's outcome tells ``known``, and the rows it adds: written
+            every SAVE_EVERY packages, so the encoded rows (~4 KB a package) do not pile up
+            until the last document."""
             item = known[name]
             if got.status == "ok" and got.picture is not None:
                 present = _names(got.picture.versions)
@@ -353,14 +355,11 @@ class ReputationSource:
             else:
                 item.error = got.error or "registry error"
                 item.unreachable = got.unreachable
-
-        def written() -> None:
             if len(new) >= SAVE_EVERY:
                 self.store.save(new, now=now, more=True)
                 new.clear()
 
-        # outcomes are settled as they come, and their rows written every SAVE_EVERY
-        # packages: the encoded rows (~4 KB a package) do not pile up until the last document
+        # outcomes are settled as they come (parsed documents in the order they finish)
         parsed: deque[str] = deque()  # names whose document was parsed (appended by callbacks)
 
         def noting(name: str) -> Callable[[Future[_Fetched]], None]:
@@ -378,14 +377,11 @@ class ReputationSource:
                         got.add_done_callback(noting(name))
                     else:
                         settle(name, got)
-                        written()
-                    while parsed:  # written as they are settled: a batch is SAVE_EVERY rows
+                    while parsed:
                         ready = parsed.popleft()
                         settle(ready, waiting.pop(ready).result())
-                        written()
             for name, future in waiting.items():  # parsed after the last download
                 settle(name, future.result())
-                written()
         finally:
             parser.close()
         self._refusals(refused, known, now)
